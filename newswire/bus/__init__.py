@@ -1,0 +1,125 @@
+"""The message bus the stages talk to: topics of keyed messages, consumer groups, committed positions.
+
+Two drivers sit behind this interface: :mod:`newswire.bus.kafka` (production, Apache Kafka through kafka-python)
+and :mod:`newswire.bus.embedded` (one process, SQLite on disk). Stage code never imports either; it gets a
+:class:`Bus` from :func:`open_bus`.
+
+The semantics both drivers keep:
+
+- a topic has a fixed number of partitions; a message goes to the partition chosen by a hash of its key, so all
+  messages of one key are read in the order they were written;
+- :meth:`Producer.flush` returns only when every message sent before it is durably stored, or raises
+  :class:`~newswire.errors.BusError`; nothing sent is acknowledged before that;
+- a consumer in a group reads from the group's committed position; :meth:`Consumer.commit` stores the position
+  after the records it is given; records read but not committed are delivered again after a restart
+  (at-least-once), so the stages commit only after the next stage has the data.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from newswire.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One message read from a topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic the pipeline needs, created by :meth:`Bus.ensure_topics` when missing."""
+
+    name: str
+    partitions: int
+    retention_ms: int | None = None
+    compacted: bool = False
+
+
+class Producer(ABC):
+    """Writes keyed messages; :meth:`flush` is the acknowledgement point."""
+
+    @abstractmethod
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Queue one message; errors surface at the next :meth:`flush` at the latest."""
+
+    @abstractmethod
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until everything sent so far is acknowledged; raise :class:`BusError` if any message failed."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and release the connection."""
+
+
+class Consumer(ABC):
+    """Reads the topics of one consumer group from the group's committed positions."""
+
+    @abstractmethod
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        """Up to ``max_records`` records, waiting at most ``timeout`` seconds for the first; may be empty."""
+
+    @abstractmethod
+    def commit(self, records: Sequence[Record]) -> None:
+        """Store the group's position after the highest offset of ``records`` in each partition."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Leave the group without committing anything more."""
+
+
+class Bus(ABC):
+    """A connection to one bus (a Kafka cluster or an embedded bus file)."""
+
+    @abstractmethod
+    def ensure_topics(self, topics: Iterable[TopicSpec]) -> None:
+        """Create the topics that do not exist yet; existing topics are left as they are."""
+
+    @abstractmethod
+    def producer(self) -> Producer:
+        """A new producer."""
+
+    @abstractmethod
+    def consumer(self, topics: Sequence[str], group: str, *, from_beginning: bool = True) -> Consumer:
+        """A new consumer in ``group``; with no committed position it starts at the beginning (or the end)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release whatever the bus holds open."""
+
+
+def pipeline_topics(settings: Settings) -> list[TopicSpec]:
+    """The topics the pipeline uses, with the partition count and retention from the settings."""
+    retention = settings.topic_retention_hours * 3600 * 1000
+    return [
+        TopicSpec(settings.topic_raw, settings.topic_partitions, retention),
+        TopicSpec(settings.topic_enriched, settings.topic_partitions, retention),
+        TopicSpec(settings.topic_deadletter, settings.topic_partitions, retention),
+        TopicSpec(settings.topic_feeds, settings.topic_partitions, None, compacted=True),
+    ]
+
+
+def open_bus(settings: Settings, *, embedded: bool, client_id: str = "newswire") -> Bus:
+    """The bus the settings name: the embedded bus in ``data_dir``, or the Kafka cluster at ``settings.kafka``."""
+    if embedded:
+        from newswire.bus.embedded import EmbeddedBus  # noqa: PLC0415 - drivers load only when chosen
+
+        return EmbeddedBus(settings.data_dir / "bus.sqlite3")
+    from newswire.bus.kafka import KafkaBus  # noqa: PLC0415
+
+    return KafkaBus(settings.kafka_servers, client_id=client_id)

@@ -1,0 +1,256 @@
+"""The message contract: what travels on ``news.raw``, ``news.enriched`` and ``news.deadletter``.
+
+Every message value is UTF-8 JSON with a ``schema`` field naming its kind and version; the message key is the
+article id (see :func:`article_id`), so one article always lands on one partition. The JSON Schema of each kind is
+in ``newswire/schemas/`` and is checked on both sides: :func:`encode_raw` and friends validate what a producer
+writes, :func:`decode_raw` and friends what a consumer accepts. Consumers ignore fields they do not know, so a
+producer may add optional fields without a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
+
+from newswire.errors import ContractError
+
+logger = logging.getLogger(__name__)
+
+RAW_SCHEMA = "newswire.raw/1"
+ENRICHED_SCHEMA = "newswire.enriched/1"
+DEADLETTER_SCHEMA = "newswire.deadletter/1"
+
+
+def article_id(canonical_url: str | None, *, feed_url: str = "", guid: str | None = None) -> str:
+    """The stable id of an article: a hash of its canonical URL, or of feed and GUID when it has no link.
+
+    The id is also the Kafka message key and the search document id, which is what makes replays idempotent.
+    """
+    if canonical_url:
+        basis = "url\n" + canonical_url
+    elif guid:
+        basis = "guid\n" + feed_url + "\n" + guid
+    else:
+        raise ContractError(f"an article from {feed_url or 'an unknown feed'} has neither a link nor a GUID")
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    """UTC ISO 8601 with a ``Z`` and whole seconds or milliseconds, as on the wire."""
+    value = _as_utc(value)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class Article(_Message):
+    """A news article as the feed poller found it (``news.raw``)."""
+
+    schema_: Literal["newswire.raw/1"] = Field(default=RAW_SCHEMA, alias="schema")
+    id: str = Field(min_length=1, max_length=128)
+    url: str = Field(description="Canonical article URL ('' when the entry had only a GUID).")
+    feed_url: str
+    source: str = Field(description="Human name of the outlet, from the feed title or the feed list.")
+    title: str
+    summary: str = ""
+    content: str = ""
+    published: datetime
+    published_estimated: bool = Field(
+        default=False, description="True when the feed gave no usable date and `published` is the fetch time."
+    )
+    fetched: datetime
+    language: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    guid: str | None = None
+    revision: int = Field(default=1, ge=1, description="Bumped when a known article's title or text changed.")
+
+    @field_validator("published", "fetched")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
+
+    @field_serializer("published", "fetched")
+    def _wire_time(self, value: datetime) -> str:
+        return format_time(value)
+
+    @property
+    def text(self) -> str:
+        """Title, summary and content as one text, for enrichment."""
+        parts = [self.title, self.summary]
+        if self.content and self.content != self.summary:
+            parts.append(self.content)
+        return "\n\n".join(part for part in parts if part)
+
+
+class Entity(_Message):
+    """A named entity found in an article, under its canonical name."""
+
+    name: str = Field(min_length=1)
+    label: str = Field(min_length=1, description="spaCy label: PERSON, ORG, GPE, LOC, NORP, EVENT, FAC.")
+    count: int = Field(ge=1, description="Mentions in the article.")
+    surface_forms: list[str] = Field(default_factory=list)
+    first_offset: int = Field(default=0, ge=0, description="Character offset of the first mention in `text`.")
+
+
+class Topic(_Message):
+    """A topic label (an IPTC Media Topic at the top level) with the classifier's score in [0, 1]."""
+
+    label: str
+    score: float = Field(ge=0.0, le=1.0)
+
+
+class Enrichment(_Message):
+    """Which models made the enrichment."""
+
+    model: str
+    model_version: str
+    processor_version: str
+    enriched_at: datetime
+
+    @field_serializer("enriched_at")
+    def _wire_time(self, value: datetime) -> str:
+        return format_time(value)
+
+
+class EnrichedArticle(Article):
+    """An article with entities, topics and story grouping (``news.enriched``)."""
+
+    schema_: Literal["newswire.enriched/1"] = Field(default=ENRICHED_SCHEMA, alias="schema")  # type: ignore[assignment]
+    entities: list[Entity] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
+    story_id: str | None = None
+    duplicate_of: str | None = None
+    language_supported: bool = Field(default=True, description="False when NER was skipped for the language.")
+    enrichment: Enrichment
+
+    @classmethod
+    def from_article(cls, article: Article, **enriched: Any) -> EnrichedArticle:
+        fields = article.model_dump(exclude={"schema_"})
+        fields.update(enriched)
+        return cls(**fields)
+
+
+class Origin(_Message):
+    """Where a dead-lettered message was read from."""
+
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+
+
+class DeadLetter(_Message):
+    """A message a stage could not handle (``news.deadletter``), kept with the reason and its origin."""
+
+    schema_: Literal["newswire.deadletter/1"] = Field(default=DEADLETTER_SCHEMA, alias="schema")
+    stage: str = Field(description="ingest, processor or indexer.")
+    reason: str
+    error_type: str
+    origin: Origin
+    payload: str = Field(description="The original message value, decoded as UTF-8 with replacement characters.")
+    failed_at: datetime = Field(default_factory=utc_now)
+
+    @field_serializer("failed_at")
+    def _wire_time(self, value: datetime) -> str:
+        return format_time(value)
+
+
+@cache
+def json_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of ``kind`` (``raw``, ``enriched`` or ``deadletter``) shipped in ``newswire/schemas``."""
+    text = resources.files("newswire").joinpath("schemas", f"{kind}-1.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(kind: str) -> jsonschema.protocols.Validator:
+    schema = json_schema(kind)
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)  # type: ignore[no-any-return]
+
+
+def _check(kind: str, document: Any) -> None:
+    error = jsonschema.exceptions.best_match(_validator(kind).iter_errors(document))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+        raise ContractError(f"not a valid {kind} message at {where}: {error.message}")
+
+
+def _encode(kind: str, message: _Message) -> bytes:
+    document = message.model_dump(mode="json", by_alias=True)
+    _check(kind, document)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _decode(kind: str, value: bytes | str) -> dict[str, Any]:
+    try:
+        document = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ContractError(f"not JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ContractError(f"expected a JSON object, got {type(document).__name__}")
+    _check(kind, document)
+    return document
+
+
+def encode_raw(article: Article) -> bytes:
+    return _encode("raw", article)
+
+
+def decode_raw(value: bytes | str) -> Article:
+    """Parse and check a ``news.raw`` value; :class:`ContractError` says what is wrong."""
+    document = _decode("raw", value)
+    try:
+        return Article.model_validate(document)
+    except ValidationError as exc:
+        raise ContractError(f"not a valid raw message: {exc.errors()[0]['msg']}") from exc
+
+
+def encode_enriched(article: EnrichedArticle) -> bytes:
+    return _encode("enriched", article)
+
+
+def decode_enriched(value: bytes | str) -> EnrichedArticle:
+    """Parse and check a ``news.enriched`` value; :class:`ContractError` says what is wrong."""
+    document = _decode("enriched", value)
+    try:
+        return EnrichedArticle.model_validate(document)
+    except ValidationError as exc:
+        raise ContractError(f"not a valid enriched message: {exc.errors()[0]['msg']}") from exc
+
+
+def encode_deadletter(letter: DeadLetter) -> bytes:
+    return _encode("deadletter", letter)
+
+
+def decode_deadletter(value: bytes | str) -> DeadLetter:
+    document = _decode("deadletter", value)
+    try:
+        return DeadLetter.model_validate(document)
+    except ValidationError as exc:
+        raise ContractError(f"not a valid dead letter: {exc.errors()[0]['msg']}") from exc

