@@ -15,7 +15,7 @@ import logging
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
@@ -24,9 +24,9 @@ from newswire.errors import ContractError
 
 logger = logging.getLogger(__name__)
 
-RAW_SCHEMA = "newswire.raw/1"
-ENRICHED_SCHEMA = "newswire.enriched/1"
-DEADLETTER_SCHEMA = "newswire.deadletter/1"
+RAW_SCHEMA: Final = "newswire.raw/1"
+ENRICHED_SCHEMA: Final = "newswire.enriched/1"
+DEADLETTER_SCHEMA: Final = "newswire.deadletter/1"
 
 
 def article_id(canonical_url: str | None, *, feed_url: str = "", guid: str | None = None) -> str:
@@ -191,7 +191,7 @@ def _validator(kind: str) -> jsonschema.protocols.Validator:
     schema = json_schema(kind)
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
-    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)  # type: ignore[no-any-return]
+    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
 
 
 def _check(kind: str, document: Any) -> None:
