@@ -94,6 +94,7 @@ class Stage:
         self.max_backoff = max_backoff
         self.report_every = report_every
         self.counters: Counter[str] = Counter()
+        self.last_activity = time.monotonic()
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -103,6 +104,10 @@ class Stage:
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
+
+    def idle_for(self) -> float:
+        """Seconds since the stage last handled a record (or started)."""
+        return time.monotonic() - self.last_activity
 
     def run(self) -> None:
         consumer = self.bus.consumer(self.topics, self.group)
@@ -114,6 +119,7 @@ class Stage:
                 records = consumer.poll(self.batch_size, self.poll_timeout)
                 if records:
                     self._run_batch(records, consumer, producer)
+                    self.last_activity = time.monotonic()
                 if time.monotonic() - last_report >= self.report_every:
                     self.report()
                     last_report = time.monotonic()

@@ -1,0 +1,52 @@
+# The two commands of the README: `make run` (the pipeline, embedded, on the demo feeds) and `make test`.
+# Both create what they need (virtual environment, Kafka and Elasticsearch from Maven Central) and are safe to
+# run twice.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run run-services services services-down lint typecheck test test-unit bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: the whole pipeline in one process on the demo feeds; search it from another shell.
+run: install
+	$(BIN)/newswire run --demo
+
+## The same pipeline as three services on a real Kafka and Elasticsearch started on loopback.
+run-services: services
+	deploy/run-services.sh
+
+services: install
+	$(BIN)/newswire services up
+
+services-down: install
+	$(BIN)/newswire services down
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	scripts/typecheck
+
+## Everything CI runs: lint, types, and all tests against the real Kafka and Elasticsearch.
+test: install lint typecheck services
+	$(BIN)/pytest -p no:cacheprovider
+
+test-unit: install
+	$(BIN)/pytest -p no:cacheprovider tests/unit
+
+bench: install services
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf .typecheck .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Sub-commands of ``newswire`` that belong to no single stage: services, one-process run, search, subscribe."""

@@ -1,0 +1,229 @@
+"""``newswire search`` and ``newswire subscribe``: reading what the pipeline produced.
+
+Which backend: with ``--es`` (or ``NEWSWIRE_ES``) search asks Elasticsearch, with ``--kafka`` subscribe reads Kafka.
+Without them, both use the embedded store and bus in the data directory when ``newswire run`` made one there, and
+the local services (Elasticsearch on 127.0.0.1:9200, Kafka on 127.0.0.1:9092) otherwise. ``--embedded`` forces the
+embedded ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from newswire.bus import open_bus
+from newswire.cli_support import stop_event
+from newswire.contract import EnrichedArticle, decode_enriched, format_time
+from newswire.errors import ContractError, InvalidQuery
+from newswire.query import parse_query, positive_tokens, tokenize
+from newswire.search import SearchHit, SearchQuery, SearchResult
+from newswire.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]
+) -> None:
+    search = subparsers.add_parser(
+        "search",
+        parents=parents,
+        help="search the index: ranked hits with source, date, title and matched entities",
+        description='Query language: words (all must match), "a phrase", OR, -word or NOT word, (groups), prefix*.',
+    )
+    search.add_argument("query", nargs="?", default="", help='e.g. "wagner mutiny" or \'"Rostov-on-Don" OR Moscow\'')
+    search.add_argument("--entity", action="append", default=[], help="only articles naming this entity (repeat)")
+    search.add_argument("--topic", action="append", default=[], help="only articles with this topic label (repeat)")
+    search.add_argument("--source", action="append", default=[], help="only articles from this source (repeat)")
+    search.add_argument("--language", help="only articles in this language (ISO 639-1)")
+    search.add_argument("--since", type=_timestamp, help="published at or after (ISO date or date-time, UTC)")
+    search.add_argument("--until", type=_timestamp, help="published before (ISO date or date-time, UTC)")
+    search.add_argument("--story", dest="story_id", help="only articles of this story id")
+    search.add_argument("--sort", choices=("relevance", "date"), default="relevance")
+    search.add_argument("--size", type=int, default=10, help="hits to show [10]")
+    search.add_argument("--offset", type=int, default=0, help="hits to skip [0]")
+    search.add_argument("--facets", action="store_true", help="also count entities, topics and sources")
+    search.add_argument("--histogram", choices=("hour", "day"), help="also count articles per hour or day")
+    search.add_argument("--collapse-duplicates", action="store_true", help="hide syndicated copies")
+    search.add_argument("--json", action="store_true", help="machine-readable output")
+    search.add_argument("--embedded", action="store_true", help="search the embedded store in the data directory")
+    search.set_defaults(func=_search)
+
+    subscribe = subparsers.add_parser(
+        "subscribe",
+        parents=parents,
+        help="print enriched articles as JSON lines as they arrive",
+        description="Reads the enriched topic from its end (or --from-beginning) in a consumer group of its own.",
+    )
+    subscribe.add_argument("--entity", action="append", default=[], help="only articles naming this entity")
+    subscribe.add_argument("--topic", action="append", default=[], help="only articles with this topic label")
+    subscribe.add_argument("--from-beginning", action="store_true", help="start at the oldest article kept")
+    subscribe.add_argument("--max", type=int, default=0, help="stop after this many articles (0: never)")
+    subscribe.add_argument("--idle-exit", type=float, default=0.0, help="stop after this many idle seconds (0: never)")
+    subscribe.add_argument("--embedded", action="store_true", help="read the embedded bus in the data directory")
+    subscribe.set_defaults(func=_subscribe)
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from exc
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def use_embedded_store(args: argparse.Namespace, settings: Settings) -> bool:
+    if getattr(args, "embedded", False):
+        return True
+    return settings.es is None and (settings.data_dir / "search.sqlite3").exists()
+
+
+def use_embedded_bus(args: argparse.Namespace, settings: Settings) -> bool:
+    if getattr(args, "embedded", False):
+        return True
+    return settings.kafka is None and (settings.data_dir / "bus.sqlite3").exists()
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from newswire.indexer import open_store  # noqa: PLC0415 - the store driver loads only when searching
+
+    query = SearchQuery(
+        text=args.query,
+        entities=tuple(args.entity),
+        topics=tuple(args.topic),
+        sources=tuple(args.source),
+        language=args.language,
+        since=args.since,
+        until=args.until,
+        story_id=args.story_id,
+        sort=args.sort,
+        size=args.size,
+        offset=args.offset,
+        facets=args.facets,
+        histogram=args.histogram,
+        collapse_duplicates=args.collapse_duplicates,
+    )
+    tree = parse_query(args.query)  # a syntax error is reported before any connection is made
+    store = open_store(settings, embedded=use_embedded_store(args, settings))
+    try:
+        result = store.search(query)
+    finally:
+        store.close()
+    wanted = set(positive_tokens(tree))
+    if args.json:
+        print(json.dumps(result_as_json(result, wanted, set(args.entity)), ensure_ascii=False, indent=2))
+    else:
+        print_result(result, wanted, set(args.entity), offset=args.offset)
+    return 0
+
+
+def matched_entities(article: EnrichedArticle, query_tokens: set[str], entity_filter: set[str]) -> list[str]:
+    """The article's entities that the query or the entity filter names."""
+    matched = []
+    for entity in article.entities:
+        if entity.name in entity_filter or (query_tokens and set(tokenize(entity.name)) & query_tokens):
+            matched.append(entity.name)
+    return matched
+
+
+def hit_as_json(hit: SearchHit, query_tokens: set[str], entity_filter: set[str]) -> dict[str, Any]:
+    article = hit.article
+    return {
+        "id": article.id,
+        "score": round(hit.score, 4),
+        "source": article.source,
+        "published": format_time(article.published),
+        "title": article.title,
+        "url": article.url,
+        "matched_entities": matched_entities(article, query_tokens, entity_filter),
+        "entities": [{"name": e.name, "label": e.label, "count": e.count} for e in article.entities],
+        "topics": [{"label": t.label, "score": t.score} for t in article.topics],
+        "story_id": article.story_id,
+        "duplicate_of": article.duplicate_of,
+        "highlights": list(hit.highlights),
+    }
+
+
+def result_as_json(result: SearchResult, query_tokens: set[str], entity_filter: set[str]) -> dict[str, Any]:
+    return {
+        "total": result.total,
+        "hits": [hit_as_json(hit, query_tokens, entity_filter) for hit in result.hits],
+        "facets": {
+            name: [{"value": f.value, "count": f.count} for f in counts] for name, counts in result.facets.items()
+        },
+        "histogram": [{"start": format_time(bucket.start), "count": bucket.count} for bucket in result.histogram],
+    }
+
+
+def print_result(result: SearchResult, query_tokens: set[str], entity_filter: set[str], *, offset: int = 0) -> None:
+    shown = f"{offset + 1}-{offset + len(result.hits)}" if result.hits else "none"
+    print(f"{result.total} articles match; showing {shown}")
+    for rank, hit in enumerate(result.hits, start=offset + 1):
+        article = hit.article
+        when = article.published.strftime("%Y-%m-%d %H:%M")
+        print(f"\n{rank:>3}. {article.title}")
+        print(f"     {article.source} · {when} UTC · score {hit.score:.2f}")
+        matched = matched_entities(article, query_tokens, entity_filter)
+        if matched:
+            print(f"     entities: {', '.join(matched)}")
+        if hit.highlights:
+            print(f"     … {hit.highlights[0]} …")
+        if article.url:
+            print(f"     {article.url}")
+    for name, counts in result.facets.items():
+        if counts:
+            print(f"\n{name}: " + ", ".join(f"{f.value} ({f.count})" for f in counts))
+    if result.histogram:
+        print("\narticles over time:")
+        peak = max(bucket.count for bucket in result.histogram)
+        for bucket in result.histogram:
+            bar = "#" * max(1, round(40 * bucket.count / peak))
+            print(f"  {bucket.start.strftime('%Y-%m-%d %H:%M')}  {bucket.count:>5}  {bar}")
+
+
+def _subscribe(args: argparse.Namespace, settings: Settings) -> int:
+    stop = stop_event()
+    embedded = use_embedded_bus(args, settings)
+    bus = open_bus(settings, embedded=embedded, client_id="newswire-subscribe")
+    group = f"newswire-subscribe-{uuid.uuid4().hex[:12]}"
+    consumer = bus.consumer([settings.topic_enriched], group, from_beginning=args.from_beginning)
+    entities, topics = set(args.entity), set(args.topic)
+    printed = 0
+    idle_since = datetime.now(UTC)
+    try:
+        while not stop.is_set():
+            records = consumer.poll(100, 0.5)
+            if not records:
+                if args.idle_exit and (datetime.now(UTC) - idle_since).total_seconds() >= args.idle_exit:
+                    break
+                continue
+            idle_since = datetime.now(UTC)
+            for record in records:
+                try:
+                    article = decode_enriched(record.value)
+                except ContractError as exc:
+                    logger.warning("skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
+                    continue
+                if entities and not entities & {e.name for e in article.entities}:
+                    continue
+                if topics and not topics & {t.label for t in article.topics}:
+                    continue
+                sys.stdout.write(record.value.decode("utf-8") + "\n")
+                printed += 1
+                if args.max and printed >= args.max:
+                    return 0
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return 0
+    finally:
+        consumer.close()
+        bus.close()
+    return 0
+
+
+__all__ = ["InvalidQuery", "add_commands"]
