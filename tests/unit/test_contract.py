@@ -1,0 +1,123 @@
+"""The message contract: ids, encoding, and what consumers accept or refuse."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newswire.contract import (
+    DeadLetter,
+    Origin,
+    article_id,
+    decode_deadletter,
+    decode_enriched,
+    decode_raw,
+    encode_deadletter,
+    encode_enriched,
+    encode_raw,
+    json_schema,
+)
+from newswire.errors import ContractError
+from tests.factories import article_factory, enriched_factory
+
+
+def test_article_id_is_stable_and_depends_only_on_the_canonical_url():
+    url = "https://harbourpost.example/2023/06/24/wagner"
+    assert article_id(url) == article_id(url)
+    assert article_id(url) != article_id(url + "-2")
+    assert len(article_id(url)) == 32
+
+
+def test_article_id_falls_back_to_feed_and_guid_without_a_link():
+    one = article_id(None, feed_url="https://a.example/feed", guid="item-1")
+    assert one == article_id("", feed_url="https://a.example/feed", guid="item-1")
+    assert one != article_id(None, feed_url="https://b.example/feed", guid="item-1")
+
+
+def test_article_id_without_link_or_guid_is_a_contract_error():
+    with pytest.raises(ContractError, match="neither a link nor a GUID"):
+        article_id(None, feed_url="https://a.example/feed")
+
+
+def test_raw_round_trip_keeps_every_field():
+    article = article_factory(authors=["Анна Петрова"], categories=["World", "Russia"])
+    assert decode_raw(encode_raw(article)) == article
+
+
+def test_wire_times_are_utc_with_z():
+    moscow = timezone(timedelta(hours=3))
+    article = article_factory(published=datetime(2023, 6, 24, 10, 0, tzinfo=moscow))
+    document = json.loads(encode_raw(article))
+    assert document["published"] == "2023-06-24T07:00:00Z"
+    assert document["schema"] == "newswire.raw/1"
+
+
+def test_enriched_round_trip_keeps_entities_and_topics():
+    enriched = enriched_factory()
+    decoded = decode_enriched(encode_enriched(enriched))
+    assert decoded == enriched
+    assert [e.name for e in decoded.entities] == ["Yevgeny Prigozhin", "Wagner Group", "Rostov-on-Don"]
+
+
+def test_consumers_ignore_fields_they_do_not_know():
+    document = json.loads(encode_raw(article_factory()))
+    document["sentiment"] = 0.3
+    assert decode_raw(json.dumps(document)).title.startswith("Wagner fighters")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"not json at all", "not JSON"),
+        (b"\xff\xfe\x00", "not JSON"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b'{"schema": "newswire.raw/2"}', "not a valid raw message"),
+    ],
+)
+def test_bad_raw_values_are_contract_errors(value, reason):
+    with pytest.raises(ContractError, match=reason):
+        decode_raw(value)
+
+
+@pytest.mark.parametrize("field", ["id", "title", "published", "feed_url"])
+def test_a_raw_message_without_a_required_field_is_refused_and_named(field):
+    document = json.loads(encode_raw(article_factory()))
+    del document[field]
+    with pytest.raises(ContractError, match=field):
+        decode_raw(json.dumps(document))
+
+
+def test_a_raw_message_is_not_accepted_as_enriched():
+    with pytest.raises(ContractError):
+        decode_enriched(encode_raw(article_factory()))
+
+
+def test_the_schema_files_describe_what_producers_write():
+    import jsonschema
+
+    for kind, value in (("raw", encode_raw(article_factory())), ("enriched", encode_enriched(enriched_factory()))):
+        jsonschema.validate(json.loads(value), json_schema(kind))
+
+
+def test_dead_letter_round_trip():
+    letter = DeadLetter(
+        stage="processor",
+        reason="not JSON: Expecting value",
+        error_type="ContractError",
+        origin=Origin(topic="news.raw", partition=2, offset=41, key="abc"),
+        payload="{broken",
+        failed_at=datetime(2023, 6, 24, tzinfo=UTC),
+    )
+    assert decode_deadletter(encode_deadletter(letter)) == letter
+
+
+@given(st.binary(max_size=300))
+def test_decoding_arbitrary_bytes_either_works_or_is_a_contract_error(value):
+    for decode in (decode_raw, decode_enriched, decode_deadletter):
+        with contextlib.suppress(ContractError):
+            decode(value)
