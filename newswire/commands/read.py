@@ -90,8 +90,7 @@ def use_embedded_bus(args: argparse.Namespace, settings: Settings) -> bool:
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
-    from newswire.indexer import open_store  # noqa: PLC0415 - the store driver loads only when searching
-
+    tree = parse_query(args.query)  # a syntax error is reported before any connection is made
     query = SearchQuery(
         text=args.query,
         entities=tuple(args.entity),
@@ -108,7 +107,8 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
         histogram=args.histogram,
         collapse_duplicates=args.collapse_duplicates,
     )
-    tree = parse_query(args.query)  # a syntax error is reported before any connection is made
+    from newswire.indexer import open_store  # noqa: PLC0415 - the store driver loads only when searching
+
     store = open_store(settings, embedded=use_embedded_store(args, settings))
     try:
         result = store.search(query)

@@ -1,0 +1,84 @@
+"""The embedded default as a user meets it: `newswire run` with no Kafka and no Elasticsearch, then search.
+
+No service is needed: the bus and the search store are SQLite files in the data directory.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.conftest import base_env, demo_entry_count, run_newswire, story_of_title
+
+pytestmark = [pytest.mark.e2e]
+
+SPORT_WORDS = ("football", "tennis", "cup", "match", "league", "sport", "final", "open")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """`newswire run --demo --once` into a fresh data directory (shared by the tests of this module)."""
+    data = tmp_path_factory.mktemp("embedded") / "data"
+    env = base_env(data_dir=str(data))
+    result = run_newswire("run", "--demo", "--once", env=env, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return env, result
+
+
+def test_run_indexes_every_demo_article_and_says_how_to_search(demo_run):
+    env, result = demo_run
+    assert "newswire search" in result.stderr
+    search = run_newswire("search", "--json", "--size", "0", env=env)
+    assert search.returncode == 0, search.stderr
+    assert json.loads(search.stdout)["total"] == demo_entry_count()
+
+
+def test_search_puts_mutiny_coverage_first(demo_run):
+    env, _ = demo_run
+    result = run_newswire("search", "Wagner mutiny", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)["hits"]
+    assert hits
+    stories = story_of_title()
+    top = [stories.get(hit["title"], "") for hit in hits[:5]]
+    assert all(not any(word in story for word in SPORT_WORDS) for story in top), top
+
+
+def test_search_text_output_shows_source_date_title_and_entities(demo_run):
+    env, _ = demo_run
+    result = run_newswire("search", "Prigozhin", "--entity", "Yevgeny Prigozhin", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "articles match" in result.stdout
+    assert "entities: Yevgeny Prigozhin" in result.stdout
+    assert " UTC · score " in result.stdout
+
+
+def test_facets_and_histogram_from_the_cli(demo_run):
+    env, _ = demo_run
+    result = run_newswire("search", "--facets", "--histogram", "day", "--json", "--size", "0", env=env)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert sum(bucket["count"] for bucket in document["histogram"]) == document["total"]
+    sources = {facet["value"] for facet in document["facets"]["sources"]}
+    assert len(sources) >= 3
+    people = {facet["value"] for facet in document["facets"]["entities"]}
+    assert "Yevgeny Prigozhin" in people
+
+
+def test_subscribe_reads_the_embedded_stream(demo_run):
+    env, _ = demo_run
+    result = run_newswire("subscribe", "--from-beginning", "--entity", "Yevgeny Prigozhin", "--idle-exit", "2", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines
+    assert all(any(e["name"] == "Yevgeny Prigozhin" for e in doc["entities"]) for doc in lines)
+
+
+def test_an_invalid_query_is_one_clear_line(demo_run):
+    env, _ = demo_run
+    result = run_newswire("search", "(wagner", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "missing ')'" in result.stderr
+    assert "Traceback" not in result.stderr
