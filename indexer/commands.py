@@ -1,0 +1,60 @@
+"""``newswire index``: the indexer service, from the enriched topic on Kafka into Elasticsearch, until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from collections.abc import Callable
+
+from newswire.indexer import open_store
+from newswire.indexer.service import build_index_stage
+
+from newswire.bus import open_bus, pipeline_topics
+from newswire.cli_support import stop_event
+from newswire.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]
+) -> None:
+    index = subparsers.add_parser(
+        "index",
+        parents=parents,
+        help="index enriched articles from Kafka into Elasticsearch (runs until stopped)",
+        description="Creates the index template, the versioned index and its read alias if missing, then writes "
+        "every article of the enriched topic to Elasticsearch, committing only what is written. Messages that "
+        "cannot be indexed go to the dead-letter topic with the reason. Stops cleanly on SIGTERM or Ctrl-C.",
+    )
+    index.add_argument("--index-alias", dest="index_alias", metavar="NAME", help="read alias [NEWSWIRE_INDEX_ALIAS]")
+    index.add_argument("--group", dest="indexer_group", metavar="GROUP", help="consumer group [NEWSWIRE_INDEXER_GROUP]")
+    index.add_argument("--batch-size", dest="batch_size", type=int, metavar="N", help="messages per bulk write [64]")
+    index.set_defaults(func=_index)
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    stop = stop_event()
+    store = open_store(settings, embedded=False)
+    try:
+        store.ensure_ready()
+        bus = open_bus(settings, embedded=False, client_id="newswire-indexer")
+        try:
+            bus.ensure_topics(pipeline_topics(settings))
+            stage = build_index_stage(settings, bus, store)
+            # The signal handlers only set the event; this thread turns it into a stop of the stage loop.
+            watcher = threading.Thread(target=_stop_on, args=(stop, stage.stop), name="index-stop", daemon=True)
+            watcher.start()
+            logger.info("indexing %s into %s at %s", settings.topic_enriched, settings.index_alias, settings.es_url)
+            stage.run()
+        finally:
+            bus.close()
+    finally:
+        store.close()
+    return 0
+
+
+def _stop_on(event: threading.Event, stop: Callable[[], None]) -> None:
+    event.wait()
+    stop()

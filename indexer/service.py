@@ -1,0 +1,68 @@
+"""The indexer stage: decode enriched messages, write them to the search store, dead-letter what cannot be indexed.
+
+One batch from the bus is one bulk write. A message that is not a valid enriched article, or that the store refuses
+for good, becomes a dead letter with the reason; a store that is down makes the stage retry the same batch after a
+back-off, without committing, so nothing is lost and the idempotent writes absorb the repeats.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from newswire.bus import Bus, Record
+from newswire.contract import EnrichedArticle, decode_enriched
+from newswire.errors import ContractError, RetryAfter, SearchUnavailable
+from newswire.search import SearchStore
+from newswire.settings import Settings
+from newswire.stage import BatchHandler, BatchOutcome, Rejection, Stage
+
+logger = logging.getLogger(__name__)
+
+STAGE_NAME = "indexer"
+RETRY_SECONDS = 5.0
+
+
+def index_handler(store: SearchStore) -> BatchHandler:
+    """The batch handler of the indexer stage over ``store``."""
+
+    def handle(records: Sequence[Record]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        # One document per article id: the highest revision in the batch (the later record on a tie) is written.
+        latest: dict[str, tuple[EnrichedArticle, Record]] = {}
+        for record in records:
+            try:
+                article = decode_enriched(record.value)
+            except ContractError as exc:
+                outcome.rejections.append(Rejection(record, str(exc), type(exc).__name__))
+                continue
+            known = latest.get(article.id)
+            if known is None or article.revision >= known[0].revision:
+                latest[article.id] = (article, record)
+        if not latest:
+            return outcome
+        try:
+            result = store.upsert([article for article, _ in latest.values()])
+        except SearchUnavailable as exc:
+            raise RetryAfter(RETRY_SECONDS, str(exc)) from exc
+        for article_id, reason in result.rejected:
+            if article_id in latest:
+                outcome.rejections.append(Rejection(latest[article_id][1], reason, "SearchRejected"))
+            else:
+                logger.error("the store refused article %s, which was not in the batch: %s", article_id, reason)
+        return outcome
+
+    return handle
+
+
+def build_index_stage(settings: Settings, bus: Bus, store: SearchStore) -> Stage:
+    """The indexer stage: group ``settings.indexer_group`` on ``settings.topic_enriched`` into ``store``."""
+    return Stage(
+        name=STAGE_NAME,
+        bus=bus,
+        topics=[settings.topic_enriched],
+        group=settings.indexer_group,
+        handle=index_handler(store),
+        deadletter_topic=settings.topic_deadletter,
+        batch_size=settings.batch_size,
+    )

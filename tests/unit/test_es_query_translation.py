@@ -1,0 +1,258 @@
+"""How a search becomes an Elasticsearch request, and how a response becomes a SearchResult (no node needed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from newswire.indexer.elasticsearch import document, read_result, search_request, template_name, translate
+
+from newswire.contract import EnrichedArticle
+from newswire.errors import InvalidQuery
+from newswire.query import parse_query
+from newswire.search import SearchQuery
+from tests.factories import enriched_factory
+
+WEIGHTED = ["title^3", "summary^2", "content^1"]
+
+
+def query_of(text: str) -> dict[str, Any]:
+    node = parse_query(text)
+    assert node is not None
+    return translate(node)
+
+
+def test_a_word_is_one_weighted_query_over_title_summary_and_content():
+    assert query_of("Prigozhin") == {"combined_fields": {"query": "prigozhin", "fields": WEIGHTED}}
+
+
+def test_a_prefix_matches_the_three_fields_with_their_weights():
+    assert query_of("mobil*") == {
+        "bool": {
+            "should": [
+                {"prefix": {"title": {"value": "mobil", "boost": 3.0}}},
+                {"prefix": {"summary": {"value": "mobil", "boost": 2.0}}},
+                {"prefix": {"content": {"value": "mobil", "boost": 1.0}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def test_a_quoted_phrase_and_a_hyphenated_word_are_phrase_queries():
+    expected = {"multi_match": {"query": "rostov on don", "type": "phrase", "fields": WEIGHTED}}
+    assert query_of('"Rostov on Don"') == expected
+    assert query_of("Rostov-on-Don") == expected
+
+
+def test_words_must_all_match_and_excluded_words_must_not():
+    assert query_of("wagner mutiny -sport") == {
+        "bool": {
+            "must": [
+                {"combined_fields": {"query": "wagner", "fields": WEIGHTED}},
+                {"combined_fields": {"query": "mutiny", "fields": WEIGHTED}},
+            ],
+            "must_not": [{"combined_fields": {"query": "sport", "fields": WEIGHTED}}],
+        }
+    }
+
+
+def test_or_needs_one_of_its_parts():
+    assert query_of("(putin OR kremlin) rostov") == {
+        "bool": {
+            "must": [
+                {
+                    "bool": {
+                        "should": [
+                            {"combined_fields": {"query": "putin", "fields": WEIGHTED}},
+                            {"combined_fields": {"query": "kremlin", "fields": WEIGHTED}},
+                        ],
+                        "minimum_should_match": 1,
+                    }
+                },
+                {"combined_fields": {"query": "rostov", "fields": WEIGHTED}},
+            ]
+        }
+    }
+
+
+def test_an_empty_query_matches_everything_newest_first_without_highlights():
+    request = search_request(SearchQuery(text="", sort="relevance"))
+    assert request["query"] == {"bool": {"must": [{"match_all": {}}]}}
+    assert request["sort"] == [{"published": {"order": "desc"}}, {"id": {"order": "asc"}}]
+    assert "highlight" not in request
+    assert request["track_total_hits"] is True
+
+
+def test_relevance_sorts_by_score_then_date_then_id():
+    request = search_request(SearchQuery(text="wagner"))
+    assert request["sort"] == ["_score", {"published": {"order": "desc"}}, {"id": {"order": "asc"}}]
+    assert "track_scores" not in request
+
+
+def test_date_sort_with_words_still_reports_scores():
+    request = search_request(SearchQuery(text="wagner", sort="date"))
+    assert request["sort"] == [{"published": {"order": "desc"}}, {"id": {"order": "asc"}}]
+    assert request["track_scores"] is True
+
+
+def test_paging_asks_for_the_window():
+    request = search_request(SearchQuery(text="wagner", size=20, offset=40))
+    assert (request["from_"], request["size"]) == (40, 20)
+
+
+def test_every_filter_is_exact_and_in_filter_context():
+    query = SearchQuery(
+        text="mutiny",
+        entities=("Yevgeny Prigozhin", "Sergei Shoigu"),
+        topics=("politics",),
+        sources=("Harbour Post", "Steppe Herald"),
+        language="en",
+        since=datetime(2023, 6, 23, tzinfo=UTC),
+        until=datetime(2023, 6, 25, 12, 30, tzinfo=UTC),
+        story_id="story-7",
+        collapse_duplicates=True,
+    )
+    clauses = search_request(query)["query"]["bool"]
+    assert clauses["filter"] == [
+        {"term": {"entity_names": "Yevgeny Prigozhin"}},
+        {"term": {"entity_names": "Sergei Shoigu"}},
+        {"term": {"topic_labels": "politics"}},
+        {"terms": {"source": ["Harbour Post", "Steppe Herald"]}},
+        {"term": {"language": "en"}},
+        {"range": {"published": {"gte": "2023-06-23T00:00:00Z", "lt": "2023-06-25T12:30:00Z"}}},
+        {"term": {"story_id": "story-7"}},
+    ]
+    assert clauses["must_not"] == [{"exists": {"field": "duplicate_of"}}]
+
+
+def test_a_one_sided_range_has_one_bound():
+    clauses = search_request(SearchQuery(until=datetime(2023, 6, 24, tzinfo=UTC)))["query"]["bool"]
+    assert clauses["filter"] == [{"range": {"published": {"lt": "2023-06-24T00:00:00Z"}}}]
+
+
+def test_facets_count_by_count_then_name_and_the_histogram_keeps_only_filled_buckets():
+    request = search_request(SearchQuery(text="wagner", facets=True, facet_size=5, histogram="hour"))
+    order = [{"_count": "desc"}, {"_key": "asc"}]
+    assert request["aggs"] == {
+        "entities": {"terms": {"field": "entity_names", "size": 5, "order": order}},
+        "topics": {"terms": {"field": "topic_labels", "size": 5, "order": order}},
+        "sources": {"terms": {"field": "source", "size": 5, "order": order}},
+        "histogram": {
+            "date_histogram": {
+                "field": "published",
+                "calendar_interval": "hour",
+                "time_zone": "UTC",
+                "min_doc_count": 1,
+            }
+        },
+    }
+
+
+def test_highlights_wrap_matches_in_em_from_the_three_fields():
+    highlight = search_request(SearchQuery(text="wagner"))["highlight"]
+    assert set(highlight["fields"]) == {"title", "summary", "content"}
+    assert (highlight["pre_tags"], highlight["post_tags"], highlight["number_of_fragments"]) == (["<em>"], ["</em>"], 3)
+    assert "highlight" not in search_request(SearchQuery(text="wagner", highlight=False))
+
+
+def test_an_unparsable_query_is_invalid_before_anything_is_sent():
+    with pytest.raises(InvalidQuery, match="OR needs something"):
+        search_request(SearchQuery(text="(wagner OR"))
+
+
+def test_the_default_alias_keeps_the_shared_template_name_and_others_get_their_own():
+    assert template_name("news") == "newswire-articles"
+    assert template_name("news-staging") == "newswire-articles-news-staging"
+
+
+def test_a_document_is_the_wire_message_plus_the_filter_keywords():
+    article = enriched_factory()
+    indexed = document(article)
+    assert indexed["schema"] == "newswire.enriched/1"
+    assert indexed["entity_names"] == ["Rostov-on-Don", "Wagner Group", "Yevgeny Prigozhin"]
+    assert indexed["topic_labels"] == ["conflict_war_peace", "politics"]
+    assert EnrichedArticle.model_validate(indexed) == article
+
+
+def test_a_response_becomes_hits_facets_and_buckets_in_order():
+    article = enriched_factory()
+    response = {
+        "hits": {
+            "total": {"value": 42, "relation": "eq"},
+            "hits": [
+                {
+                    "_id": article.id,
+                    "_score": 7.5,
+                    "_source": document(article),
+                    "highlight": {
+                        "content": ["c1 <em>Wagner</em>", "c2", "c3"],
+                        "title": ["<em>Wagner</em> fighters"],
+                    },
+                }
+            ],
+        },
+        "aggregations": {
+            "entities": {"buckets": [{"key": "Wagner Group", "doc_count": 40}]},
+            "topics": {"buckets": []},
+            "sources": {"buckets": [{"key": "Harbour Post", "doc_count": 42}]},
+            "histogram": {
+                "buckets": [{"key_as_string": "2023-06-24T06:00:00.000Z", "key": 1687586400000, "doc_count": 42}]
+            },
+        },
+    }
+    result = read_result(response)
+    assert result.total == 42
+    (hit,) = result.hits
+    assert hit.article == article
+    assert hit.score == 7.5
+    assert hit.highlights == ("<em>Wagner</em> fighters", "c1 <em>Wagner</em>", "c2")
+    assert [(f.value, f.count) for f in result.facets["entities"]] == [("Wagner Group", 40)]
+    assert result.facets["topics"] == ()
+    assert [(b.start, b.count) for b in result.histogram] == [(datetime(2023, 6, 24, 6, tzinfo=UTC), 42)]
+
+
+def test_a_hit_without_a_score_scores_zero():
+    article = enriched_factory()
+    response = {
+        "hits": {"total": {"value": 1}, "hits": [{"_id": article.id, "_score": None, "_source": document(article)}]}
+    }
+    assert read_result(response).hits[0].score == 0.0
+
+
+_LEAF_KEYS = {"combined_fields", "multi_match", "prefix"}
+
+
+def _leaf_texts(query: Any) -> list[str]:
+    """Every text a translated query searches for."""
+    if isinstance(query, list):
+        return [text for part in query for text in _leaf_texts(part)]
+    if not isinstance(query, dict):
+        return []
+    texts = []
+    for key, value in query.items():
+        if key in ("combined_fields", "multi_match"):
+            texts.append(value["query"])
+        elif key == "prefix":
+            texts.extend(spec["value"] for spec in value.values())
+        else:
+            texts.extend(_leaf_texts(value))
+    return texts
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab wW()\"*-ORNTAD\u00e9\u0436_.'")), max_size=60))
+def test_any_query_text_is_invalid_or_becomes_plain_tokens(text):
+    """Operators and punctuation never reach the node as query syntax: only lower-cased word tokens do."""
+    try:
+        request = search_request(SearchQuery(text=text))
+    except InvalidQuery:
+        return
+    json.dumps(request)  # the client sends it as JSON
+    for leaf in _leaf_texts(request["query"]):
+        assert re.fullmatch(r"\w+( \w+)*", leaf), leaf
+        assert leaf == leaf.lower()
