@@ -1,0 +1,257 @@
+"""The Kafka bus: :mod:`newswire.bus` over Apache Kafka through kafka-python.
+
+- **Producing.** Every producer is idempotent with ``acks=all`` and retries (the broker drops the duplicates a retry
+  would make), lingers a few milliseconds to batch, and uses kafka-python's default partitioner, which is the Java
+  client's murmur2 (see :mod:`newswire.bus.partitioner`), so one key always lands on one partition, the same one the
+  embedded bus picks. :meth:`KafkaProducer.flush` waits for the broker and then checks every message sent since the
+  last flush, raising :class:`BusError` with the topic and the error of the first that failed.
+- **Consuming.** Consumers join their group with auto-commit off; :meth:`KafkaConsumer.commit` commits, for each
+  partition, the offset after the highest record given. A commit that the group refuses (the consumer was thrown
+  out, or the group rebalanced) raises :class:`BusError`; the records are then delivered again.
+- **Failing fast.** Opening the bus bootstraps an admin client; if no broker answers within ``connect_timeout``
+  seconds it raises :class:`BusUnavailable` with one line naming the servers. Topics are never created by accident:
+  producing to or subscribing to a topic that :meth:`KafkaBus.ensure_topics` did not create fails (producing) or
+  waits (consuming) instead of making a one-partition topic.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+with warnings.catch_warnings():
+    # kafka-python 3.0 reads its protocol schemas with importlib.resources.read_text, deprecated since Python 3.11;
+    # the warning is theirs to fix and would otherwise fail every test that loads this driver.
+    warnings.filterwarnings("ignore", r"(read|open)_text is deprecated", DeprecationWarning)
+    import kafka
+    import kafka.errors
+    from kafka import KafkaAdminClient, OffsetAndMetadata, TopicPartition
+
+from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec
+from newswire.errors import BusError, BusUnavailable
+
+logger = logging.getLogger(__name__)
+
+_TOPIC_ALREADY_EXISTS = kafka.errors.TopicAlreadyExistsError.errno
+
+
+class KafkaBus(Bus):
+    """The Kafka cluster at ``bootstrap_servers`` (``host:port[,host:port]``)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        client_id: str = "newswire",
+        *,
+        replication: int = 1,
+        connect_timeout: float = 5.0,
+        request_timeout: float = 30.0,
+    ) -> None:
+        self.servers = bootstrap_servers
+        self.client_id = client_id
+        self.replication = replication
+        self._common: dict[str, Any] = {
+            "bootstrap_servers": bootstrap_servers.split(","),
+            "client_id": client_id,
+            "bootstrap_timeout_ms": int(connect_timeout * 1000),
+            "request_timeout_ms": int(request_timeout * 1000),
+        }
+        _probe(bootstrap_servers, connect_timeout)
+        # Built in two steps so that a bootstrap failure can still stop the client's network thread.
+        admin = KafkaAdminClient.__new__(KafkaAdminClient)
+        try:
+            with self._translated("connect"):
+                admin.__init__(**self._common)
+        except BusError:
+            admin._closed = False  # close() skips a client whose __init__ did not finish
+            admin.close()
+            raise
+        self._admin = admin
+
+    def _translated(self, doing: str) -> _KafkaErrors:
+        return _KafkaErrors(self.servers, doing)
+
+    def ensure_topics(self, topics: Iterable[TopicSpec]) -> None:
+        specs = list(topics)
+        if not specs:
+            return
+        with self._translated("list topics"):
+            existing = set(self._admin.list_topics())
+        wanted: dict[str, dict[str, Any]] = {}
+        for spec in specs:
+            if spec.name in existing or spec.name in wanted:
+                continue
+            configs = {}
+            if spec.retention_ms is not None:
+                configs["retention.ms"] = str(spec.retention_ms)
+            if spec.compacted:
+                configs["cleanup.policy"] = "compact"
+            wanted[spec.name] = {
+                "num_partitions": spec.partitions,
+                "replication_factor": self.replication,
+                "configs": configs,
+            }
+        if not wanted:
+            return
+        with self._translated(f"create topics {', '.join(wanted)}"):
+            response = self._admin.create_topics(wanted, raise_errors=False)
+            created = []
+            for result in response["topics"]:
+                code = result["error_code"]
+                if code == 0:
+                    created.append(result["name"])
+                elif code != _TOPIC_ALREADY_EXISTS:  # another process created it in the meantime: fine
+                    error = kafka.errors.for_code(code)
+                    message = result.get("error_message") or error.description
+                    raise BusError(f"cannot create topic {result['name']!r} on Kafka at {self.servers}: {message}")
+            # A created topic has no partition leaders for a moment; wait so the first send does not fail.
+            self._admin.wait_for_topics(list(wanted))
+        for name in created:
+            logger.info("created topic %s on %s: %s", name, self.servers, wanted[name])
+
+    def producer(self) -> KafkaProducer:
+        with self._translated("start a producer"):
+            return KafkaProducer(
+                kafka.KafkaProducer(
+                    **self._common,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=5,
+                    allow_auto_create_topics=False,
+                    max_block_ms=10_000,
+                ),
+                self.servers,
+            )
+
+    def consumer(self, topics: Sequence[str], group: str, *, from_beginning: bool = True) -> KafkaConsumer:
+        with self._translated(f"join group {group!r}"):
+            client = kafka.KafkaConsumer(
+                *topics,
+                **self._common,
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest" if from_beginning else "latest",
+                allow_auto_create_topics=False,
+            )
+        return KafkaConsumer(client, group, self.servers)
+
+    def close(self) -> None:
+        self._admin.close()
+
+
+def _probe(servers: str, timeout: float) -> None:
+    """Fail at once, with the reason, when no bootstrap server accepts a connection (kafka-python would retry)."""
+    problems = []
+    for server in servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return
+        except (OSError, ValueError) as exc:
+            problems.append(f"{server.strip()}: {getattr(exc, 'strerror', None) or exc}")
+    raise BusUnavailable(f"no Kafka broker answers at {servers} ({'; '.join(problems)})")
+
+
+class _KafkaErrors:
+    """Turns kafka-python errors into ours: BusUnavailable when no broker answers, BusError for the rest."""
+
+    def __init__(self, servers: str, doing: str) -> None:
+        self.servers = servers
+        self.doing = doing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, kafka.errors.KafkaConnectionError) or (
+            isinstance(exc, kafka.errors.KafkaTimeoutError) and "bootstrap" in str(exc)
+        ):
+            raise BusUnavailable(f"no Kafka broker answers at {self.servers} (while trying to {self.doing})") from exc
+        if isinstance(exc, kafka.errors.KafkaError):
+            raise BusError(f"Kafka at {self.servers}: cannot {self.doing}: {_describe(exc)}") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class KafkaProducer(Producer):
+    """Sends through a kafka-python producer, keeping each message's future until the next :meth:`flush`."""
+
+    def __init__(self, client: kafka.KafkaProducer, servers: str) -> None:
+        self._client = client
+        self._servers = servers
+        self._pending: list[tuple[str, Any]] = []
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        with _KafkaErrors(self._servers, f"send to {topic}"):
+            self._pending.append((topic, self._client.send(topic, key=key, value=value)))
+
+    def flush(self, timeout: float = 30.0) -> None:
+        pending, self._pending = self._pending, []
+        try:
+            self._client.flush(timeout=timeout)
+        except kafka.errors.KafkaTimeoutError as exc:
+            raise BusError(
+                f"Kafka at {self._servers} did not acknowledge {len(pending)} messages within {timeout:g}s"
+            ) from exc
+        failed = [(topic, future) for topic, future in pending if not future.succeeded()]
+        if failed:
+            topic, future = failed[0]
+            cause = future.exception
+            reason = _describe(cause) if cause is not None else "not acknowledged"
+            raise BusError(
+                f"{len(failed)} of {len(pending)} messages were not stored by Kafka at {self._servers}; "
+                f"the first, to {topic}: {reason}"
+            ) from cause
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._client.close(timeout=10)
+
+
+class KafkaConsumer(Consumer):
+    """Reads through a kafka-python consumer in group ``group``; commits only when told to."""
+
+    def __init__(self, client: kafka.KafkaConsumer, group: str, servers: str) -> None:
+        self._client = client
+        self.group = group
+        self._servers = servers
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        with _KafkaErrors(self._servers, f"read for group {self.group!r}"):
+            batches = self._client.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        records: list[Record] = []
+        for partition in sorted(batches, key=lambda tp: (tp.topic, tp.partition)):
+            records += [
+                Record(msg.topic, msg.partition, msg.offset, msg.key, msg.value, msg.timestamp)
+                for msg in batches[partition]
+            ]
+        return records
+
+    def commit(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        positions: dict[TopicPartition, int] = {}
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            positions[partition] = max(positions.get(partition, 0), record.offset + 1)
+        offsets = {partition: OffsetAndMetadata(offset, "", -1) for partition, offset in positions.items()}
+        try:
+            self._client.commit(offsets, timeout_ms=30_000)
+        except kafka.errors.CommitFailedError as exc:
+            raise BusError(
+                f"group {self.group!r} on Kafka at {self._servers} rebalanced before the commit; "
+                "the records will be delivered again"
+            ) from exc
+        except kafka.errors.KafkaError as exc:
+            raise BusError(f"cannot commit group {self.group!r} on Kafka at {self._servers}: {_describe(exc)}") from exc
+
+    def close(self) -> None:
+        self._client.close(autocommit=False)
