@@ -1,0 +1,152 @@
+"""Text cleaning before NER, and the normalisation of entity names.
+
+Boilerplate (``READ MORE: ...``, ``Most read in Politics``, share and subscribe prompts, photo credits) is not
+deleted but blanked out with spaces, so every character offset the NER reports is still an offset in
+``Article.text``. Names are normalised by :func:`canonical_form` (possessives, quotes, stray punctuation and line
+breaks removed) and junk spans (single characters, contractions, numbers) recognised by :func:`is_junk`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+logger = logging.getLogger(__name__)
+
+# One pattern per kind of boilerplate line; a line matching any of them (after trimming) is blanked out.
+_BOILERPLATE_LINES = [
+    r"(read|see|watch|listen)\s+(more|also|next|now)\b.*",
+    r"more\s+(on|from|about)\s*:.*",
+    r"most\s+(read|popular|viewed|shared)\b.*",
+    r"(related|recommended|trending|latest)(\s+(stories|articles|news|coverage|reading))?\s*:.*",
+    r"(share|tweet|email|print)(\s+(this|the))?(\s+(article|story|page|post))?\s*(on\s+\w+)?\s*[:!.]?",
+    r"share\s+(on|via)\s+\w+.*",
+    r"click\s+(here|to)\b.*",
+    r"(sign\s+up|subscribe|register)\b.*\b(newsletter|updates|alerts|free|today|now|here)\b.*",
+    r"(subscribe|sign\s+up)\s*(now|today|here)?[!.:]?",
+    r"(get|receive)\s+(our|the)\s+.*\b(newsletter|alerts|briefing)\b.*",
+    r"follow\s+(us|[a-z ]{1,30})\s+on\s+(twitter|x|facebook|instagram|telegram|tiktok|linkedin|youtube)\b.*",
+    r"(photo|image|picture|pictured|video|credit|photograph|illustration)s?\s*(credit)?\s*[:|©].*",
+    r"(photo|image|picture)s?\s*(by|courtesy\s+of)\s+.*",
+    r"©.*",
+    r"\(?(c)\)?\s*copyright\b.*",
+    r"copyright\s*(©|\(c\))?\s*\d{4}.*",
+    r"advertisement|sponsored(\s+content)?|ad\s+feature",
+    r"(this\s+)?(article|story)\s+(was\s+)?(originally\s+)?(published|appeared)\b.*",
+    r"(we\s+)?(use|using)\s+cookies\b.*",
+    r"(comments?|join\s+the\s+(conversation|discussion))(\s*\(\d+\))?",
+    r"(getty\s+images|reuters|ap\s+photo|afp|epa|shutterstock)(\s*/\s*[\w .]+)?",
+]
+_BOILERPLATE = re.compile(r"^\W{0,3}(?:" + "|".join(_BOILERPLATE_LINES) + r")\W{0,3}$", re.IGNORECASE)
+# Photo credits inside a paragraph: "(Photo: Reuters)", "[Image: Getty Images]", "(AFP via Getty Images)".
+_INLINE_CREDIT = re.compile(
+    r"[(\[](?:(?:photo|image|picture|video|credit)s?\s*(?:credit)?\s*[:/|]\s*[^()\[\]\n]{1,80}"
+    r"|[^()\[\]\n]{0,60}\bvia\s+getty\s+images|getty\s+images|reuters|afp|ap(?:\s+photo)?|epa)[)\]]",
+    re.IGNORECASE,
+)
+_LINE = re.compile(r"[^\n]+")
+_LONGEST_BOILERPLATE_LINE = 200
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))
+
+
+def _blank_line(match: re.Match[str]) -> str:
+    line = match.group(0)
+    if len(line) <= _LONGEST_BOILERPLATE_LINE and _BOILERPLATE.match(line.strip()):
+        return " " * len(line)
+    return line
+
+
+def mask_boilerplate(text: str) -> str:
+    """``text`` with boilerplate lines and inline photo credits replaced by spaces (same length, same offsets)."""
+    return _INLINE_CREDIT.sub(_blank, _LINE.sub(_blank_line, text))
+
+
+# Straight and typographic quotes, guillemets, backtick, acute accent, primes.
+_QUOTES = "\"'\u201c\u201d\u2018\u2019\u201a\u201e\u00ab\u00bb\u2039\u203a`\u00b4\u2032\u2033"
+_APOSTROPHES = "'\u2019`\u00b4"
+_EDGE_JUNK = _QUOTES + " \t\r\n,;:!?()[]{}<>*\u2022\u00b7|/\\-\u2013\u2014_~#@^=+"
+_ABBREVIATION_END = re.compile(r"(?:^|[.\s])\w\.$")  # "U.S.", "Washington D.C." keep their last full stop
+_POSSESSIVE = re.compile(rf"(?:[{_APOSTROPHES}]s|(?<=s)[{_APOSTROPHES}])$", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+_LEADING_ARTICLE = re.compile(r"^the\s+", re.IGNORECASE)
+# Quotes inside a name are typographic noise ('"Wagner" Group'); apostrophes between letters are part of it
+# (O'Brien), so only quote characters next to a space go.
+_INNER_QUOTES = re.compile(rf"(?<=\s)[{re.escape(_QUOTES)}]+|[{re.escape(_QUOTES)}]+(?=\s)")
+
+
+def canonical_form(surface: str) -> str:
+    """The surface form of a name, cleaned: one line, single spaces, no possessive, quotes or stray punctuation.
+
+    ``"Prigozhin's"`` -> ``"Prigozhin"``; ``"the\\nKremlin"`` -> ``"Kremlin"``; ``'"Wagner"'`` -> ``"Wagner"``.
+    Idempotent: cleaning a cleaned name changes nothing.
+    """
+    name = unicodedata.normalize("NFC", surface)
+    previous = None
+    while name != previous:
+        previous = name
+        name = _SPACES.sub(" ", name).strip(_EDGE_JUNK).lstrip(".")
+        if name.endswith(".") and not _ABBREVIATION_END.search(name):
+            name = name[:-1]
+        name = _POSSESSIVE.sub("", name)
+        name = _LEADING_ARTICLE.sub("", name)
+        name = _INNER_QUOTES.sub("", name)
+    return name
+
+
+_CONTRACTIONS = frozenset(
+    apostrophe.join(parts)
+    for apostrophe in _APOSTROPHES
+    for parts in (("n", "t"), ("", "s"), ("", "re"), ("", "ve"), ("", "ll"), ("", "d"), ("", "m"))
+)
+_NUMBER_WORDS = frozenset(
+    [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "hundred",
+        "thousand",
+        "million",
+        "billion",
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "dozen",
+        "dozens",
+        "hundreds",
+        "thousands",
+        "millions",
+    ]
+)
+
+
+def is_junk(name: str) -> bool:
+    """True for spans that are no name at all: single characters, contractions, numbers, all-lowercase words."""
+    if len(name) < 2 or name.lower() in _CONTRACTIONS:
+        return True
+    letters = [char for char in name if char.isalpha()]
+    if len(letters) < 2:
+        return True
+    if all(word.lower() in _NUMBER_WORDS or not any(c.isalpha() for c in word) for word in name.split()):
+        return True
+    # A name has at least one capital (or a non-Latin letter without case); "n't", "week", "the" have none.
+    return not any(char.isupper() or not (char.islower() or char.isupper()) for char in letters)

@@ -1,0 +1,153 @@
+"""The processor: raw articles in, enriched articles out, as a :class:`~newswire.stage.Stage` on the bus.
+
+:class:`ArticleProcessor` enriches a batch with one ``nlp.pipe`` call: boilerplate is blanked out, the language
+detected, entities extracted and canonicalised, topics labelled, and (when a :class:`Grouping` is given) the story
+and the first copy of a syndicated article found. :func:`build_process_stage` wraps it in the at-least-once stage
+loop: a record that is not a valid raw article, or an article that makes spaCy fail, is dead-lettered and the rest of
+the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from newswire.bus import Bus, Record
+from newswire.contract import Article, EnrichedArticle, Enrichment, Entity, Topic, decode_raw, encode_enriched, utc_now
+from newswire.errors import ContractError
+from newswire.processors.aliases import AliasTable
+from newswire.processors.base import Enricher, TopicClassifier, TopicInput
+from newswire.processors.cleaning import mask_boilerplate
+from newswire.processors.entities import doc_spans, extract_entities, model_version, shared_pipeline
+from newswire.processors.language import detect_language, is_supported
+from newswire.processors.topics import LexiconTopicClassifier
+from newswire.settings import Settings
+from newswire.stage import BatchOutcome, Output, Rejection, Stage
+
+logger = logging.getLogger(__name__)
+
+PROCESSOR_VERSION = "0.2.0"
+STAGE_NAME = "processor"
+
+
+class Grouping(Protocol):
+    """Assigns ``story_id`` and ``duplicate_of`` to enriched articles, in order (see ``stories.StoryTracker``)."""
+
+    def assign(self, articles: Sequence[EnrichedArticle]) -> list[EnrichedArticle]: ...
+
+
+class ArticleProcessor(Enricher):
+    """Entities, topics, language, stories and duplicates for batches of articles, with one spaCy pipeline."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        nlp: Any = None,
+        aliases: AliasTable | None = None,
+        classifier: TopicClassifier | None = None,
+        grouping: Grouping | None = None,
+    ) -> None:
+        if nlp is None or aliases is None:
+            nlp, aliases = shared_pipeline(settings.spacy_model)
+        self.nlp = nlp
+        self.aliases = aliases
+        self.classifier = classifier or LexiconTopicClassifier()
+        self.grouping = grouping
+        self.wanted_labels = settings.wanted_labels
+        self.model_language = str(nlp.lang)
+        self.enrichment_template = {
+            "model": settings.spacy_model,
+            "model_version": model_version(nlp),
+            "processor_version": f"{PROCESSOR_VERSION}+{self.classifier.name}-{self.classifier.version}",
+        }
+
+    def enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
+        texts = [mask_boilerplate(article.text) for article in articles]
+        guesses = [detect_language(text, article.language) for article, text in zip(articles, texts, strict=True)]
+        supported = [is_supported(guess, self.model_language) for guess in guesses]
+        docs: list[Any] = [None] * len(articles)
+        indexes = [index for index, ok in enumerate(supported) if ok]
+        for index, doc in zip(indexes, self.nlp.pipe([texts[i] for i in indexes], batch_size=1000), strict=True):
+            docs[index] = doc
+        topic_inputs = [
+            TopicInput(article.title, texts[i], _words(docs[i])) for i, article in enumerate(articles) if docs[i]
+        ]
+        topics = iter(self.classifier.classify(topic_inputs))
+        enrichment = Enrichment(**self.enrichment_template, enriched_at=utc_now())
+        enriched = []
+        for article, doc, guess in zip(articles, docs, guesses, strict=True):
+            entities: list[Entity] = []
+            labels: list[Topic] = []
+            if doc is not None:
+                entities = extract_entities(doc_spans(doc), self.aliases, self.wanted_labels)
+                labels = next(topics)
+            enriched.append(
+                EnrichedArticle.from_article(
+                    article,
+                    language=guess.code or article.language,
+                    language_supported=doc is not None,
+                    entities=entities,
+                    topics=labels,
+                    enrichment=enrichment,
+                )
+            )
+        if self.grouping is not None:
+            enriched = self.grouping.assign(enriched)
+        return enriched
+
+
+def _words(doc: Any) -> list[str]:
+    """Lower-case word tokens of a spaCy ``Doc`` (punctuation and spaces left out) for the topic classifier."""
+    return [token.lower_ for token in doc if not (token.is_punct or token.is_space)]
+
+
+def handle_batch(processor: Enricher, records: Sequence[Record], topic_enriched: str) -> BatchOutcome:
+    """Decode, enrich and encode ``records``; what cannot be handled becomes a :class:`Rejection`."""
+    outcome = BatchOutcome()
+    valid: list[tuple[Record, Article]] = []
+    for record in records:
+        try:
+            valid.append((record, decode_raw(record.value)))
+        except ContractError as exc:
+            outcome.rejections.append(Rejection(record, str(exc), type(exc).__name__))
+    if not valid:
+        return outcome
+    try:
+        enriched = list(zip(valid, processor.enrich([article for _, article in valid]), strict=True))
+    except Exception as exc:
+        logger.warning("enrichment of a batch of %d failed (%s); retrying one article at a time", len(valid), exc)
+        enriched = []
+        for record, article in valid:
+            try:
+                enriched.append(((record, article), processor.enrich([article])[0]))
+            except Exception as single_exc:
+                reason = f"enrichment failed: {type(single_exc).__name__}: {single_exc}"
+                outcome.rejections.append(Rejection(record, reason, type(single_exc).__name__))
+    for (record, article), result in enriched:
+        try:
+            value = encode_enriched(result)
+        except ContractError as exc:
+            outcome.rejections.append(Rejection(record, str(exc), type(exc).__name__))
+            continue
+        outcome.outputs.append(Output(topic_enriched, article.id.encode("utf-8"), value))
+    return outcome
+
+
+def build_process_stage(settings: Settings, bus: Bus, *, processor: Enricher | None = None) -> Stage:
+    """The processor stage: group ``settings.processor_group`` on ``settings.topic_raw`` to ``topic_enriched``."""
+    processor = processor or ArticleProcessor(settings)
+
+    def handle(records: Sequence[Record]) -> BatchOutcome:
+        return handle_batch(processor, records, settings.topic_enriched)
+
+    return Stage(
+        name=STAGE_NAME,
+        bus=bus,
+        topics=[settings.topic_raw],
+        group=settings.processor_group,
+        handle=handle,
+        deadletter_topic=settings.topic_deadletter,
+        batch_size=settings.batch_size,
+    )
