@@ -9,6 +9,8 @@ processes wait up to ``busy_timeout`` seconds and then raise :class:`~newswire.e
 Layout: ``articles`` holds one row per article id with the full enriched message as JSON (what ``get`` and the hits
 return) and the filter columns; ``article_entities`` and ``article_topics`` hold the entity names and topic labels,
 indexed, so that filters and facets are SQL; ``article_text`` is the FTS5 index of title, summary and content.
+Filters: every entity and every topic listed must be on the article; the sources are alternatives; ``since`` is
+inclusive and ``until`` exclusive, at the millisecond precision of ``published`` on the wire.
 
 The text is tokenised by :func:`newswire.query.tokenize` before FTS5 sees it: FTS5 indexes the tokens joined by
 spaces, so indexed tokens are exactly the query language's tokens (FTS5's ``unicode61`` alone keeps combining
@@ -368,18 +370,18 @@ class _SearchSql:
             self.order = (
                 "score DESC, a.published_ms DESC, a.id" if query.sort == "relevance" else "a.published_ms DESC, a.id"
             )
-        for name in dict.fromkeys(query.entities):
-            conditions.append("a.rowid IN (SELECT article FROM article_entities WHERE name = ?)")
-            self.params.append(name)
-        if query.topics:  # any of them, like the sources
-            marks = ", ".join("?" * len(query.topics))
-            conditions.append(f"a.rowid IN (SELECT article FROM article_topics WHERE label IN ({marks}))")  # noqa: S608
-            self.params.extend(query.topics)
+        for table, column, values in (
+            ("article_entities", "name", query.entities),
+            ("article_topics", "label", query.topics),
+        ):
+            for value in dict.fromkeys(values):  # every one listed, like the entities
+                conditions.append(f"a.rowid IN (SELECT article FROM {table} WHERE {column} = ?)")  # noqa: S608
+                self.params.append(value)
         if query.sources:
             conditions.append(f"a.source IN ({', '.join('?' * len(query.sources))})")
             self.params.extend(query.sources)
         for column, value in (("a.language", query.language), ("a.story_id", query.story_id)):
-            if value is not None:
+            if value:
                 conditions.append(f"{column} = ?")
                 self.params.append(value)
         if query.since is not None:
