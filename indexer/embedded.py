@@ -32,8 +32,10 @@ Differences from Elasticsearch
   word or prefix of the query outside NOT, and of its phrases, is wrapped in ``<em>`` word by word
   (``<em>Rostov</em>-<em>on</em>-<em>Don</em>``); whitespace is collapsed.
 - ``refresh`` does nothing: a write is visible to every reader as soon as ``upsert`` returns.
-- A word with a letter newer than Unicode 6.1 (SQLite's tables) is split by FTS5 at that letter, in the index and
-  in the query alike; such a word alone, or as a prefix, may match less than in Elasticsearch.
+- FTS5 folds the (already lower-cased) tokens once more with simple case folding: a final sigma is a sigma
+  (``οδος`` finds ``οδοσ``), and so are a few variant letters (long s, micro sign, curly beta). A word with a
+  letter newer than Unicode 6.1 (SQLite's tables) is split by FTS5 at that letter, in the index and in the query
+  alike, so it still matches itself, but as a prefix it may match less.
 """
 
 from __future__ import annotations
