@@ -123,10 +123,10 @@ class LexiconTopicClassifier(TopicClassifier):
         self,
         lexicon: Lexicon | None = None,
         *,
-        scale: float = 6.0,
-        threshold: float = 0.55,
+        scale: float = 10.0,
+        threshold: float = 0.8,
         relative: float = 0.45,
-        floor: float = 0.25,
+        floor: float = 0.2,
     ) -> None:
         self.lexicon = lexicon or load_lexicon()
         self.scale = scale
