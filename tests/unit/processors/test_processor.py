@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the typographic apostrophes and quotes of real copy are the point of these tests
 """The processor on whole articles: noisy tabloid copy, foreign languages, poison messages."""
 
 from __future__ import annotations
