@@ -1,1 +1,17 @@
-"""placeholder"""
+"""The ingest stage: feed pollers that publish each new article once to ``news.raw``.
+
+base.py        the vocabulary: Feed (config + state), FetchResult, FailureKind
+fetch.py       HTTP fetching: concurrency limits, conditional GET, timeouts, size limits, redirects by hand
+netguard.py    public addresses only, checked on the address dialled
+parse.py       feed bytes to entries with feedparser (no DTDs, bounded entries), entries to Articles
+normalize.py   canonical URLs, HTML to text, dates, languages
+dedupe.py      new, changed (revision + 1) or already published
+schedule.py    adaptive, bounded, polite intervals and back-off
+poll.py        one poll of one feed and the feed's next state
+publish.py     publish, flush (the ack), record, write the feed back
+directory.py   which feeds this poller owns: its partitions of the compacted feeds topic
+state.py       the local state file (SQLite): published articles, feeds cache
+opml.py        feed lists: OPML, text files, comma-separated URLs
+service.py     run_ingest: the poller loop
+commands.py    `newswire ingest` and `newswire feeds ...`
+"""

@@ -82,6 +82,14 @@ class Consumer(ABC):
     def close(self) -> None:
         """Leave the group without committing anything more."""
 
+    def assignment(self) -> frozenset[tuple[str, int]] | None:
+        """The ``(topic, partition)`` pairs this member reads now; ``None`` when the driver cannot tell.
+
+        Work split by partition (the feed pollers own the feeds of their partitions) uses it to let go of what a
+        rebalance took away. Drivers that can answer override it.
+        """
+        return None
+
 
 class Bus(ABC):
     """A connection to one bus (a Kafka cluster or an embedded bus file)."""

@@ -1,0 +1,193 @@
+"""One poll of one feed: fetch, parse, pick the news, and the feed's next state. Publishing is the caller's.
+
+The outcome of every poll is recorded on the feed (status, error with reason, counts, next poll time):
+
+- 200: parsed unless the body is byte-for-byte the last one (its hash is kept); validators and hints kept.
+- 304: nothing parsed.
+- 301/308 (a chain of only permanent redirects): the feed's fetch URL moves to the target.
+- timeout, connection error, 5xx, 429: exponential back-off with jitter, ``Retry-After`` honoured.
+- 410: disabled at once; 404, parse failures and refusals: disabled after ``DISABLE_AFTER`` in a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from newswire.contract import Article
+from newswire.errors import FeedError
+from newswire.ingest.base import FailureKind, Feed, FeedState, FetchFailure
+from newswire.ingest.dedupe import Candidate, identify, remember, select_news
+from newswire.ingest.fetch import Fetcher
+from newswire.ingest.parse import ParsedFeed, parse_feed, to_article
+from newswire.ingest.schedule import after_success, after_temporary_failure, jittered
+from newswire.ingest.state import KnownArticle, StateFile
+from newswire.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DISABLE_AFTER = 5
+
+
+@dataclass(slots=True)
+class PollResult:
+    """The feed after the poll (``seq`` bumped), with the articles to publish and what to record for them."""
+
+    feed: Feed
+    articles: list[Article] = field(default_factory=list)
+    known: list[KnownArticle] = field(default_factory=list)
+    status: str = ""
+    parsed: bool = False
+
+
+def _hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+class FeedPoll:
+    """Polls feeds with a shared fetcher, parsing on ``parse_pool`` so the event loop keeps running."""
+
+    def __init__(self, settings: Settings, fetcher: Fetcher, state: StateFile, parse_pool: Executor) -> None:
+        self.settings = settings
+        self.fetcher = fetcher
+        self.state = state
+        self.parse_pool = parse_pool
+
+    async def poll(self, feed: Feed) -> PollResult:
+        """Poll ``feed`` once; never raises for what the feed or its server does."""
+        settings = self.settings
+        state = feed.state.model_copy(deep=True)
+        use_validators = not feed.config.ignore_validators
+        started = time.time()
+        result = await self.fetcher.fetch(
+            feed.fetch_url,
+            etag=state.etag if use_validators else None,
+            last_modified=state.last_modified if use_validators else None,
+        )
+        state.last_fetch = started
+        state.polls_total += 1
+        if result.moved_to and result.moved_to != feed.fetch_url:
+            logger.info("feed %s moved permanently to %s", feed.fetch_url, result.moved_to)
+            state.current_url = result.moved_to
+        outcome = PollResult(Feed(config=feed.config, state=state, seq=feed.seq + 1))
+        if result.failure is not None:
+            self._failed(feed, state, result.failure)
+            outcome.status = state.last_status
+            return outcome
+        cache_control = result.header("cache-control")
+        if use_validators:
+            state.etag = result.header("etag") or (state.etag if result.not_modified else None)
+            state.last_modified = result.header("last-modified") or (
+                state.last_modified if result.not_modified else None
+            )
+        new_items = 0
+        publisher_interval = state.hint_min_interval
+        if result.not_modified:
+            state.last_status = "304 not modified"
+        elif _hash(result.body) == state.body_hash and use_validators:
+            state.last_status = "200 unchanged"
+        else:
+            fetched = datetime.fromtimestamp(started, UTC)
+            try:
+                parsed, articles, known = await asyncio.get_running_loop().run_in_executor(
+                    self.parse_pool, self._parse, feed, state, result.body, result.header("content-type"), fetched
+                )
+            except FeedError as exc:
+                self._failed(feed, state, FetchFailure(FailureKind.PARSE, str(exc)))
+                outcome.status = state.last_status
+                return outcome
+            outcome.parsed = True
+            state.body_hash = _hash(result.body)
+            state.source_title = parsed.title or state.source_title
+            state.hint_min_interval = publisher_interval = parsed.min_interval
+            new_items = len(articles)
+            outcome.articles, outcome.known = articles, known
+            over = f", {parsed.truncated} over the limit" if parsed.truncated else ""
+            state.last_status = f"200 {new_items} new{over}"
+        state.last_error = None
+        state.temporary_failures = state.permanent_failures = 0
+        state.new_items_last = new_items
+        state.new_items_total += new_items
+        state.recent_new = [*state.recent_new[-9:], new_items]
+        interval = after_success(
+            state, settings, new_items=new_items, publisher_interval=publisher_interval, cache_control=cache_control
+        )
+        state.interval = interval
+        state.next_poll = started + jittered(interval)
+        outcome.status = state.last_status
+        return outcome
+
+    def _parse(
+        self, feed: Feed, state: FeedState, body: bytes, content_type: str | None, fetched: datetime
+    ) -> tuple[ParsedFeed, list[Article], list[KnownArticle]]:
+        """Parse and pick the news (runs on the parse pool; touches only its own copy of the state)."""
+        parsed = parse_feed(
+            body,
+            url=feed.fetch_url,
+            content_type=content_type,
+            max_entries=self.settings.max_entries_per_feed,
+            fetched=fetched,
+        )
+        if parsed.warning:
+            logger.debug("feed %s: parsed with a warning: %s", feed.fetch_url, parsed.warning)
+        feed_url = feed.config.url
+        identified = identify(parsed.entries, feed_url)
+        known = self.state.known(identity for _entry, identity, _digest in identified)
+        news: list[Candidate] = select_news(identified, feed_url=feed_url, seen=state.seen, known=known)
+        granted = self.state.claim((candidate.id for candidate in news), feed_url)
+        news = [candidate for candidate in news if candidate.id in granted]
+        state.seen = remember(
+            state.seen, identified, news, feed_url=feed_url, known=known,
+            limit=2 * self.settings.max_entries_per_feed,
+        )  # fmt: skip
+        source = feed.config.title or parsed.title or feed_url
+        articles: list[Article] = []
+        records: list[KnownArticle] = []
+        for candidate in news:
+            article = to_article(
+                candidate.entry,
+                feed_url=feed_url,
+                source=source,
+                language=parsed.language,
+                fetched=fetched,
+                revision=candidate.revision,
+            )
+            if article is not None:
+                articles.append(article)
+                records.append(candidate.known(feed_url))
+        return parsed, articles, records
+
+    def _failed(self, feed: Feed, state: FeedState, failure: FetchFailure) -> None:
+        settings = self.settings
+        now = time.time()
+        state.errors_total += 1
+        state.last_error = failure.reason
+        state.new_items_last = 0
+        if failure.kind is FailureKind.TEMPORARY:
+            state.temporary_failures += 1
+            delay = after_temporary_failure(state, settings, failure.retry_after)
+            state.last_status = f"error ({failure.kind}): {failure.reason}"
+            logger.warning("feed %s: %s; retrying in %.0fs", feed.fetch_url, failure.reason, delay)
+        else:
+            state.permanent_failures += 1
+            state.last_status = f"error ({failure.kind}): {failure.reason}"
+            if failure.kind is FailureKind.GONE or state.permanent_failures >= DISABLE_AFTER:
+                state.disabled = True
+                state.disabled_reason = (
+                    failure.reason
+                    if failure.kind is FailureKind.GONE
+                    else f"{state.permanent_failures} failures in a row, the last: {failure.reason}"
+                )
+                state.last_status = f"disabled: {state.disabled_reason}"
+                logger.warning("feed %s: disabled: %s", feed.fetch_url, state.disabled_reason)
+            else:
+                logger.warning("feed %s: %s (%d in a row)", feed.fetch_url, failure.reason, state.permanent_failures)
+            delay = after_temporary_failure(
+                state.model_copy(update={"temporary_failures": state.permanent_failures}), settings, None
+            )
+        state.next_poll = now + delay
