@@ -1,0 +1,101 @@
+"""Search parity: the embedded store (SQLite FTS5) and Elasticsearch answer the same queries alike.
+
+Both stores index the parity corpus (``tests/data/parity_corpus.py``) and run every query of
+``tests/data/parity_queries.py``. Totals, facet counts and histogram buckets must be identical; the top-10 hits
+must share at least 8 ids (rankings are BM25 in both, computed differently); a query without text, or sorted by
+date, must list the same ids in the same order; a query filtered on one entity must have the same first hit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from newswire.indexer.elasticsearch import ElasticsearchStore
+from newswire.indexer.embedded import EmbeddedStore
+from newswire.search import SearchQuery, SearchResult
+from tests.data.parity_corpus import parity_corpus
+from tests.data.parity_queries import PARITY_QUERIES
+
+pytestmark = pytest.mark.elasticsearch
+
+TOP = 10
+MIN_OVERLAP = 8
+
+
+@pytest.fixture(scope="module")
+def stores(es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedStore, ElasticsearchStore]]:
+    corpus = parity_corpus()
+    embedded = EmbeddedStore(Path(tmp_path_factory.mktemp("parity")) / "search.sqlite3")
+    elastic = ElasticsearchStore(es_url, alias=f"test-parity-{uuid.uuid4().hex[:12]}")
+    try:
+        for store in (embedded, elastic):
+            store.ensure_ready()
+            result = store.upsert(corpus)
+            assert (result.written, result.rejected) == (len(corpus), ())
+            store.refresh()
+        yield embedded, elastic
+    finally:
+        embedded.close()
+        elastic.drop()
+        elastic.close()
+
+
+def test_both_stores_hold_the_same_articles(stores: tuple[EmbeddedStore, ElasticsearchStore]):
+    embedded, elastic = stores
+    corpus = parity_corpus()
+    assert embedded.count() == elastic.count() == len(corpus)
+    for article in corpus[:5]:
+        assert embedded.get(article.id) == elastic.get(article.id) == article
+
+
+def _ids(result: SearchResult) -> list[str]:
+    return [hit.article.id for hit in result.hits]
+
+
+def _titles(result: SearchResult) -> list[str]:
+    return [hit.article.title for hit in result.hits]
+
+
+def _missing(stores: tuple[EmbeddedStore, ElasticsearchStore], query: SearchQuery) -> str:
+    """Which titles only one store found, for the failure message."""
+    everything = replace(query, size=100, offset=0, facets=False, histogram=None)
+    mine, theirs = (set(_titles(store.search(everything))) for store in stores)
+    return f"only embedded: {sorted(mine - theirs)}; only Elasticsearch: {sorted(theirs - mine)}"
+
+
+@pytest.mark.parametrize("name", list(PARITY_QUERIES))
+def test_same_answers(stores: tuple[EmbeddedStore, ElasticsearchStore], name: str):
+    embedded, elastic = stores
+    query: SearchQuery = PARITY_QUERIES[name]
+    mine, theirs = embedded.search(query), elastic.search(query)
+    assert mine.total > 0, "a parity query must match something"
+    assert mine.total == theirs.total, _missing(stores, query)
+    assert mine.facets == theirs.facets
+    assert mine.histogram == theirs.histogram
+    if not query.text or query.sort == "date":
+        assert _ids(mine) == _ids(theirs)
+    else:
+        shared = set(_ids(mine)[:TOP]) & set(_ids(theirs)[:TOP])
+        assert len(shared) >= min(MIN_OVERLAP, len(mine.hits)), (
+            f"top {TOP} share {len(shared)}:\n embedded: {_titles(mine)}\n Elasticsearch: {_titles(theirs)}"
+        )
+    if len(query.entities) == 1:
+        assert _ids(mine)[:1] == _ids(theirs)[:1], f"first hits: {_titles(mine)[:1]} vs {_titles(theirs)[:1]}"
+
+
+def test_the_parity_queries_cover_the_features():
+    queries = list(PARITY_QUERIES.values())
+    assert len(queries) >= 25
+    texts = " ".join(query.text for query in queries)
+    for operator in ('"', " OR ", "-", " NOT ", "*", "("):
+        assert operator in texts
+    for feature in ("entities", "topics", "sources", "language", "since", "until", "story_id", "facets"):
+        assert any(getattr(query, feature) for query in queries), feature
+    assert {query.histogram for query in queries} >= {"hour", "day"}
+    assert any(query.sort == "date" for query in queries)
+    assert any(query.collapse_duplicates for query in queries)
