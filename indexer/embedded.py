@@ -77,6 +77,7 @@ FRAGMENT_CHARS = 160
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS articles (
+    article INTEGER PRIMARY KEY,  -- the rowid, named so that VACUUM keeps it: the other tables refer to it
     id TEXT NOT NULL UNIQUE,
     revision INTEGER NOT NULL,
     published_ms INTEGER NOT NULL,
@@ -234,7 +235,12 @@ class EmbeddedStore(SearchStore):
                     f"the embedded search store {self.path} has schema version {version}, made by a newer newswire "
                     f"(this one knows {SCHEMA_VERSION})"
                 )
-            connection.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+            try:
+                connection.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+            except sqlite3.Error:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
         logger.info("embedded search store ready at %s", self.path)
 
     def upsert(self, articles: Sequence[EnrichedArticle]) -> UpsertResult:
@@ -260,7 +266,8 @@ class EmbeddedStore(SearchStore):
                     connection.execute("RELEASE article")
                 connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                    connection.execute("ROLLBACK")
                 raise
         for article_id, reason in rejected:
             logger.warning("embedded search store %s refused article %s: %s", self.path, article_id, reason)
