@@ -1,0 +1,306 @@
+"""The labelled evaluation sets in ``processors/eval`` are well-formed and keep the promises of their README.
+
+The topic classifier and the entity cleaning are measured against these files, so a malformed line, a label outside
+the IPTC list, or a gold entity that the article never mentions would silently distort every score computed on them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EVAL_DIR = Path(__file__).resolve().parents[2] / "processors" / "eval"
+
+IPTC_TOPICS = frozenset(
+    {
+        "arts_culture",
+        "conflict_war_peace",
+        "crime_law_justice",
+        "disaster_accident",
+        "economy_business_finance",
+        "education",
+        "environment",
+        "health",
+        "human_interest",
+        "labour",
+        "lifestyle_leisure",
+        "politics",
+        "religion",
+        "science_technology",
+        "society",
+        "sport",
+        "weather",
+    }
+)
+ENTITY_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC"})
+
+# Page furniture a scraper drags in with the story. Names that appear only on such lines are not gold entities.
+NOISE_LINE = re.compile(
+    r"^\s*(read more\b|most read\b|share this article|subscribe\b|sign up\b|photo:|advertisement\b|follow us\b)",
+    re.IGNORECASE,
+)
+
+# The naming conventions of the README under which a canonical name need not be spelled out in the article.
+CONVENTIONAL_ALIASES: dict[str, tuple[str, ...]] = {
+    "Wagner Group": ("Wagner", "PMC Wagner"),
+    "Russian Defence Ministry": ("Defence Ministry", "Ministry of Defence", "defence ministry"),
+    "United States": ("US", "U.S.", "USA", "America"),
+    "Britain": ("UK", "United Kingdom"),
+    "Bakhmut": ("Artemovsk",),
+    "United Nations": ("UN",),
+    "Conservative Party": ("Conservatives", "Tories", "Tory"),
+    "Labour Party": ("Labour",),
+    "Manchester City": ("Man City", "City"),
+}
+GENERIC_TAIL_WORDS = ("Group", "Party", "Company", "Club")
+TITLE_WORDS = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "sir",
+        "president",
+        "general",
+        "gen",
+        "colonel",
+        "minister",
+        "defence",
+        "prime",
+        "chancellor",
+        "governor",
+        "mayor",
+        "senator",
+        "judge",
+        "captain",
+        "coach",
+        "deputy",
+        "chief",
+        "spokesman",
+        "the",
+    }
+)
+
+
+def _read_jsonl(name: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    path = EVAL_DIR / name
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            pytest.fail(f"{name}:{number} is not JSON: {exc}")
+        assert isinstance(row, dict), f"{name}:{number} is not a JSON object"
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def topic_articles() -> list[dict[str, Any]]:
+    return _read_jsonl("topics.jsonl")
+
+
+@pytest.fixture(scope="module")
+def entity_articles() -> list[dict[str, Any]]:
+    return _read_jsonl("entities.jsonl")
+
+
+def _fold(text: str) -> str:
+    """Text as a reader compares names: typographic quotes straightened, runs of whitespace (line breaks) as one."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def _mentions(text: str, name: str) -> bool:
+    """Whether ``name`` occurs in ``text`` as whole words, allowing a plural or possessive ending."""
+    pattern = r"(?<!\w)" + re.escape(_fold(name)) + r"(?:'s|s'|s|')?(?!\w)"
+    return re.search(pattern, _fold(text)) is not None
+
+
+def _story(article: dict[str, Any]) -> str:
+    """Title and body without the page-furniture lines."""
+    body = "\n".join(line for line in article["text"].splitlines() if not NOISE_LINE.match(line))
+    return article["title"] + "\n" + body
+
+
+def _is_mentioned(story: str, name: str, label: str) -> bool:
+    if _mentions(story, name):
+        return True
+    if label == "PERSON" and " " in name and _mentions(story, name.split()[-1]):
+        return True
+    for generic in GENERIC_TAIL_WORDS:
+        if name.endswith(" " + generic) and _mentions(story, name.removesuffix(" " + generic)):
+            return True
+    return any(_mentions(story, alias) for alias in CONVENTIONAL_ALIASES.get(name, ()))
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+# -- topics ------------------------------------------------------------------------------------------------------
+
+
+def test_topic_articles_have_exactly_the_documented_fields(topic_articles: list[dict[str, Any]]) -> None:
+    for article in topic_articles:
+        assert set(article) == {"id", "title", "text", "topics"}, article.get("id")
+        assert isinstance(article["title"], str) and article["title"].strip(), article["id"]
+        assert isinstance(article["text"], str), article["id"]
+        assert isinstance(article["topics"], list), article["id"]
+
+
+def test_topic_ids_are_unique_and_well_formed(topic_articles: list[dict[str, Any]]) -> None:
+    ids = [article["id"] for article in topic_articles]
+    assert all(re.fullmatch(r"t\d{3}", article_id) for article_id in ids)
+    assert len(ids) == len(set(ids))
+
+
+def test_topic_labels_are_iptc_slugs_without_repeats(topic_articles: list[dict[str, Any]]) -> None:
+    for article in topic_articles:
+        labels = article["topics"]
+        assert 1 <= len(labels) <= 2, article["id"]
+        assert len(labels) == len(set(labels)), article["id"]
+        assert set(labels) <= IPTC_TOPICS, (article["id"], set(labels) - IPTC_TOPICS)
+
+
+def test_topic_set_is_large_enough_and_every_topic_is_represented(topic_articles: list[dict[str, Any]]) -> None:
+    assert len(topic_articles) >= 150
+    counts = Counter(label for article in topic_articles for label in article["topics"])
+    thin = {topic: counts[topic] for topic in IPTC_TOPICS if counts[topic] < 8}
+    assert not thin, f"topics with fewer than 8 articles: {thin}"
+
+
+def test_about_a_third_of_topic_articles_carry_two_labels(topic_articles: list[dict[str, Any]]) -> None:
+    share = sum(len(article["topics"]) == 2 for article in topic_articles) / len(topic_articles)
+    assert 0.25 <= share <= 0.45, share
+
+
+def test_topic_articles_are_short_single_paragraph_news(topic_articles: list[dict[str, Any]]) -> None:
+    for article in topic_articles:
+        text = article["text"]
+        assert 40 <= _words(text) <= 120, (article["id"], _words(text))
+        assert text == text.strip() and "\n" not in text, article["id"]
+        assert text == unicodedata.normalize("NFC", text), article["id"]
+
+
+def test_topic_articles_are_not_repeated(topic_articles: list[dict[str, Any]]) -> None:
+    titles = Counter(_fold(article["title"]) for article in topic_articles)
+    texts = Counter(_fold(article["text"]) for article in topic_articles)
+    assert [title for title, n in titles.items() if n > 1] == []
+    assert max(texts.values()) == 1
+
+
+def test_topic_set_mixes_the_war_with_everything_else(topic_articles: list[dict[str, Any]]) -> None:
+    war = re.compile(r"wagner|prigozhin|ukrain|kremlin|kyiv|kharkiv|dnipro", re.IGNORECASE)
+    about_war = sum(bool(war.search(article["title"] + " " + article["text"])) for article in topic_articles)
+    assert 15 <= about_war <= len(topic_articles) // 6, about_war
+
+
+# -- entities ----------------------------------------------------------------------------------------------------
+
+
+def test_entity_articles_have_exactly_the_documented_fields(entity_articles: list[dict[str, Any]]) -> None:
+    for article in entity_articles:
+        assert set(article) == {"id", "title", "text", "entities"}, article.get("id")
+        assert isinstance(article["title"], str) and article["title"].strip(), article["id"]
+        assert isinstance(article["entities"], list) and article["entities"], article["id"]
+        for entity in article["entities"]:
+            assert set(entity) == {"name", "label"}, (article["id"], entity)
+
+
+def test_entity_ids_are_unique_and_well_formed(entity_articles: list[dict[str, Any]]) -> None:
+    ids = [article["id"] for article in entity_articles]
+    assert all(re.fullmatch(r"e\d{3}", article_id) for article_id in ids)
+    assert len(ids) == len(set(ids))
+
+
+def test_entity_set_is_large_enough_and_articles_are_news_length(entity_articles: list[dict[str, Any]]) -> None:
+    assert len(entity_articles) >= 40
+    for article in entity_articles:
+        assert 80 <= _words(article["text"]) <= 250, (article["id"], _words(article["text"]))
+
+
+def test_entity_labels_are_known_and_each_is_used(entity_articles: list[dict[str, Any]]) -> None:
+    counts = Counter(entity["label"] for article in entity_articles for entity in article["entities"])
+    assert set(counts) <= ENTITY_LABELS, set(counts) - ENTITY_LABELS
+    assert all(counts[label] >= 5 for label in ENTITY_LABELS), counts
+
+
+def test_each_gold_entity_is_listed_once_per_article(entity_articles: list[dict[str, Any]]) -> None:
+    for article in entity_articles:
+        names = Counter(_fold(entity["name"]) for entity in article["entities"])
+        assert [name for name, n in names.items() if n > 1] == [], article["id"]
+
+
+def test_gold_names_are_canonical(entity_articles: list[dict[str, Any]]) -> None:
+    for article in entity_articles:
+        for entity in article["entities"]:
+            name = entity["name"]
+            assert name == name.strip() and "  " not in name and "\n" not in name, (article["id"], name)
+            assert not re.search(r"['\u2019]s?$", name), f"{article['id']}: possessive in {name!r}"
+            assert not set("\u2018\u2019\u201c\u201d") & set(name), f"{article['id']}: typographic quote in {name!r}"
+            first = name.split()[0].rstrip(".").casefold()
+            assert first not in TITLE_WORDS, f"{article['id']}: title or article word leads {name!r}"
+
+
+def test_a_person_is_one_entity_under_the_fullest_name(entity_articles: list[dict[str, Any]]) -> None:
+    for article in entity_articles:
+        people = [entity["name"] for entity in article["entities"] if entity["label"] == "PERSON"]
+        for short in people:
+            longer = [full for full in people if full != short and full.endswith(" " + short)]
+            assert not longer, f"{article['id']}: {short!r} is a partial form of {longer}"
+
+
+def test_every_gold_entity_is_named_in_the_story(entity_articles: list[dict[str, Any]]) -> None:
+    missing = [
+        (article["id"], entity["name"])
+        for article in entity_articles
+        for entity in article["entities"]
+        if not _is_mentioned(_story(article), entity["name"], entity["label"])
+    ]
+    assert missing == []
+
+
+def test_entity_set_covers_the_hard_cases(entity_articles: list[dict[str, Any]]) -> None:
+    texts = [article["text"] for article in entity_articles]
+    with_noise = sum(any(NOISE_LINE.match(line) for line in text.splitlines()) for text in texts)
+    curly_possessive = sum(bool(re.search(r"\w\u2019s\b", text)) for text in texts)
+    broken_sentences = sum(bool(re.search(r"[a-z,]\n[a-z]", text)) for text in texts)
+    assert with_noise >= 6
+    assert curly_possessive >= 5
+    assert broken_sentences >= 4
+
+
+def test_entity_set_is_about_half_the_war(entity_articles: list[dict[str, Any]]) -> None:
+    war_names = {"Wagner Group", "Yevgeny Prigozhin", "Ukraine", "Kyiv", "Volodymyr Zelensky"}
+    about_war = sum(
+        any(entity["name"] in war_names for entity in article["entities"]) for article in entity_articles
+    )
+    assert 0.35 <= about_war / len(entity_articles) <= 0.65, about_war
+
+
+# -- README ------------------------------------------------------------------------------------------------------
+
+
+def _readme_counts(section: str) -> dict[str, int]:
+    readme = (EVAL_DIR / "README.md").read_text("utf-8")
+    start = readme.index(section)
+    table = readme[start:].split("\n\n", 2)[1]
+    return {match[0]: int(match[1]) for match in re.findall(r"^\| `(\w+)` \| (\d+) \|", table, flags=re.MULTILINE)}
+
+
+def test_readme_topic_counts_match_the_data(topic_articles: list[dict[str, Any]]) -> None:
+    counts = Counter(label for article in topic_articles for label in article["topics"])
+    assert _readme_counts("### Articles per topic") == dict(counts)
+
+
+def test_readme_entity_counts_match_the_data(entity_articles: list[dict[str, Any]]) -> None:
+    counts = Counter(entity["label"] for article in entity_articles for entity in article["entities"])
+    assert _readme_counts("### Gold entities per label") == dict(counts)
