@@ -27,13 +27,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import TypedDict
+from typing import Literal, TypedDict
 from xml.sax.saxutils import escape, quoteattr
 
 DEMO_DIR = Path(__file__).resolve().parent
 REPO_ROOT = DEMO_DIR.parent.parent
 STORIES = REPO_ROOT / "processors" / "eval" / "stories.jsonl"
 BASE_URL = "http://127.0.0.1:8808"
+
+
+Shape = Literal["rss-content", "rss-html", "rss-plain", "atom-text", "atom-xhtml"]
+"""RSS 2.0 with content:encoded HTML, with HTML in the description, with plain summaries; Atom with text or XHTML."""
 
 
 class Story(TypedDict):
@@ -62,7 +66,7 @@ class FeedSpec:
     site: str
     description: str
     language: str
-    shape: str
+    shape: Shape
     utc_offset_hours: int
     items: tuple[str, ...]
     undated: frozenset[str] = field(default_factory=frozenset)
@@ -278,7 +282,7 @@ def render_atom(spec: FeedSpec, stories: Sequence[Story]) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS: dict[str, Callable[[FeedSpec, Sequence[Story]], str]] = {
+RENDERERS: dict[Shape, Callable[[FeedSpec, Sequence[Story]], str]] = {
     "rss-content": render_rss,
     "rss-html": render_rss,
     "rss-plain": render_rss,
