@@ -70,6 +70,7 @@ class FeedState(BaseModel):
     last_fetch: float | None = None
     last_status: str = "never polled"
     last_error: str | None = None
+    last_warning: str | None = Field(default=None, description="What was wrong with a feed that could be read.")
     new_items_last: int = 0
     new_items_total: int = 0
     polls_total: int = 0

@@ -102,6 +102,7 @@ class FeedPoll:
                 outcome.status = state.last_status
                 return outcome
             outcome.parsed = True
+            state.last_warning = f"malformed, read anyway: {parsed.warning}"[:500] if parsed.warning else None
             state.body_hash = _hash(result.body)
             state.source_title = parsed.title or state.source_title
             state.hint_min_interval = publisher_interval = parsed.min_interval

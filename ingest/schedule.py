@@ -3,7 +3,8 @@
 - A feed that had new articles is polled sooner (interval halved), one that had none later (interval x 1.5), always
   within ``[min_poll_interval, max_poll_interval]``.
 - The publisher's wishes are lower bounds: ``<ttl>``, ``sy:updatePeriod`` / ``sy:updateFrequency``, and the
-  response's ``Cache-Control: max-age``. ``Retry-After`` (on 429 and 503) is honoured up to ``max_poll_interval``.
+  response's ``Cache-Control: max-age`` (up to ``max_poll_interval``). ``Retry-After`` (on 429 and 503) is an order
+  and is honoured even beyond ``max_poll_interval`` (up to a week).
 - Temporary failures back off exponentially from the feed's interval, with "full jitter" so that feeds failing
   together (one host down) do not return together.
 """
@@ -20,6 +21,7 @@ from newswire.settings import Settings
 logger = logging.getLogger(__name__)
 
 JITTER = 0.05  # +-5% on a regular interval: spreads feeds added together without blurring the schedule
+MAX_RETRY_AFTER = 7 * 86400.0
 SPEED_UP = 0.5
 SLOW_DOWN = 1.5
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
@@ -80,5 +82,6 @@ def after_temporary_failure(state: FeedState, settings: Settings, retry_after: f
     ceiling = min(settings.max_poll_interval, interval * 2**exponent)
     delay = random.uniform(ceiling / 2, ceiling) if exponent else interval
     if retry_after is not None:
-        delay = max(delay, min(retry_after, settings.max_poll_interval))
+        # The server's explicit order wins over our bounds (within reason: a week).
+        delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
     return delay

@@ -42,7 +42,9 @@ def rss_item(number: int, *, base: str = "https://wire.example.org", published: 
     )
 
 
-def rss_feed(count: int, *, title: str = "Steppe Wire", start: int = 0, base: str = "https://wire.example.org") -> bytes:
+def rss_feed(
+    count: int, *, title: str = "Steppe Wire", start: int = 0, base: str = "https://wire.example.org"
+) -> bytes:
     items = "".join(rss_item(number, base=base) for number in range(start, start + count))
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
