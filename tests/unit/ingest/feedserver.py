@@ -35,7 +35,7 @@ def rss_item(number: int, *, base: str = "https://wire.example.org", published: 
     return (
         f"<item><title>{escape(title)} ({number})</title>"
         f"<link>{base}/2023/06/24/story-{number}?utm_source=rss&amp;utm_medium=feed</link>"
-        f"<guid isPermaLink=\"false\">story-{number}</guid>"
+        f'<guid isPermaLink="false">story-{number}</guid>'
         f"<pubDate>{format_datetime(when)}</pubDate>"
         f"<description>{escape(f'<p>Reporting on {subject}: what we know so far about story {number}.</p>')}"
         "</description></item>"

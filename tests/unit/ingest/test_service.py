@@ -57,8 +57,10 @@ def test_changed_article_is_published_again_with_the_next_revision(feed_server, 
     settings = settings_factory(feeds=feed_server.url("/wire.xml"))
     poller_run(settings).run(once=True)
 
-    feed_server.routes["/wire.xml"] = rss_feed(2).replace(b"Belarus", b"Belarus").replace(
-        b"moving towards Moscow (0)", b"turning back from Moscow (0)"
+    feed_server.routes["/wire.xml"] = (
+        rss_feed(2)
+        .replace(b"Belarus", b"Belarus")
+        .replace(b"moving towards Moscow (0)", b"turning back from Moscow (0)")
     )
     poller_run(settings).run(once=True)
 
