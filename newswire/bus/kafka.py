@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import socket
 import warnings
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -70,6 +71,7 @@ class KafkaBus(Bus):
             admin.close()
             raise
         self._admin = admin
+        self._clients: weakref.WeakSet[KafkaProducer | KafkaConsumer] = weakref.WeakSet()
 
     def _translated(self, doing: str) -> _KafkaErrors:
         return _KafkaErrors(self.servers, doing)
@@ -114,32 +116,55 @@ class KafkaBus(Bus):
 
     def producer(self) -> KafkaProducer:
         with self._translated("start a producer"):
-            return KafkaProducer(
-                kafka.KafkaProducer(
-                    **self._common,
-                    acks="all",
-                    enable_idempotence=True,
-                    linger_ms=5,
-                    allow_auto_create_topics=False,
-                    max_block_ms=10_000,
-                ),
-                self.servers,
+            client = kafka.KafkaProducer(
+                **self._common,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=5,
+                allow_auto_create_topics=False,
+                max_block_ms=10_000,
             )
+        _forbid_topic_creation(client._metadata)
+        producer = KafkaProducer(client, self.servers)
+        self._clients.add(producer)
+        return producer
 
     def consumer(self, topics: Sequence[str], group: str, *, from_beginning: bool = True) -> KafkaConsumer:
         with self._translated(f"join group {group!r}"):
             client = kafka.KafkaConsumer(
-                *topics,
                 **self._common,
                 group_id=group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest" if from_beginning else "latest",
                 allow_auto_create_topics=False,
             )
-        return KafkaConsumer(client, group, self.servers)
+            _forbid_topic_creation(client._cluster)
+            client.subscribe(list(topics))
+        consumer = KafkaConsumer(client, group, self.servers)
+        self._clients.add(consumer)
+        return consumer
 
     def close(self) -> None:
-        self._admin.close()
+        """Close the producers (flushing them) and consumers (without committing) still open, then the admin."""
+        try:
+            for client in list(self._clients):
+                client.close()
+        finally:
+            self._admin.close()
+
+
+def _forbid_topic_creation(cluster: Any) -> None:
+    """Make the client's metadata requests stop asking the broker to create unknown topics.
+
+    kafka-python 3.0.12 accepts ``allow_auto_create_topics`` but never hands it to the cluster metadata that sends the
+    requests, so a broker with ``auto.create.topics.enable`` would create any topic a typo names, with the broker's
+    default partition count. Set it where it is read, before the client asks about any topic.
+    """
+    config = getattr(cluster, "config", None)
+    if isinstance(config, dict) and "allow_auto_create_topics" in config:
+        config["allow_auto_create_topics"] = False
+    else:
+        logger.warning("kafka-python changed: cannot switch off topic auto-creation; unknown topics may be created")
 
 
 def _probe(servers: str, timeout: float) -> None:
@@ -186,6 +211,7 @@ class KafkaProducer(Producer):
         self._client = client
         self._servers = servers
         self._pending: list[tuple[str, Any]] = []
+        self._closed = False
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
         with _KafkaErrors(self._servers, f"send to {topic}"):
@@ -210,9 +236,12 @@ class KafkaProducer(Producer):
             ) from cause
 
     def close(self) -> None:
+        if self._closed:
+            return
         try:
             self.flush()
         finally:
+            self._closed = True
             self._client.close(timeout=10)
 
 
