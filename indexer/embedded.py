@@ -389,10 +389,10 @@ class _SearchSql:
         if query.sources:
             conditions.append(f"a.source IN ({', '.join('?' * len(query.sources))})")
             self.params.extend(query.sources)
-        for column, value in (("a.language", query.language), ("a.story_id", query.story_id)):
-            if value:
+        for column, exact in (("a.language", query.language), ("a.story_id", query.story_id)):
+            if exact:
                 conditions.append(f"{column} = ?")
-                self.params.append(value)
+                self.params.append(exact)
         if query.since is not None:
             conditions.append("a.published_ms >= ?")
             self.params.append(_first_ms_at_or_after(query.since))
