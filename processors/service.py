@@ -32,9 +32,17 @@ STAGE_NAME = "processor"
 
 
 class Grouping(Protocol):
-    """Assigns ``story_id`` and ``duplicate_of`` to enriched articles, in order (see ``stories.StoryTracker``)."""
+    """Assigns ``story_id`` and ``duplicate_of`` to enriched articles, in order (see :mod:`.state`)."""
 
     def assign(self, articles: Sequence[EnrichedArticle]) -> list[EnrichedArticle]: ...
+
+    def drain_outputs(self) -> list[Output]:
+        """Messages recording the decisions made since the last call, to send with the batch."""
+        ...
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ArticleProcessor(Enricher):
@@ -103,8 +111,13 @@ def _words(doc: Any) -> list[str]:
     return [token.lower_ for token in doc if not (token.is_punct or token.is_space)]
 
 
-def handle_batch(processor: Enricher, records: Sequence[Record], topic_enriched: str) -> BatchOutcome:
-    """Decode, enrich and encode ``records``; what cannot be handled becomes a :class:`Rejection`."""
+def handle_batch(
+    processor: Enricher, records: Sequence[Record], topic_enriched: str, grouping: Grouping | None = None
+) -> BatchOutcome:
+    """Decode, enrich and encode ``records``; what cannot be handled becomes a :class:`Rejection`.
+
+    The decisions ``grouping`` made for the batch go out with the enriched articles (before the commit).
+    """
     outcome = BatchOutcome()
     valid: list[tuple[Record, Article]] = []
     for record in records:
@@ -132,17 +145,47 @@ def handle_batch(processor: Enricher, records: Sequence[Record], topic_enriched:
             outcome.rejections.append(Rejection(record, str(exc), type(exc).__name__))
             continue
         outcome.outputs.append(Output(topic_enriched, article.id.encode("utf-8"), value))
+    if grouping is not None:
+        outcome.outputs += grouping.drain_outputs()
     return outcome
 
 
-def build_process_stage(settings: Settings, bus: Bus, *, processor: Enricher | None = None) -> Stage:
-    """The processor stage: group ``settings.processor_group`` on ``settings.topic_raw`` to ``topic_enriched``."""
-    processor = processor or ArticleProcessor(settings)
+class ProcessStage(Stage):
+    """The stage loop, with the shared story state caught up before the first batch and released at the end."""
+
+    def __init__(self, *, grouping: Grouping | None, **stage: Any) -> None:
+        super().__init__(**stage)
+        self.grouping = grouping
+
+    def run(self) -> None:
+        if self.grouping is not None:
+            self.grouping.start()
+        try:
+            super().run()
+        finally:
+            if self.grouping is not None:
+                self.grouping.close()
+
+
+def build_process_stage(settings: Settings, bus: Bus, *, processor: ArticleProcessor | None = None) -> ProcessStage:
+    """The processor stage: group ``settings.processor_group`` on ``settings.topic_raw`` to ``topic_enriched``.
+
+    Without a ``processor``, one is built with story grouping shared through the bus (see :mod:`.state`).
+    """
+    from newswire.processors.state import SharedGrouping, state_topic  # noqa: PLC0415 - avoids an import cycle
+
+    if processor is None:
+        topic = state_topic(settings)
+        bus.ensure_topics([topic])
+        processor = ArticleProcessor(settings, grouping=SharedGrouping(bus, topic.name, settings.processor_group))
+    enricher = processor
+    grouping = processor.grouping
 
     def handle(records: Sequence[Record]) -> BatchOutcome:
-        return handle_batch(processor, records, settings.topic_enriched)
+        return handle_batch(enricher, records, settings.topic_enriched, grouping)
 
-    return Stage(
+    return ProcessStage(
+        grouping=grouping,
         name=STAGE_NAME,
         bus=bus,
         topics=[settings.topic_raw],

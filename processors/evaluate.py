@@ -1,0 +1,264 @@
+"""Evaluation on the labelled sets in ``processors/eval/``: topics, entities, stories and duplicates.
+
+- **topics** (``topics.jsonl``): macro-F1 over the 17 IPTC topics (every label counts the same however rare),
+  target :data:`TOPIC_MACRO_F1_TARGET`;
+- **entities** (``entities.jsonl``): precision and recall per label of the set of (name, label) pairs of each
+  article, for the raw spaCy output (surface text and label as the model gives them, no boilerplate removal, no
+  ruler) and for the processor's canonical entities. Names match case-insensitively after both sides go through
+  the alias table, which is what defines one entity; the target is that cleaning does not make F1 worse;
+- **stories** (``stories.jsonl``): B-cubed F1 of the predicted stories against the gold ones, target
+  :data:`STORY_BCUBED_F1_TARGET`, and precision and recall of the predicted first copies (``duplicate_of``),
+  targets :data:`DUPLICATE_TARGET`. Articles are fed in publication order, as a live feed would bring them.
+
+None of these sets is used to build the classifier, the lexicon, the alias table or the thresholds; the topic
+lexicon was tuned on ``tests/unit/processors/data/topics_dev.jsonl`` and the story threshold on
+``stories_dev.jsonl`` beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from newswire.contract import Article
+from newswire.errors import ConfigError
+from newswire.processors.base import TOPIC_LABELS
+from newswire.processors.cleaning import canonical_form
+from newswire.processors.service import ArticleProcessor
+from newswire.processors.stories import StoryTracker, group_articles
+
+logger = logging.getLogger(__name__)
+
+EVAL_DIR = Path(__file__).resolve().parent / "eval"
+TOPIC_MACRO_F1_TARGET = 0.80
+STORY_BCUBED_F1_TARGET = 0.90
+DUPLICATE_TARGET = 0.90
+BATCH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    name: str
+    value: float
+    target: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.target is None or self.value >= self.target - 1e-9
+
+    def __str__(self) -> str:
+        target = f"  (target >= {self.target:.2f}{'' if self.passed else ', BELOW'})" if self.target is not None else ""
+        return f"{self.name:<44} {self.value:6.3f}{target}"
+
+
+@dataclass(slots=True)
+class Report:
+    """The figures of one evaluation, and lines of detail for a reader."""
+
+    name: str
+    figures: list[Figure] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(figure.passed for figure in self.figures)
+
+    def render(self) -> str:
+        lines = [f"== {self.name}", *(str(figure) for figure in self.figures), *self.details]
+        return "\n".join(lines)
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file; a bad line is a :class:`ConfigError` naming it."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the evaluation set {path}: {exc.strerror}") from exc
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{number}: not JSON: {exc.msg}") from exc
+        if not isinstance(row, dict):
+            raise ConfigError(f"{path}:{number}: expected a JSON object")
+        rows.append(row)
+    return rows
+
+
+def _article(row: dict[str, Any], number: int) -> Article:
+    published = row.get("published") or "2023-06-24T00:00:00Z"
+    return Article(
+        id=str(row.get("id") or f"row{number}"),
+        url=str(row.get("url") or ""),
+        feed_url=str(row.get("feed") or row.get("feed_url") or "https://eval.invalid/feed"),
+        source=str(row.get("source") or "evaluation"),
+        title=str(row.get("title") or ""),
+        summary=str(row.get("summary") or ""),
+        content=str(row.get("text") or ""),
+        published=datetime.fromisoformat(str(published).replace("Z", "+00:00")),
+        fetched=datetime.fromisoformat(str(published).replace("Z", "+00:00")),
+    )
+
+
+def _batches(items: Sequence[Article]) -> Iterable[Sequence[Article]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]
+
+
+def _f1(true_positives: int, predicted: int, gold: int) -> tuple[float, float, float]:
+    precision = true_positives / predicted if predicted else (1.0 if not gold else 0.0)
+    recall = true_positives / gold if gold else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+# --- topics ------------------------------------------------------------------------------------------------------
+def topic_scores(gold: Sequence[set[str]], predicted: Sequence[set[str]]) -> dict[str, float]:
+    """F1 per topic label (1.0 for a label neither side uses)."""
+    scores = {}
+    for label in TOPIC_LABELS:
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if label in g and label in p)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if label not in g and label in p)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if label in g and label not in p)
+        scores[label] = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+    return scores
+
+
+def evaluate_topics(processor: ArticleProcessor, path: Path) -> Report:
+    rows = load_jsonl(path)
+    articles = [_article(row, number) for number, row in enumerate(rows)]
+    predicted = [
+        {topic.label for topic in item.topics} for batch in _batches(articles) for item in processor.enrich(batch)
+    ]
+    gold = [set(row.get("topics", [])) for row in rows]
+    per_label = topic_scores(gold, predicted)
+    macro = sum(per_label.values()) / len(per_label)
+    report = Report(f"topics ({len(rows)} articles, {path.name})")
+    report.figures.append(Figure("topics macro-F1", macro, TOPIC_MACRO_F1_TARGET))
+    report.details += [f"  {label:<28} F1 {score:.3f}" for label, score in per_label.items()]
+    return report
+
+
+# --- entities ----------------------------------------------------------------------------------------------------
+def _entity_key(processor: ArticleProcessor, name: str, label: str) -> tuple[str, str]:
+    canonical = processor.aliases.lookup(canonical_form(name))
+    if canonical is not None:
+        return canonical.name.casefold(), canonical.label
+    return name.casefold(), label
+
+
+def _label_figures(
+    gold: Sequence[set[tuple[str, str]]], predicted: Sequence[set[tuple[str, str]]], labels: Iterable[str]
+) -> dict[str, tuple[float, float, float]]:
+    figures = {}
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for g, p in zip(gold, predicted, strict=True):
+        for _, label in p:
+            counts[label][1] += 1
+        for _, label in g:
+            counts[label][2] += 1
+        for _, label in g & p:
+            counts[label][0] += 1
+    for label in labels:
+        figures[label] = _f1(*counts[label])
+    figures["all"] = _f1(*(sum(c[i] for c in counts.values()) for i in range(3)))
+    return figures
+
+
+def evaluate_entities(processor: ArticleProcessor, path: Path) -> Report:
+    from newswire.processors.entities import UNNEEDED_COMPONENTS, _load  # noqa: PLC0415
+
+    rows = load_jsonl(path)
+    articles = [_article(row, number) for number, row in enumerate(rows)]
+    wanted = processor.wanted_labels
+    gold = [{_entity_key(processor, e["name"], e["label"]) for e in row.get("entities", [])} for row in rows]
+    after = [
+        {_entity_key(processor, e.name, e.label) for e in item.entities}
+        for batch in _batches(articles)
+        for item in processor.enrich(batch)
+    ]
+    plain = _load(processor.enrichment_template["model"], UNNEEDED_COMPONENTS)
+    before = [
+        {_entity_key(processor, ent.text, ent.label_) for ent in doc.ents if ent.label_ in wanted}
+        for doc in plain.pipe([article.text for article in articles])
+    ]
+    labels = sorted(wanted)
+    figures_before = _label_figures(gold, before, labels)
+    figures_after = _label_figures(gold, after, labels)
+    report = Report(f"entities ({len(rows)} articles, {path.name})")
+    report.figures += [
+        Figure("entities F1 before cleaning", figures_before["all"][2]),
+        Figure("entities F1 after cleaning", figures_after["all"][2]),
+        Figure("entities F1 gain from cleaning", figures_after["all"][2] - figures_before["all"][2], 0.0),
+    ]
+    report.details.append(f"  {'label':<8} {'P before':>9} {'R before':>9} {'P after':>9} {'R after':>9}")
+    for label in [*labels, "all"]:
+        (pb, rb, _), (pa, ra, _) = figures_before[label], figures_after[label]
+        report.details.append(f"  {label:<8} {pb:9.3f} {rb:9.3f} {pa:9.3f} {ra:9.3f}")
+    return report
+
+
+# --- stories and duplicates --------------------------------------------------------------------------------------
+def bcubed(gold: dict[str, str], predicted: dict[str, str]) -> tuple[float, float, float]:
+    """B-cubed precision, recall and F1 of a clustering ``predicted`` (item -> cluster) against ``gold``."""
+    gold_members: dict[str, set[str]] = defaultdict(set)
+    predicted_members: dict[str, set[str]] = defaultdict(set)
+    for item, cluster in gold.items():
+        gold_members[cluster].add(item)
+    for item, cluster in predicted.items():
+        predicted_members[cluster].add(item)
+    precision = recall = 0.0
+    for item in gold:
+        mine, truth = predicted_members[predicted[item]], gold_members[gold[item]]
+        overlap = len(mine & truth)
+        precision += overlap / len(mine)
+        recall += overlap / len(truth)
+    precision, recall = precision / len(gold), recall / len(gold)
+    return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+
+
+def evaluate_stories(processor: ArticleProcessor, path: Path, tracker: StoryTracker | None = None) -> Report:
+    rows = load_jsonl(path)
+    articles = sorted((_article(row, n) for n, row in enumerate(rows)), key=lambda a: (a.published, a.id))
+    enriched = [item for batch in _batches(articles) for item in processor.enrich(batch)]
+    grouped = group_articles(enriched, tracker)
+    gold = {str(row["id"]): str(row["story"]) for row in rows}
+    predicted = {item.id: item.story_id or item.id for item in grouped}
+    precision, recall, f1 = bcubed(gold, predicted)
+    gold_copies = {(str(row["id"]), str(row["duplicate_of"])) for row in rows if row.get("duplicate_of")}
+    found_copies = {(item.id, item.duplicate_of) for item in grouped if item.duplicate_of}
+    dup_precision, dup_recall, _ = _f1(len(gold_copies & found_copies), len(found_copies), len(gold_copies))
+    report = Report(f"stories ({len(rows)} articles, {len(set(gold.values()))} stories, {path.name})")
+    report.figures += [
+        Figure("stories B-cubed F1", f1, STORY_BCUBED_F1_TARGET),
+        Figure("duplicates precision", dup_precision, DUPLICATE_TARGET),
+        Figure("duplicates recall", dup_recall, DUPLICATE_TARGET),
+    ]
+    report.details += [
+        f"  B-cubed precision {precision:.3f}, recall {recall:.3f}; {len(set(predicted.values()))} stories found",
+        f"  copies: {len(gold_copies)} labelled, {len(found_copies)} found",
+    ]
+    return report
+
+
+EVALUATIONS = {"topics": evaluate_topics, "entities": evaluate_entities, "stories": evaluate_stories}
+
+
+def run_evaluations(processor: ArticleProcessor, which: str, eval_dir: Path = EVAL_DIR) -> list[Report]:
+    """Run ``which`` (topics, entities, stories or all) on the sets in ``eval_dir``."""
+    names = list(EVALUATIONS) if which == "all" else [which]
+    reports = []
+    for name in names:
+        if name not in EVALUATIONS:
+            raise ConfigError(f"unknown evaluation {name!r}; choose topics, entities, stories or all")
+        reports.append(EVALUATIONS[name](processor, eval_dir / f"{name}.jsonl"))
+    return reports

@@ -1,0 +1,228 @@
+"""Story and duplicate state shared by every processor replica, kept on the bus.
+
+**Design.** Each replica decides stories for the articles of its own partitions, so each needs to know what the
+others decided. Every decision is published as a small record (the article's id, time, top words, entities,
+fingerprint, story and first copy) to one single-partition topic, ``<topic_enriched>.stories``, with a retention of
+three windows. Every replica reads that topic from the start with a consumer group of its own (so it sees every
+record, not a share of them), rebuilding the same :class:`~newswire.processors.stories.StoryTracker`.
+
+- **Start-up.** A replica publishes a marker and reads until it sees it: it then knows every decision made before
+  it started (a single partition keeps one order for all).
+- **Before each batch** it reads whatever the others published since (without waiting).
+- **After each batch** its own records go out with the enriched articles, in the same flush, before the stage
+  commits: a decision is in the shared state whenever its article is on the enriched topic (at least once).
+
+**Consistency.** Eventual, with these guarantees: an article handled again (a retry, a replay after a crash, or
+another replica after a rebalance that has read the first decision) keeps its story and first copy; an article
+always joins a story some replica opened before it. What can differ from one replica deciding everything: two
+articles of a new story handled by two replicas within the same short interval (one batch, before either sees the
+other's record) can open two stories, and later articles then join whichever fits best. Nothing merges stories
+afterwards; the enriched messages already published keep their ids.
+
+Records are JSON (``{"schema": "newswire.storystate/1", ...}``); a record this code cannot read is skipped with a
+warning, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from newswire.bus import Bus, Consumer, Record, TopicSpec
+from newswire.contract import EnrichedArticle, format_time
+from newswire.errors import ContractError
+from newswire.processors.duplicates import decode_fingerprint, encode_fingerprint
+from newswire.processors.stories import WINDOW, Assignment, Features, StoryTracker, features_of
+from newswire.settings import Settings
+from newswire.stage import Output
+
+logger = logging.getLogger(__name__)
+
+STATE_SCHEMA = "newswire.storystate/1"
+MARKER_SCHEMA = "newswire.storystate-marker/1"
+SYNC_POLLS = 20  # at most this many polls when catching up before a batch (each returns at most 1,000 records)
+
+
+def state_topic(settings: Settings) -> TopicSpec:
+    """The shared state topic: one partition (one order for all replicas), kept for three story windows."""
+    return TopicSpec(f"{settings.topic_enriched}.stories", 1, int(WINDOW.total_seconds() * 1000) * 3)
+
+
+def encode_state(features: Features, assignment: Assignment, replica: str) -> bytes:
+    document = {
+        "schema": STATE_SCHEMA,
+        "id": features.article_id,
+        "published": format_time(features.published),
+        "story_id": assignment.story_id,
+        "duplicate_of": assignment.duplicate_of,
+        "terms": features.terms,
+        "entities": features.entities,
+        "fingerprint": encode_fingerprint(features.fingerprint) if features.fingerprint is not None else None,
+        "replica": replica,
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_state(value: bytes) -> tuple[Features, Assignment] | None:
+    """A state record, or None for a marker; :class:`ContractError` for anything else."""
+    try:
+        document = json.loads(value)
+        schema = document.get("schema")
+        if schema == MARKER_SCHEMA:
+            return None
+        if schema != STATE_SCHEMA:
+            raise ContractError(f"not a story state record (schema {schema!r})")
+        article_id, story_id, duplicate_of = document["id"], document["story_id"], document.get("duplicate_of")
+        if not (isinstance(article_id, str) and article_id and isinstance(story_id, str) and story_id):
+            raise ContractError("a story state record needs a non-empty id and story_id")
+        if duplicate_of is not None and not isinstance(duplicate_of, str):
+            raise ContractError("duplicate_of must be a string or null")
+        published = datetime.fromisoformat(str(document["published"]).replace("Z", "+00:00"))
+        if published.tzinfo is None:
+            raise ContractError("published must carry a time zone")
+        features = Features(
+            article_id=article_id,
+            published=published.astimezone(UTC),
+            terms=_weights(document["terms"]),
+            entities=_weights(document["entities"]),
+            fingerprint=decode_fingerprint(document["fingerprint"]) if document.get("fingerprint") else None,
+        )
+        return features, Assignment(story_id, duplicate_of or None)
+    except ContractError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise ContractError(f"not a valid story state record: {type(exc).__name__}: {exc}") from exc
+
+
+def _weights(value: object) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise ContractError("terms and entities must be objects")
+    weights = {str(key): float(count) for key, count in value.items()}
+    if not all(math.isfinite(count) and count > 0 for count in weights.values()):
+        raise ContractError("term and entity weights must be positive numbers")
+    return weights
+
+
+class LocalGrouping:
+    """Story grouping within one process (the embedded pipeline, tests, evaluation): no shared state."""
+
+    def __init__(self, tracker: StoryTracker | None = None) -> None:
+        self.tracker = tracker if tracker is not None else StoryTracker()
+
+    def assign(self, articles: Sequence[EnrichedArticle]) -> list[EnrichedArticle]:
+        return [self._assign(article) for article in articles]
+
+    def _assign(self, article: EnrichedArticle) -> EnrichedArticle:
+        features = features_of(article)
+        assignment = self.tracker.assign(features)
+        self.published(features, assignment)
+        return article.model_copy(update={"story_id": assignment.story_id, "duplicate_of": assignment.duplicate_of})
+
+    def published(self, features: Features, assignment: Assignment) -> None:
+        """Hook for a decision just made (the shared grouping publishes it)."""
+
+    def drain_outputs(self) -> list[Output]:
+        return []
+
+    def start(self) -> None:
+        """Nothing to catch up on."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class SharedGrouping(LocalGrouping):
+    """Story grouping whose decisions all replicas share through the state topic on ``bus``."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        topic: str,
+        group_prefix: str,
+        *,
+        tracker: StoryTracker | None = None,
+        start_timeout: float = 120.0,
+    ) -> None:
+        super().__init__(tracker)
+        self.bus = bus
+        self.topic = topic
+        self.replica = f"{group_prefix}.state.{uuid.uuid4().hex[:12]}"
+        self.start_timeout = start_timeout
+        self._consumer: Consumer | None = None
+        self._outputs: list[Output] = []
+        self.records_read = 0
+
+    def start(self) -> None:
+        """Read every decision made so far: publish a marker, then read until it comes back."""
+        self._consumer = self.bus.consumer([self.topic], self.replica, from_beginning=True)
+        marker = json.dumps({"schema": MARKER_SCHEMA, "replica": self.replica}).encode("utf-8")
+        producer = self.bus.producer()
+        try:
+            producer.send(self.topic, f"marker:{self.replica}".encode(), marker)
+            producer.flush()
+        finally:
+            producer.close()
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self._read(self._consumer.poll(1000, 1.0), marker):
+                logger.info(
+                    "story state %s: caught up with %d records, %d articles and %d stories in the window",
+                    self.topic,
+                    self.records_read,
+                    len(self.tracker),
+                    self.tracker.story_count,
+                )
+                return
+        logger.warning(
+            "story state %s: marker not seen within %.0fs; going on with what was read", self.topic, self.start_timeout
+        )
+
+    def sync(self) -> None:
+        """Take in what other replicas decided since the last look, without waiting for more."""
+        if self._consumer is None:
+            return
+        for _ in range(SYNC_POLLS):
+            records = self._consumer.poll(1000, 0.0)
+            if not records:
+                return
+            self._read(records, None)
+
+    def _read(self, records: Sequence[Record], marker: bytes | None) -> bool:
+        seen_marker = False
+        for record in records:
+            value = record.value
+            if marker is not None and value == marker:
+                seen_marker = True
+                continue
+            try:
+                decoded = decode_state(value)
+            except ContractError as exc:
+                logger.warning("story state %s@%d: skipping a record: %s", self.topic, record.offset, exc)
+                continue
+            if decoded is not None:
+                self.records_read += 1
+                self.tracker.observe(*decoded)
+        return seen_marker
+
+    def assign(self, articles: Sequence[EnrichedArticle]) -> list[EnrichedArticle]:
+        self.sync()
+        return super().assign(articles)
+
+    def published(self, features: Features, assignment: Assignment) -> None:
+        self._outputs.append(
+            Output(self.topic, features.article_id.encode("utf-8"), encode_state(features, assignment, self.replica))
+        )
+
+    def drain_outputs(self) -> list[Output]:
+        outputs, self._outputs = self._outputs, []
+        return outputs
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None

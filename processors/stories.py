@@ -1,0 +1,302 @@
+"""Story grouping: articles about the same event, found online as they arrive, within a sliding time window.
+
+An article joins the story it is most similar to, if that similarity reaches :attr:`StoryTracker.threshold`;
+otherwise it opens a new story whose id is its own article id. A syndicated copy (see
+:mod:`newswire.processors.duplicates`) always joins the story of its first copy.
+
+Similarity of an article to a story (both described by :class:`Features`):
+
+- **text**: cosine between the article's words and the story's summed words, each weighted by
+  ``1 + ln(term frequency)`` (title words twice) and by the inverse document frequency among the window's
+  articles, so words every article of the week uses ("Wagner", "said") count little and the words of one event
+  ("convoy", "M4", "Voronezh") count a lot;
+- **entities**: the share of the article's entities, weighted the same way by their rarity, that the story has;
+- combined as ``TEXT_WEIGHT * text + (1 - TEXT_WEIGHT) * entities``, and damped by the time between the article
+  and the story's latest article (half the weight after :data:`TIME_HALF_LIFE`); stories whose latest article
+  is older than the window are closed.
+
+The tracker only holds state; :mod:`newswire.processors.state` shares it between replicas.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from newswire.contract import EnrichedArticle
+from newswire.processors.duplicates import DuplicateIndex, fingerprint
+from newswire.processors.topics import simple_words
+
+logger = logging.getLogger(__name__)
+
+WINDOW = timedelta(hours=48)
+TEXT_WEIGHT = 0.6
+TIME_HALF_LIFE = timedelta(hours=24)
+MAX_TERMS = 40  # words kept per article (the most frequent), so the shared state stays small
+RETRIEVAL_TERMS = 15  # an article looks for candidate stories through its rarest words among these
+CANDIDATES = 5  # stories scored in full for one article: those sharing the most (rarest) retrieval keys with it
+RECENT_MEMBERS = 8  # the latest articles of a story that a new article is compared with
+LINKS = 2  # a story's score: the mean similarity of the article to its LINKS most similar recent members
+_STOPWORD_TEXT = """
+    a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having he
+    her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+    now of off on once only or other our ours ourselves out over own same she should so some such than that the
+    their theirs them themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves said says told
+    new one two three four five first last year years week day days time monday tuesday wednesday thursday friday
+    saturday sunday mr mrs ms per cent percent like just according would could also since still many much may
+    might must shall us
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What grouping keeps of an article: its words, entities and fingerprint."""
+
+    article_id: str
+    published: datetime
+    terms: dict[str, float]
+    entities: dict[str, float]  # "LABEL:canonical name" -> mentions
+    fingerprint: np.ndarray[Any, np.dtype[np.uint32]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """The story of an article and, for a syndicated copy, the id of the first copy."""
+
+    story_id: str
+    duplicate_of: str | None = None
+
+
+def features_of(article: EnrichedArticle) -> Features:
+    """The grouping features of an enriched article (its text words, entities and body fingerprint)."""
+    title_words = simple_words(article.title)
+    body = article.content if len(article.content) > len(article.summary) else article.summary
+    if article.summary and article.content and article.summary not in article.content:
+        body = article.summary + "\n" + article.content
+    body_words = simple_words(body)
+    terms: dict[str, float] = {}
+    for word in title_words:
+        if _is_term(word):
+            terms[word] = terms.get(word, 0.0) + 2.0
+    for word in body_words:
+        if _is_term(word):
+            terms[word] = terms.get(word, 0.0) + 1.0
+    kept = dict(sorted(terms.items(), key=lambda item: (-item[1], item[0]))[:MAX_TERMS])
+    entities = {f"{entity.label}:{entity.name.casefold()}": float(entity.count) for entity in article.entities}
+    return Features(article.id, article.published, kept, entities, fingerprint(body_words or title_words))
+
+
+def _is_term(word: str) -> bool:
+    return len(word) > 2 and word not in _STOPWORDS and not word.isdigit()
+
+
+@dataclass(slots=True)
+class _Story:
+    story_id: str
+    first: datetime
+    last: datetime
+    size: int = 0
+    recent: deque[Features] = field(default_factory=lambda: deque(maxlen=RECENT_MEMBERS))
+    keys: set[str] = field(default_factory=set)  # retrieval keys this story is posted under
+
+
+class StoryTracker:
+    """The stories and fingerprints of the window, with the rule that assigns a new article to them."""
+
+    def __init__(
+        self,
+        *,
+        window: timedelta = WINDOW,
+        threshold: float = 0.15,
+        duplicate_threshold: float = 0.6,
+    ) -> None:
+        self.window = window
+        self.threshold = threshold
+        self.duplicates = DuplicateIndex(duplicate_threshold)
+        self._articles: dict[str, tuple[Features, Assignment]] = {}
+        self._stories: dict[str, _Story] = {}
+        self._postings: dict[str, set[str]] = defaultdict(set)
+        self._document_frequency: Counter[str] = Counter()
+        self._clock: datetime | None = None
+        # Expiry queues: (time, id); an entry is stale when the article or story has moved on since.
+        self._article_queue: list[tuple[datetime, str]] = []
+        self._story_queue: list[tuple[datetime, str]] = []
+
+    # --- what the tracker knows ------------------------------------------------------------------------------
+    def known(self, article_id: str) -> Assignment | None:
+        """The assignment already made for ``article_id`` (a replay keeps it), if still in the window."""
+        entry = self._articles.get(article_id)
+        return entry[1] if entry else None
+
+    @property
+    def story_count(self) -> int:
+        return len(self._stories)
+
+    def __len__(self) -> int:
+        return len(self._articles)
+
+    # --- deciding --------------------------------------------------------------------------------------------
+    def decide(self, features: Features) -> Assignment:
+        """The assignment of a new article (without remembering it; :meth:`observe` does that)."""
+        known = self.known(features.article_id)
+        if known is not None:
+            return known
+        self._advance(features.published)
+        if features.fingerprint is not None:
+            original = self.duplicates.first_copy(features.fingerprint, features.published)
+            if original is not None and original in self._articles:
+                return Assignment(self._articles[original][1].story_id, original)
+        best_id, best_score = None, 0.0
+        vector = self._vector(features.terms)
+        for story_id in self._candidates(features):
+            score = self.similarity(features, self._stories[story_id], vector)
+            if score > best_score or (score == best_score and best_id is not None and story_id < best_id):
+                best_id, best_score = story_id, score
+        if best_id is not None and best_score >= self.threshold:
+            return Assignment(best_id)
+        return Assignment(features.article_id)
+
+    def assign(self, features: Features) -> Assignment:
+        """Decide and remember, in one step."""
+        assignment = self.decide(features)
+        self.observe(features, assignment)
+        return assignment
+
+    def observe(self, features: Features, assignment: Assignment) -> None:
+        """Remember an assignment: one made here, or one another replica published to the shared state."""
+        known = self._articles.get(features.article_id)
+        if known is not None:
+            if known[1] == assignment:
+                return  # a replay, or our own record read back from the shared state
+            # Another replica decided differently (a race); the later decision wins. The story it left keeps the
+            # article's words in its sums until it closes, which only makes it slightly easier to join.
+            self._forget(features.article_id)
+        self._advance(features.published)
+        if self._clock is not None and features.published < self._clock - self.window:
+            return  # older than the window: nothing new can join it
+        self._articles[features.article_id] = (features, assignment)
+        heapq.heappush(self._article_queue, (features.published, features.article_id))
+        for term in features.terms:
+            self._document_frequency[term] += 1
+        for entity in features.entities:
+            self._document_frequency[entity] += 1
+        story = self._stories.get(assignment.story_id)
+        if story is None:
+            story = self._stories[assignment.story_id] = _Story(
+                assignment.story_id, features.published, features.published
+            )
+        story.first = min(story.first, features.published)
+        story.last = max(story.last, features.published)
+        heapq.heappush(self._story_queue, (story.last, story.story_id))
+        story.size += 1
+        story.recent.append(features)
+        for key in self._retrieval_keys(features):
+            self._postings[key].add(story.story_id)
+            story.keys.add(key)
+        if features.fingerprint is not None:
+            self.duplicates.add(features.article_id, features.fingerprint, features.published, assignment.duplicate_of)
+
+    # --- similarity ------------------------------------------------------------------------------------------
+    def similarity(self, features: Features, story: _Story, vector: dict[str, float] | None = None) -> float:
+        """How well ``features`` fits ``story``: the mean of its :data:`LINKS` best links to recent members."""
+        vector = vector if vector is not None else self._vector(features.terms)
+        links = sorted((self.link(features, vector, member) for member in story.recent), reverse=True)[:LINKS]
+        return sum(links) / len(links) if links else 0.0
+
+    def link(self, features: Features, vector: dict[str, float], member: Features) -> float:
+        """Similarity of two articles: text cosine and shared rare entities, damped by the time between them."""
+        other = self._vector(member.terms)
+        dot = sum(weight * other[term] for term, weight in vector.items() if term in other)
+        text = dot / (_norm(vector) * _norm(other)) if dot else 0.0
+        entity_weights = {entity: self._idf(entity) for entity in features.entities}
+        total = sum(entity_weights.values())
+        shared = sum(weight for entity, weight in entity_weights.items() if entity in member.entities)
+        entities = shared / total if total else 0.0
+        gap = abs((features.published - member.published).total_seconds())
+        damping: float = 0.5 ** (gap / TIME_HALF_LIFE.total_seconds())
+        return (TEXT_WEIGHT * text + (1 - TEXT_WEIGHT) * entities) * damping
+
+    def _vector(self, terms: dict[str, float]) -> dict[str, float]:
+        return {term: _damped(count) * self._idf(term) for term, count in terms.items()}
+
+    def _idf(self, key: str) -> float:
+        return math.log((len(self._articles) + 1) / (self._document_frequency.get(key, 0) + 1)) + 1.0
+
+    def _retrieval_keys(self, features: Features) -> list[str]:
+        ranked = sorted(features.terms, key=lambda term: (-_damped(features.terms[term]) * self._idf(term), term))
+        return [f"t:{term}" for term in ranked[:RETRIEVAL_TERMS]] + [f"e:{entity}" for entity in features.entities]
+
+    def _candidates(self, features: Features) -> list[str]:
+        shared: dict[str, float] = {}
+        for key in self._retrieval_keys(features):
+            weight = self._idf(key[2:])
+            for story_id in self._postings.get(key, ()):
+                shared[story_id] = shared.get(story_id, 0.0) + weight
+        ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+        return [story_id for story_id, _ in ranked[:CANDIDATES]]
+
+    # --- the window ------------------------------------------------------------------------------------------
+    def _advance(self, published: datetime) -> None:
+        """Move the clock (the latest publication time seen, never past now) and close what fell out."""
+        now = datetime.now(UTC)
+        moment = min(published, now)
+        if self._clock is not None and moment <= self._clock:
+            return
+        self._clock = moment
+        horizon = moment - self.window
+        while self._article_queue and self._article_queue[0][0] < horizon:
+            published, article_id = heapq.heappop(self._article_queue)
+            entry = self._articles.get(article_id)
+            if entry is not None and entry[0].published == published:
+                self._forget(article_id)
+        while self._story_queue and self._story_queue[0][0] < horizon:
+            last, story_id = heapq.heappop(self._story_queue)
+            story = self._stories.get(story_id)
+            if story is None or story.last != last:
+                continue
+            del self._stories[story_id]
+            for key in story.keys:
+                posting = self._postings.get(key)
+                if posting is not None:
+                    posting.discard(story_id)
+                    if not posting:
+                        del self._postings[key]
+
+    def _forget(self, article_id: str) -> None:
+        features, _ = self._articles.pop(article_id)
+        for key in (*features.terms, *features.entities):
+            self._document_frequency[key] -= 1
+            if self._document_frequency[key] <= 0:
+                del self._document_frequency[key]
+        self.duplicates.remove(article_id)
+
+
+def _norm(vector: dict[str, float]) -> float:
+    return math.sqrt(sum(value * value for value in vector.values())) or 1.0
+
+
+def _damped(count: float) -> float:
+    return 1.0 + math.log(count) if count >= 1 else count
+
+
+def group_articles(articles: Iterable[EnrichedArticle], tracker: StoryTracker | None = None) -> list[EnrichedArticle]:
+    """Assign stories and first copies to ``articles`` in the order given, with one in-memory tracker."""
+    tracker = tracker if tracker is not None else StoryTracker()
+    result = []
+    for article in articles:
+        assignment = tracker.assign(features_of(article))
+        result.append(
+            article.model_copy(update={"story_id": assignment.story_id, "duplicate_of": assignment.duplicate_of})
+        )
+    return result

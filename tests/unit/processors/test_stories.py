@@ -1,0 +1,183 @@
+"""Stories and near-duplicates: the grouping rule, the shared state between replicas, the dev-set figures."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newswire.bus import open_bus
+from newswire.contract import EnrichedArticle, Enrichment, Entity, utc_now
+from newswire.errors import ContractError
+from newswire.processors.evaluate import bcubed, evaluate_stories
+from newswire.processors.state import LocalGrouping, SharedGrouping, decode_state, encode_state, state_topic
+from newswire.processors.stories import StoryTracker, features_of
+from newswire.settings import load_settings
+
+DEV_SET = Path(__file__).parent / "data" / "stories_dev.jsonl"
+WIRE_COPY = (
+    "Wagner fighters took control of the headquarters of the Southern Military District in Rostov-on-Don early on "
+    "Saturday, and the group's founder said in a video filmed inside the compound that his men held the military "
+    "sites of the city, including the airfield, while armoured vehicles stood in the streets."
+)
+
+
+def _enriched(article_factory, **fields) -> EnrichedArticle:
+    entities = fields.pop("entities", [])
+    article = article_factory(**fields)
+    enrichment = Enrichment(model="m", model_version="1", processor_version="1", enriched_at=utc_now())
+    return EnrichedArticle.from_article(article, entities=entities, enrichment=enrichment)
+
+
+def test_syndicated_copy_points_at_the_first_copy_and_joins_its_story(article_factory):
+    grouping = LocalGrouping()
+    first = _enriched(article_factory, title="Wagner seizes Rostov HQ", content=WIRE_COPY)
+    copy = _enriched(article_factory, title="Mercenaries hold army base", content="UPDATED " + WIRE_COPY + " (Wire)")
+    other = _enriched(
+        article_factory,
+        title="Riverside win the cup",
+        content="Riverside won the cup final 2-1 "
+        "after extra time, their captain heading in the winner as thousands of fans celebrated.",
+    )
+    first, copy, other = grouping.assign([first, copy, other])
+    assert first.duplicate_of is None and first.story_id == first.id
+    assert copy.duplicate_of == first.id and copy.story_id == first.story_id
+    assert other.duplicate_of is None and other.story_id == other.id
+
+
+def test_an_article_handled_again_keeps_its_story(article_factory):
+    grouping = LocalGrouping()
+    article = _enriched(
+        article_factory,
+        title="Putin calls revolt treason",
+        content="Putin said the revolt was "
+        "treason in a televised address and promised harsh punishment for the organisers.",
+    )
+    [once] = grouping.assign([article])
+    [again] = grouping.assign([article])
+    assert again.story_id == once.story_id and len(grouping.tracker) == 1
+
+
+def test_stories_close_after_the_window(article_factory):
+    tracker = StoryTracker(window=timedelta(hours=48))
+    early = _enriched(article_factory, title="Wagner seizes Rostov HQ", content=WIRE_COPY)
+    tracker.assign(features_of(early))
+    later = _enriched(
+        article_factory,
+        title="Wagner seizes Rostov HQ again",
+        content=WIRE_COPY,
+        published=early.published + timedelta(days=5),
+    )
+    assert tracker.assign(features_of(later)).story_id == later.id
+    assert tracker.known(early.id) is None
+
+
+def test_replicas_share_stories_and_first_copies_through_the_bus(article_factory, data_dir):
+    settings = load_settings(data_dir=data_dir)
+    bus = open_bus(settings, embedded=True)
+    topic = state_topic(settings)
+    bus.ensure_topics([topic])
+    first_replica = SharedGrouping(bus, topic.name, "processor", start_timeout=10)
+    first_replica.start()
+    first = _enriched(
+        article_factory,
+        title="Wagner seizes Rostov HQ",
+        content=WIRE_COPY,
+        entities=[
+            Entity(name="Wagner Group", label="ORG", count=2),
+            Entity(name="Rostov-on-Don", label="GPE", count=1),
+        ],
+    )
+    [first] = first_replica.assign([first])
+    producer = bus.producer()
+    for output in first_replica.drain_outputs():
+        producer.send(output.topic, output.key, output.value)
+    producer.close()
+
+    second_replica = SharedGrouping(bus, topic.name, "processor", start_timeout=10)
+    second_replica.start()
+    copy = _enriched(article_factory, title="Mercenaries hold army base", content=WIRE_COPY + " Wire One")
+    [copy] = second_replica.assign([copy])
+    assert copy.duplicate_of == first.id
+    assert copy.story_id == first.story_id
+    assert [decode_state(o.value)[1].story_id for o in second_replica.drain_outputs()] == [first.story_id]
+    first_replica.close()
+    second_replica.close()
+    bus.close()
+
+
+def test_state_records_round_trip(article_factory):
+    article = _enriched(
+        article_factory,
+        title="Wagner seizes Rostov HQ",
+        content=WIRE_COPY,
+        entities=[Entity(name="Wagner Group", label="ORG", count=2)],
+    )
+    features = features_of(article)
+    tracker = StoryTracker()
+    assignment = tracker.assign(features)
+    decoded = decode_state(encode_state(features, assignment, "replica-1"))
+    assert decoded is not None
+    back, back_assignment = decoded
+    assert back_assignment == assignment
+    assert back.terms == features.terms and back.entities == features.entities
+    assert back.published == features.published
+    assert back.fingerprint is not None and features.fingerprint is not None
+    assert back.fingerprint.tolist() == features.fingerprint.tolist()
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=10,
+)
+_FIELDS = ["id", "published", "story_id", "duplicate_of", "terms", "entities", "fingerprint", "replica"]
+
+
+@given(
+    st.binary(max_size=300)
+    | st.dictionaries(st.sampled_from(_FIELDS), _JSON).map(
+        lambda doc: json.dumps({"schema": "newswire.storystate/1", **doc}).encode()
+    )
+)
+def test_hostile_state_records_decode_or_are_refused_with_a_contract_error(value):
+    """Whatever another process wrote to the state topic, reading it never fails in any other way."""
+    with contextlib.suppress(ContractError):
+        decoded = decode_state(value)
+        if decoded is not None:
+            features, assignment = decoded
+            assert features.article_id and assignment.story_id
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'{"schema": "newswire.storystate/1"}',
+        b'{"schema": "newswire.storystate/1", "id": "a", "published": "yesterday", "story_id": "a", "terms": {}, '
+        b'"entities": {}}',
+        b'{"schema": "newswire.storystate/1", "id": "a", "published": "2023-06-24T00:00:00Z", "story_id": "a", '
+        b'"terms": [], "entities": {}, "fingerprint": "!!"}',
+        b"[1, 2]",
+        b'{"schema": "something/else"}',
+    ],
+)
+def test_malformed_state_records_are_refused(value):
+    with pytest.raises(ContractError):
+        decode_state(value)
+
+
+def test_bcubed_of_a_perfect_and_of_a_lumped_clustering():
+    gold = {"a": "x", "b": "x", "c": "y", "d": "y"}
+    assert bcubed(gold, {"a": "1", "b": "1", "c": "2", "d": "2"}) == (1.0, 1.0, 1.0)
+    precision, recall, _ = bcubed(gold, {"a": "1", "b": "1", "c": "1", "d": "1"})
+    assert precision == 0.5 and recall == 1.0
+
+
+def test_dev_set_stories_reach_the_target(processor):
+    report = evaluate_stories(processor, DEV_SET)
+    assert report.passed, report.render()
