@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import threading
+from pathlib import Path
 
 from newswire.bus import open_bus, pipeline_topics
 from newswire.settings import Settings
@@ -28,6 +29,19 @@ def add_commands(
     process.add_argument("--group", dest="processor_group", help="consumer group [NEWSWIRE_PROCESSOR_GROUP]")
     process.set_defaults(func=run_process)
 
+    evaluate = subparsers.add_parser(
+        "evaluate",
+        parents=parents,
+        help="measure topics, entities, stories and duplicates on the labelled sets; non-zero exit below target",
+        description="Run the processor over the labelled evaluation sets (processors/eval/*.jsonl) and print topic "
+        "macro-F1, entity precision/recall per label before and after cleaning, story B-cubed F1 and duplicate "
+        "precision/recall. Exits 1 when a figure is below its target.",
+    )
+    evaluate.add_argument("which", nargs="?", default="all", choices=("topics", "entities", "stories", "all"))
+    evaluate.add_argument("--eval-dir", type=Path, help="folder with topics.jsonl, entities.jsonl, stories.jsonl")
+    evaluate.add_argument("--spacy-model", dest="spacy_model", help="spaCy pipeline [NEWSWIRE_SPACY_MODEL]")
+    evaluate.set_defaults(func=run_evaluate)
+
 
 def run_process(args: argparse.Namespace, settings: Settings) -> int:
     """Run the processor stage until SIGTERM/SIGINT."""
@@ -48,4 +62,18 @@ def run_process(args: argparse.Namespace, settings: Settings) -> int:
         stage.run()
     finally:
         bus.close()
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the evaluation figures; 0 when every figure reaches its target, 1 otherwise."""
+    from newswire.processors.evaluate import EVAL_DIR, run_evaluations  # noqa: PLC0415
+    from newswire.processors.service import ArticleProcessor  # noqa: PLC0415
+
+    reports = run_evaluations(ArticleProcessor(settings), args.which, args.eval_dir or EVAL_DIR)
+    print("\n\n".join(report.render() for report in reports))
+    failed = [figure.name for report in reports for figure in report.figures if not figure.passed]
+    if failed:
+        print(f"\nbelow target: {', '.join(failed)}")
+        return 1
     return 0

@@ -1,0 +1,28 @@
+"""The evaluation on the shipped labelled sets (processors/eval/): every figure must reach its target.
+
+These need no services, so they live with the unit tests; they take about ten seconds (spaCy over ~300 articles).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from newswire.processors.evaluate import EVAL_DIR, evaluate_topics, run_evaluations
+
+from .test_stories import DEV_SET
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("which", ["topics", "entities", "stories"])
+def test_shipped_evaluation_set_reaches_its_targets(processor, which):
+    if not (EVAL_DIR / f"{which}.jsonl").exists():
+        pytest.fail(f"the evaluation set {EVAL_DIR / which}.jsonl is missing")
+    [report] = run_evaluations(processor, which)
+    assert report.passed, report.render()
+
+
+def test_dev_topic_set_reaches_the_target(processor):
+    """The set the lexicon was tuned on: a guard against edits of the lexicon that break it."""
+    report = evaluate_topics(processor, DEV_SET.parent / "topics_dev.jsonl")
+    assert report.figures[0].value >= 0.85, report.render()
