@@ -150,6 +150,18 @@ def _shared_file(path: Path) -> _SharedFile:
         return _shared_files.setdefault(path, _SharedFile())
 
 
+def _drop_member(shared: _SharedFile, group_name: str, member: _Member) -> None:
+    """Forget a member whose consumer was never closed, so that it does not keep its partitions for ever."""
+    with shared.groups_lock:
+        group = shared.groups.get(group_name)
+        if group is not None and member in group.members:
+            logger.warning("a consumer of group %s was dropped without close(); its partitions go back", group_name)
+            group.members.remove(member)
+            group.generation += 1
+            if not group.members:
+                del shared.groups[group_name]
+
+
 class EmbeddedBus(Bus):
     """A bus in the SQLite file at ``path`` (created with its directory when missing)."""
 
@@ -257,8 +269,13 @@ class EmbeddedBus(Bus):
         return _Transaction(conn, f"{doing} ({self.path})")
 
     def maybe_maintain(self) -> None:
-        if time.monotonic() - self._last_maintenance >= self.maintenance_interval:
+        """Run :meth:`maintain` if it is due; a failure is logged, since the flush that calls it has succeeded."""
+        if time.monotonic() - self._last_maintenance < self.maintenance_interval:
+            return
+        try:
             self.maintain()
+        except BusError as exc:
+            logger.warning("retention and compaction skipped this time: %s", exc)
 
     def maintain(self, now_ms: int | None = None) -> int:
         """Apply retention and compaction to every topic now; the number of messages deleted."""
@@ -410,6 +427,8 @@ class EmbeddedConsumer(Consumer):
                 group = shared.groups[self.group] = _Group()
             group.members.append(self._member)
             group.generation += 1
+            self._finalizer = weakref.finalize(self, _drop_member, shared, self.group, self._member)
+            self._finalizer.atexit = False
             logger.info(
                 "%s joined group %s on %s (%d members)", self._member, self.group, self._bus.path, len(group.members)
             )
@@ -431,6 +450,7 @@ class EmbeddedConsumer(Consumer):
 
     def _leave(self) -> None:
         shared = self._bus._shared
+        self._finalizer.detach()
         with shared.groups_lock:
             group = shared.groups[self.group]
             group.members.remove(self._member)

@@ -4,6 +4,7 @@ tests/integration/test_bus_contract.py."""
 
 from __future__ import annotations
 
+import gc
 import random
 import signal
 import sqlite3
@@ -352,6 +353,16 @@ def test_a_commit_for_records_read_before_a_rebalance_fails_and_they_come_again(
     again = read(first, 10, within=1.0) + read(second, 10, within=1.0)
 
     assert sorted(int(r.value) for r in again) == list(range(10))
+
+
+def test_a_consumer_dropped_without_close_gives_its_partitions_back(bus):
+    bus.ensure_topics([TopicSpec("news.raw", 2)])
+    send_numbers(bus, "news.raw", 10)
+    kept, dropped = bus.consumer(["news.raw"], "processor"), bus.consumer(["news.raw"], "processor")
+    del dropped
+    gc.collect()
+
+    assert sorted(int(r.value) for r in read(kept, 10)) == list(range(10))
 
 
 HOLDER = """
