@@ -58,6 +58,7 @@ CONVENTIONAL_ALIASES: dict[str, tuple[str, ...]] = {
     "Conservative Party": ("Conservatives", "Tories", "Tory"),
     "Labour Party": ("Labour",),
     "Manchester City": ("Man City", "City"),
+    "Tottenham Hotspur": ("Spurs", "Tottenham"),
 }
 GENERIC_TAIL_WORDS = ("Group", "Party", "Company", "Club")
 TITLE_WORDS = frozenset(
@@ -128,8 +129,9 @@ def _mentions(text: str, name: str) -> bool:
 
 def _story(article: dict[str, Any]) -> str:
     """Title and body without the page-furniture lines."""
-    body = "\n".join(line for line in article["text"].splitlines() if not NOISE_LINE.match(line))
-    return article["title"] + "\n" + body
+    text: str = article["text"]
+    body = "\n".join(line for line in text.splitlines() if not NOISE_LINE.match(line))
+    return f"{article['title']}\n{body}"
 
 
 def _is_mentioned(story: str, name: str, label: str) -> bool:
@@ -282,9 +284,7 @@ def test_entity_set_covers_the_hard_cases(entity_articles: list[dict[str, Any]])
 
 def test_entity_set_is_about_half_the_war(entity_articles: list[dict[str, Any]]) -> None:
     war_names = {"Wagner Group", "Yevgeny Prigozhin", "Ukraine", "Kyiv", "Volodymyr Zelensky"}
-    about_war = sum(
-        any(entity["name"] in war_names for entity in article["entities"]) for article in entity_articles
-    )
+    about_war = sum(any(entity["name"] in war_names for entity in article["entities"]) for article in entity_articles)
     assert 0.35 <= about_war / len(entity_articles) <= 0.65, about_war
 
 
