@@ -84,7 +84,7 @@ def test_loopback_is_refused_unless_allowed(feed_server, settings_factory, host)
         "http://100.64.0.1/",
         "http://[::ffff:127.0.0.1]/",
         "http://0.0.0.0/",
-    ],  # fmt: skip
+    ],
 )
 def test_redirects_into_private_networks_are_refused(feed_server, settings_factory, target):
     feed_server.routes["/jump.xml"] = redirect(target)
@@ -144,7 +144,7 @@ def test_polite_headers_are_sent(feed_server, settings_factory):
         (404, FailureKind.NOT_FOUND),
         (410, FailureKind.GONE),
         (403, FailureKind.NOT_FOUND),
-    ],  # fmt: skip
+    ],
 )
 def test_status_codes_are_classified(feed_server, settings_factory, code, kind):
     feed_server.routes["/wire.xml"] = status(code)

@@ -52,7 +52,7 @@ def test_fixed_schedule_when_min_equals_max():
         ("no-cache, max-age=60", None),
         (None, None),
         ("private", None),
-    ],  # fmt: skip
+    ],
 )
 def test_max_age(header, seconds):
     assert max_age_seconds(header) == seconds
