@@ -26,7 +26,8 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
     <author><name>A. Reporter</name></author>
     <author><name>B. Editor</name></author>
     <category term="Russia"/><category term="Defence"/>
-    <summary type="html">&lt;p&gt;The defence minister was shown &lt;b&gt;inspecting&lt;/b&gt; troops.&lt;/p&gt;</summary>
+    <summary type="html">&lt;p&gt;The defence minister was shown
+      &lt;b&gt;inspecting&lt;/b&gt; troops.&lt;/p&gt;</summary>
     <content type="html">&lt;p&gt;Longer text about Sergei Shoigu.&lt;/p&gt;</content>
   </entry>
   <entry>
@@ -106,7 +107,7 @@ def test_limit_entries_closes_rss_1_and_atom_documents():
             f'<item rdf:about="https://r.example.org/{n}"><title>{n}</title>'
             f"<link>https://r.example.org/{n}</link></item>".encode()
             for n in range(5)
-        )  # fmt: skip
+        )
         + b"</rdf:RDF>"
     )
     cut, dropped = limit_entries(rdf, 2)
