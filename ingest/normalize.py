@@ -131,10 +131,11 @@ class _TextExtractor(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:
-            self.parts.append(data)
+            self.parts.append(_WHITESPACE.sub(" ", data))  # in HTML a line break in text is a space
 
 
 _SPACES = re.compile(r"[^\S\n]+")
+_WHITESPACE = re.compile(r"\s+")
 
 
 def html_to_text(html: str | None, *, limit: int = 200_000) -> str:
