@@ -240,10 +240,17 @@ class EmbeddedBus(Bus):
         return consumer
 
     def close(self) -> None:
+        """Close the producers (flushing them) and consumers still open, then the bus's own connection."""
+        failures = []
         for client in list(self._clients):
-            client.close()
+            try:
+                client.close()
+            except BusError as exc:
+                failures.append(exc)
         with self._lock:
             self._conn.close()
+        if failures:
+            raise failures[0]
 
     # --- for the producers and consumers ----------------------------------------------------------------------------
 

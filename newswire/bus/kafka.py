@@ -8,7 +8,8 @@
 - **Consuming.** Consumers join their group with auto-commit off; :meth:`KafkaConsumer.commit` commits, for each
   partition, the offset after the highest record given. A commit that the group refuses (the consumer was thrown
   out, or the group rebalanced) raises :class:`BusError`; the records are then delivered again.
-- **Failing fast.** Opening the bus bootstraps an admin client; if no broker answers within ``connect_timeout``
+- **Failing fast.** Opening the bus first tries a plain TCP connection to the bootstrap servers (a refused port or
+  an unknown host fails at once), then bootstraps an admin client; if no broker answers within ``connect_timeout``
   seconds it raises :class:`BusUnavailable` with one line naming the servers. Topics are never created by accident:
   producing to or subscribing to a topic that :meth:`KafkaBus.ensure_topics` did not create fails (producing) or
   waits (consuming) instead of making a one-partition topic.
@@ -146,11 +147,15 @@ class KafkaBus(Bus):
 
     def close(self) -> None:
         """Close the producers (flushing them) and consumers (without committing) still open, then the admin."""
-        try:
-            for client in list(self._clients):
+        failures = []
+        for client in list(self._clients):
+            try:
                 client.close()
-        finally:
-            self._admin.close()
+            except BusError as exc:
+                failures.append(exc)
+        self._admin.close()
+        if failures:
+            raise failures[0]
 
 
 def _forbid_topic_creation(cluster: Any) -> None:
