@@ -41,8 +41,13 @@ def add_commands(
         "each new article once. Several pollers share the feeds through a consumer group on the feeds topic.",
     )
     ingest.add_argument("--once", action="store_true", help="poll every feed once and exit")
-    ingest.add_argument("--poll-interval", dest="poll_interval", type=float, metavar="SECONDS",
-                        help="starting interval between polls of a feed [NEWSWIRE_POLL_INTERVAL]")  # fmt: skip
+    ingest.add_argument(
+        "--poll-interval",
+        dest="poll_interval",
+        type=float,
+        metavar="SECONDS",
+        help="starting interval between polls of a feed [NEWSWIRE_POLL_INTERVAL]",
+    )
     ingest.add_argument("--min-poll-interval", dest="min_poll_interval", type=float, metavar="SECONDS")
     ingest.add_argument("--max-poll-interval", dest="max_poll_interval", type=float, metavar="SECONDS")
     ingest.add_argument(

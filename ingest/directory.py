@@ -115,12 +115,18 @@ class FeedDirectory:
         try:
             incoming = Feed.from_json(record.value)
         except (ValueError, ValidationError) as exc:
-            logger.warning("feeds topic %s[%d]@%d: unreadable feed record: %s", record.topic, record.partition,
-                           record.offset, exc)  # fmt: skip
+            logger.warning(
+                "feeds topic %s[%d]@%d: unreadable feed record: %s", record.topic, record.partition, record.offset, exc
+            )
             return
         if incoming.key != key:
-            logger.warning("feeds topic %s[%d]@%d: key does not match %s", record.topic, record.partition,
-                           record.offset, incoming.config.url)  # fmt: skip
+            logger.warning(
+                "feeds topic %s[%d]@%d: key does not match %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                incoming.config.url,
+            )
             return
         self.partition_of[key] = record.partition
         self.seen_keys.add(key)

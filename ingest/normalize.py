@@ -104,9 +104,34 @@ class _TextExtractor(HTMLParser):
 
     SKIP = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg", "head", "title"})
     BLOCK = frozenset(
-        {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote",
-         "section", "article", "header", "footer", "pre", "hr", "figure", "figcaption", "dd", "dt"}
-    )  # fmt: skip
+        {
+            "p",
+            "div",
+            "br",
+            "li",
+            "ul",
+            "ol",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "tr",
+            "table",
+            "blockquote",
+            "section",
+            "article",
+            "header",
+            "footer",
+            "pre",
+            "hr",
+            "figure",
+            "figcaption",
+            "dd",
+            "dt",
+        }
+    )
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -143,9 +143,13 @@ class FeedPoll:
         granted = self.state.claim((candidate.id for candidate in news), feed_url)
         news = [candidate for candidate in news if candidate.id in granted]
         state.seen = remember(
-            state.seen, identified, news, feed_url=feed_url, known=known,
+            state.seen,
+            identified,
+            news,
+            feed_url=feed_url,
+            known=known,
             limit=2 * self.settings.max_entries_per_feed,
-        )  # fmt: skip
+        )
         source = feed.config.title or parsed.title or feed_url
         articles: list[Article] = []
         records: list[KnownArticle] = []

@@ -178,8 +178,12 @@ class Poller:
             except BusError as exc:
                 self.state.release(article.id for article in result.articles)
                 self.counters["publish_failures"] += 1
-                logger.warning("feed %s: publishing %d articles failed, will poll again: %s", feed.fetch_url,
-                               len(result.articles), exc)  # fmt: skip
+                logger.warning(
+                    "feed %s: publishing %d articles failed, will poll again: %s",
+                    feed.fetch_url,
+                    len(result.articles),
+                    exc,
+                )
                 retry = feed.model_copy(deep=True)
                 retry.state.next_poll = time.time() + min(60.0, self.settings.min_poll_interval)
                 self._replace(key, retry)

@@ -126,8 +126,14 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the poller hung up: that is what it should do to a hostile server
 
-    def body(self, data: bytes, *, status: int = 200, content_type: str = "application/rss+xml; charset=utf-8",
-             headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def body(
+        self,
+        data: bytes,
+        *,
+        status: int = 200,
+        content_type: str = "application/rss+xml; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

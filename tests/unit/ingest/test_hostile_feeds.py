@@ -99,8 +99,10 @@ def hostile_route(name: str, feed_server, secret_path: str, bomb: bytes):
     if name == "garbage":
         return with_type(GARBAGE, "application/octet-stream")
     if name == "html-page":
-        return with_type(b"<!doctype html><html><head><title>Steppe Wire</title></head><body>Hi</body></html>",
-                         "text/html; charset=utf-8")  # fmt: skip
+        return with_type(
+            b"<!doctype html><html><head><title>Steppe Wire</title></head><body>Hi</body></html>",
+            "text/html; charset=utf-8",
+        )
     if name == "wrong-charset":  # says UTF-8, is windows-1252
         body = rss_feed(1, base="https://charset.example.org")
         body = body.replace(b"Prigozhin says", "Prigozhin\u2019s café says".encode("cp1252"))

@@ -193,8 +193,10 @@ def test_normalized_dates_are_utc_and_never_in_the_future(value, fetched):
 # --- languages -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("declared", "code"), [("en-us", "en"), ("RU", "ru"), ("de_DE", "de"), ("", None),
-                                               ("english", None), (None, None), (42, None)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("declared", "code"),
+    [("en-us", "en"), ("RU", "ru"), ("de_DE", "de"), ("", None), ("english", None), (None, None), (42, None)],
+)
 def test_language_code_from_feed_declarations(declared, code):
     assert language_code(declared) == code
 
