@@ -573,6 +573,11 @@ class EmbeddedConsumer(Consumer):
                     [(self.group, topic, partition, position) for (topic, partition), position in positions.items()],
                 )
 
+    def assignment(self) -> frozenset[tuple[str, int]]:
+        """The partitions this member read at its last poll (a rebalance shows at the next poll, as on Kafka)."""
+        with self._lock:
+            return frozenset(self._positions)
+
     def close(self) -> None:
         with self._lock:
             if self._closed:

@@ -287,5 +287,10 @@ class KafkaConsumer(Consumer):
         except kafka.errors.KafkaError as exc:
             raise BusError(f"cannot commit group {self.group!r} on Kafka at {self._servers}: {_describe(exc)}") from exc
 
+    def assignment(self) -> frozenset[tuple[str, int]]:
+        """The partitions the group gave this member, as of its last poll."""
+        with _KafkaErrors(self._servers, f"read the assignment of group {self.group!r}"):
+            return frozenset((tp.topic, tp.partition) for tp in self._client.assignment())
+
     def close(self) -> None:
         self._client.close(autocommit=False)

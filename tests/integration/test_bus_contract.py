@@ -132,6 +132,17 @@ def test_poll_returns_at_most_max_records_in_partition_order(bus, topic, unique_
     consumer.close()
 
 
+def test_a_lone_member_of_a_group_is_assigned_every_partition(bus, topic, unique_name):
+    name = topic(partitions=3)
+    send_all(bus, name, range(6))
+    consumer = bus.consumer([name], unique_name("feed-poller"))
+
+    read(consumer, 6)
+
+    assert consumer.assignment() == {(name, partition) for partition in range(3)}
+    consumer.close()
+
+
 def test_one_key_keeps_its_order_and_its_partition_which_both_drivers_compute_alike(bus, topic, unique_name):
     name = topic(partitions=4)
     producer = bus.producer()

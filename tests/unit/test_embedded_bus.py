@@ -325,7 +325,9 @@ def test_consumers_of_one_group_in_one_process_split_the_partitions(bus):
 
     assert {r.partition for r in mine}.isdisjoint({r.partition for r in theirs})
     assert sorted(int(r.value) for r in mine + theirs) == list(range(40))
-    assert mine and theirs
+    assert first.assignment() == {("news.raw", r.partition) for r in mine}
+    assert second.assignment() == {("news.raw", r.partition) for r in theirs}
+    assert first.assignment() | second.assignment() == {("news.raw", partition) for partition in range(4)}
 
 
 def test_after_a_member_leaves_the_other_takes_over_from_the_committed_positions(bus):
