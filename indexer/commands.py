@@ -7,11 +7,10 @@ import logging
 import threading
 from collections.abc import Callable
 
-from newswire.indexer import open_store
-from newswire.indexer.service import build_index_stage
-
 from newswire.bus import open_bus, pipeline_topics
 from newswire.cli_support import stop_event
+from newswire.indexer import open_store
+from newswire.indexer.service import build_index_stage
 from newswire.settings import Settings
 
 logger = logging.getLogger(__name__)

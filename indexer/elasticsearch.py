@@ -3,51 +3,61 @@
 Layout in the cluster, for the alias ``news`` (``settings.index_alias``):
 
 - a composable index template (``newswire-articles``; ``newswire-articles-<alias>`` for any other alias, so two
-  deployments in one cluster do not overwrite each other's) for ``news-v*``: one shard, no replica, the text
-  analyzer and the mappings below;
+  deployments in one cluster do not overwrite each other's) for ``news-v*``: one shard, no replica, the mappings;
 - the index ``news-v1`` and the alias ``news`` pointing at it as its write index. Searches and writes go through
   the alias, so a re-index into ``news-v2`` is an alias swap.
 
 A document is the enriched message as it travels on ``news.enriched`` (so ``_source`` rebuilds the
-:class:`~newswire.contract.EnrichedArticle` exactly) plus two derived keyword arrays, ``entity_names`` and
-``topic_labels``. The mapping is not dynamic: fields it does not name are kept in ``_source`` but not indexed.
+:class:`~newswire.contract.EnrichedArticle` exactly), plus the keyword arrays ``entity_names`` and ``topic_labels``
+for the filters and facets, plus ``tokens``: title, summary and content as the tokens of
+:func:`newswire.query.tokenize` joined by spaces. Only ``tokens.*`` is searched, with the built-in ``whitespace``
+analyzer, so the node indexes exactly the tokens the query language produces (the same tokens the embedded store
+indexes) without the ``analysis-common`` module, which the ``integ-test-zip`` node lacks (no ``pattern``
+tokenizer there; its ``standard`` analyzer would keep ``Prigozhin's`` and ``3.5`` as single tokens). ``tokens`` is
+left out of the stored ``_source``, so a re-index into a new version must come from the topic (or recompute it). The
+mapping is not dynamic: fields it does not name are kept in ``_source`` but not indexed.
 
 Writes are one ``_bulk`` request per batch with ``_id`` = article id and the article's revision as an external
-version (``external_gte``): a replay of a revision overwrites it with itself, an older revision is refused by the node
-(409, counted as stale, not an error). A document the node refuses for good (mapping or parsing, 4xx) comes back in
-:attr:`UpsertResult.rejected`; a node that is down, busy (429) or failing (5xx) raises :class:`SearchUnavailable` so
-the stage retries the batch.
+version (``external_gte``): a replay of a revision overwrites it with itself, an older revision is refused by the
+node (409, counted as stale, not an error). A document the node refuses for good (mapping or parsing, 4xx) comes back
+in :attr:`UpsertResult.rejected`; a node that is down, busy (429) or failing (5xx) raises :class:`SearchUnavailable`
+so the stage retries the batch.
 
 Differences from the embedded store
 -----------------------------------
-- Tokens. The store tokenises like :func:`newswire.query.tokenize` (lower-cased runs of word characters) with the
-  ``pattern`` tokenizer when the node has it (the ``analysis-common`` module). Nodes without that module (the
-  ``integ-test-zip`` distribution) fall back to the ``standard`` analyzer, whose Unicode word rules keep some
-  punctuation inside a token: ``Prigozhin's`` is one token (so the query word ``Prigozhin`` does not match it, and
-  ``"Prigozhin's"``, parsed as the phrase ``prigozhin s``, does not either), ``3.5`` and ``U.S`` stay whole, and a
-  lone ``_`` is no token. Tokens longer than 255 characters are split (standard) or truncated (pattern).
-- Ranking. A word is a ``combined_fields`` query over title^3, summary^2, content^1: BM25F, term frequencies and
-  lengths of the three fields combined with the weights, which is what FTS5 ``bm25(3, 2, 1)`` approximates (FTS5
-  counts the row's length without weights). A prefix (``mobil*``) scores a constant per field (3, 2 or 1, summed over
-  the fields that match) where FTS5 scores the expanded tokens with BM25. A phrase scores by its best field
-  (``multi_match`` of type ``phrase``), where FTS5 adds the fields up. Ties break on date then id in both stores.
-- ``UpsertResult.written`` counts the documents the node stored; a stale revision it refused is not counted.
+- Ranking. A word is a ``combined_fields`` query over tokens of title^3, summary^2 and content^1: BM25F, the
+  term frequencies and the lengths of the three fields combined with the weights (FTS5 ``bm25(3, 2, 1)`` weighs the
+  frequencies but counts the row's length unweighted, and its IDF is ``log((N - n + 0.5) / (n + 0.5))`` where
+  Lucene's is ``log(1 + (N - n + 0.5) / (n + 0.5))``; Lucene keeps field lengths to one byte of precision). A prefix
+  (``mobil*``) scores a constant per field it matches (3, 2, 1, summed) where FTS5 scores the expanded words with
+  BM25. A phrase scores by its best field (``multi_match`` of type ``phrase``). Ties break on date then id in both.
+- A token longer than 255 characters is indexed as 255-character pieces (the whitespace tokenizer's limit); the
+  query language's token stays whole, so such a word is not found.
+- Highlights are cut from the article in Python by the embedded store's highlighter, so both stores mark the same
+  words the same way.
+- Without query text every hit scores 0.0 in both stores; ``UpsertResult.written`` counts the documents the node
+  stored (a stale revision it refused is not counted).
+- The client asks an 8.x node for its REST API (elasticsearch-py 9 asks for 9, which 8.x refuses); see
+  :class:`CompatibleTransport`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, assert_never
 
+from elastic_transport import Transport, TransportApiResponse
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from newswire.contract import EnrichedArticle, format_time
+from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
-from newswire.query import And, Node, Or, Phrase, Term, parse_query
+from newswire.indexer.embedded import _Highlighter as Highlighter
+from newswire.query import And, Node, Or, Phrase, Term, parse_query, tokenize
 from newswire.search import (
     FIELD_WEIGHTS,
     Bucket,
@@ -62,32 +72,18 @@ from newswire.search import (
 logger = logging.getLogger(__name__)
 
 TEMPLATE_NAME: Final = "newswire-articles"
-TEXT_ANALYZER: Final = "newswire_text"
-MAX_REVISION: Final = 2**62  # the node takes external versions up to 2**63 - 1; anything near is not a revision
-HIGHLIGHT_FRAGMENTS: Final = 3
+MAX_REVISION: Final = 2**62  # the node takes external versions below 2**63; anything near is not a revision
 FACET_FIELDS: Final = {"entities": "entity_names", "topics": "topic_labels", "sources": "source"}
-
-# Lower-cased runs of Unicode word characters, like newswire.query.tokenize; needs the analysis-common module.
-PATTERN_ANALYSIS: Final[dict[str, Any]] = {
-    "tokenizer": {
-        "newswire_words": {"type": "pattern", "pattern": r"\W+", "flags": "UNICODE_CHARACTER_CLASS", "lowercase": True}
-    },
-    "filter": {"newswire_truncate": {"type": "truncate", "length": 255}},
-    "analyzer": {TEXT_ANALYZER: {"type": "custom", "tokenizer": "newswire_words", "filter": ["newswire_truncate"]}},
-}
-# The fallback every node has: the standard tokenizer (Unicode word boundaries) and lower-casing, no stop words.
-STANDARD_ANALYSIS: Final[dict[str, Any]] = {
-    "analyzer": {TEXT_ANALYZER: {"type": "standard", "max_token_length": 255, "stopwords": "_none_"}},
-}
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 _KEYWORD: Final = {"type": "keyword"}
+_TOKENS: Final = {"type": "text", "analyzer": "whitespace"}
 MAPPINGS: Final[dict[str, Any]] = {
     "dynamic": False,
+    "_source": {"excludes": ["tokens"]},
     "properties": {
         "id": _KEYWORD,
-        "title": {"type": "text", "analyzer": TEXT_ANALYZER},
-        "summary": {"type": "text", "analyzer": TEXT_ANALYZER},
-        "content": {"type": "text", "analyzer": TEXT_ANALYZER},
+        "tokens": {"properties": {name: _TOKENS for name in FIELD_WEIGHTS}},
         "url": _KEYWORD,
         "feed_url": _KEYWORD,
         "source": _KEYWORD,
@@ -96,11 +92,9 @@ MAPPINGS: Final[dict[str, Any]] = {
         "duplicate_of": _KEYWORD,
         "entity_names": _KEYWORD,
         "topic_labels": _KEYWORD,
-        "authors": _KEYWORD,
         "published": {"type": "date"},
         "fetched": {"type": "date"},
         "revision": {"type": "long"},
-        "entities": {"type": "object", "properties": {"name": _KEYWORD, "label": _KEYWORD}},
     },
 }
 
@@ -112,7 +106,7 @@ def template_name(alias: str) -> str:
 
 # --- query translation (pure functions, unit-tested) ------------------------------------------------------------
 
-_WEIGHTED_FIELDS: Final = [f"{name}^{weight:g}" for name, weight in FIELD_WEIGHTS.items()]
+_WEIGHTED_FIELDS: Final = [f"tokens.{name}^{weight:g}" for name, weight in FIELD_WEIGHTS.items()]
 
 
 def translate(node: Node) -> dict[str, Any]:
@@ -120,7 +114,8 @@ def translate(node: Node) -> dict[str, Any]:
     if isinstance(node, Term):
         if node.prefix:
             should = [
-                {"prefix": {name: {"value": node.text, "boost": weight}}} for name, weight in FIELD_WEIGHTS.items()
+                {"prefix": {f"tokens.{name}": {"value": node.text, "boost": weight}}}
+                for name, weight in FIELD_WEIGHTS.items()
             ]
             return {"bool": {"should": should, "minimum_should_match": 1}}
         return {"combined_fields": {"query": node.text, "fields": list(_WEIGHTED_FIELDS)}}
@@ -145,11 +140,12 @@ def filters(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, An
     if query.language:
         required.append({"term": {"language": query.language}})
     if query.since or query.until:
-        bounds: dict[str, str] = {}
+        # Published times are whole milliseconds: round the bounds up to the next one, as the embedded store does.
+        bounds: dict[str, Any] = {"format": "epoch_millis"}
         if query.since:
-            bounds["gte"] = format_time(query.since)
+            bounds["gte"] = epoch_ms_at_or_after(query.since)
         if query.until:
-            bounds["lt"] = format_time(query.until)
+            bounds["lt"] = epoch_ms_at_or_after(query.until)
         required.append({"range": {"published": bounds}})
     if query.story_id:
         required.append({"term": {"story_id": query.story_id}})
@@ -177,16 +173,6 @@ def search_request(query: SearchQuery) -> dict[str, Any]:
     }
     if node is not None and not by_relevance:
         request["track_scores"] = True
-    if node is not None and query.highlight and query.size:
-        request["highlight"] = {
-            "fields": {name: {} for name in FIELD_WEIGHTS},
-            "pre_tags": ["<em>"],
-            "post_tags": ["</em>"],
-            "number_of_fragments": HIGHLIGHT_FRAGMENTS,
-            "fragment_size": 150,
-            "encoder": "default",
-            "max_analyzed_offset": 999_999,  # below the index limit: long texts are cut, not refused
-        }
     aggs: dict[str, Any] = {}
     if query.facets:
         order = [{"_count": "desc"}, {"_key": "asc"}]
@@ -206,26 +192,29 @@ def search_request(query: SearchQuery) -> dict[str, Any]:
     return request
 
 
+def epoch_ms_at_or_after(moment: datetime) -> int:
+    """The first whole millisecond since the epoch at or after ``moment`` (naive means UTC)."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    micros = (moment - _EPOCH) // timedelta(microseconds=1)
+    return -(-micros // 1000)
+
+
 def document(article: EnrichedArticle) -> dict[str, Any]:
-    """The indexed document: the enriched message as on the wire, plus the keyword arrays the filters use."""
+    """The indexed document: the enriched message as on the wire, the filter keywords and the searched tokens."""
     source = article.model_dump(mode="json", by_alias=True)
     source["entity_names"] = sorted({entity.name for entity in article.entities})
     source["topic_labels"] = sorted({topic.label for topic in article.topics})
+    source["tokens"] = {name: " ".join(tokenize(getattr(article, name))) for name in FIELD_WEIGHTS}
     return source
 
 
-def read_result(response: dict[str, Any]) -> SearchResult:
-    """The :class:`SearchResult` of a search response made from :func:`search_request`."""
+def read_result(response: Mapping[str, Any], highlight: Highlighter | None = None) -> SearchResult:
+    """The :class:`SearchResult` of a response to :func:`search_request`, with highlights cut by ``highlight``."""
     hits = []
     for hit in response["hits"]["hits"]:
-        fragments = [fragment for name in FIELD_WEIGHTS for fragment in hit.get("highlight", {}).get(name, [])]
-        hits.append(
-            SearchHit(
-                article=EnrichedArticle.model_validate(hit["_source"]),
-                score=float(hit.get("_score") or 0.0),
-                highlights=tuple(fragments[:HIGHLIGHT_FRAGMENTS]),
-            )
-        )
+        article = EnrichedArticle.model_validate(hit["_source"])
+        score = float(hit.get("_score") or 0.0)
+        hits.append(SearchHit(article=article, score=score, highlights=highlight(article) if highlight else ()))
     aggregations = response.get("aggregations", {})
     facets = {
         facet: tuple(
@@ -235,7 +224,7 @@ def read_result(response: dict[str, Any]) -> SearchResult:
         if facet in aggregations
     }
     histogram = tuple(
-        Bucket(datetime.fromisoformat(bucket["key_as_string"].replace("Z", "+00:00")), int(bucket["doc_count"]))
+        Bucket(_EPOCH + timedelta(milliseconds=int(bucket["key"])), int(bucket["doc_count"]))
         for bucket in aggregations.get("histogram", {}).get("buckets", [])
         if bucket["doc_count"]
     )
@@ -244,13 +233,61 @@ def read_result(response: dict[str, Any]) -> SearchResult:
     )
 
 
-def _reason(error: dict[str, Any]) -> str:
-    """``type: reason (caused by: ...)`` of an error object in a bulk or error response."""
-    text = f"{error.get('type', 'error')}: {error.get('reason', '')}".rstrip(": ")
+def _reason(error: Mapping[str, Any], limit: int = 300) -> str:
+    """``type: reason (caused by type: reason)`` of an error in a response, each reason cut at ``limit`` characters.
+
+    The node quotes the start of a refused value in its reason; a hostile value must not fill the dead letter.
+    """
+
+    def part(detail: Mapping[str, Any]) -> str:
+        reason = str(detail.get("reason") or "")
+        reason = reason if len(reason) <= limit else reason[:limit] + "..."
+        return f"{detail.get('type', 'error')}: {reason}" if reason else str(detail.get("type", "error"))
+
+    text = part(error)
     cause = error.get("caused_by")
-    if isinstance(cause, dict) and cause.get("reason"):
-        text += f" (caused by {cause.get('type', 'error')}: {cause['reason']})"
+    if isinstance(cause, Mapping) and cause.get("reason"):
+        text += f" (caused by {part(cause)})"
     return text
+
+
+# --- talking to an 8.x node --------------------------------------------------------------------------------------
+
+_COMPATIBLE_WITH: Final = re.compile(r"compatible-with=\d+")
+_ACCEPTED_VERSIONS: Final = re.compile(r"must be either version (\d+) or (\d+)")
+
+
+class CompatibleTransport(Transport):
+    """A transport that asks an older node for the REST API it has.
+
+    elasticsearch-py 9 marks every request ``compatible-with=9``; an 8.x node (the ``integ-test-zip`` node of
+    ``newswire services``: Maven Central has no 9.x one) refuses that header with a 400 before doing anything. On that
+    refusal this transport asks for the newest version the node named (8) from then on and sends the request again;
+    9.x nodes never see a changed header.
+    """
+
+    compatible_with: str | None = None
+
+    def perform_request(self, method: str, target: str, **options: Any) -> TransportApiResponse:
+        response = super().perform_request(method, target, **self._with_version(options))
+        if response.meta.status == 400 and self.compatible_with is None:
+            if method == "HEAD":  # no body to read the versions from: ask a GET the same question
+                probe = super().perform_request("GET", "/_cluster/health", **self._with_version(options))
+                offered = _ACCEPTED_VERSIONS.search(str(probe.body))
+            else:
+                offered = _ACCEPTED_VERSIONS.search(str(response.body))
+            if offered:
+                self.compatible_with = max(offered.groups(), key=int)
+                logger.info("the node wants REST API version %s; asking for it", self.compatible_with)
+                response = super().perform_request(method, target, **self._with_version(options))
+        return response
+
+    def _with_version(self, options: dict[str, Any]) -> dict[str, Any]:
+        headers = options.get("headers")
+        if self.compatible_with is None or not isinstance(headers, Mapping):
+            return options
+        version = f"compatible-with={self.compatible_with}"
+        return {**options, "headers": {name: _COMPATIBLE_WITH.sub(version, value) for name, value in headers.items()}}
 
 
 # --- the store ------------------------------------------------------------------------------------------------------
@@ -273,7 +310,12 @@ class ElasticsearchStore(SearchStore):
         self.index = f"{alias}-v1"
         self.template = template_name(alias)
         self._client = Elasticsearch(
-            url, api_key=api_key, request_timeout=request_timeout, max_retries=max_retries, retry_on_timeout=True
+            url,
+            api_key=api_key,
+            request_timeout=request_timeout,
+            max_retries=max_retries,
+            retry_on_timeout=True,
+            transport_class=CompatibleTransport,
         )
         self._ready_lock = threading.Lock()
 
@@ -315,22 +357,13 @@ class ElasticsearchStore(SearchStore):
                     self._client.indices.update_aliases(actions=actions)
 
     def _put_template(self) -> None:
-        for analysis in (PATTERN_ANALYSIS, STANDARD_ANALYSIS):
-            settings = {"number_of_shards": 1, "number_of_replicas": 0, "analysis": analysis}
-            try:
-                self._client.indices.put_index_template(
-                    name=self.template,
-                    index_patterns=[f"{self.alias}-v*"],
-                    priority=100,
-                    template={"settings": {"index": settings}, "mappings": MAPPINGS},
-                    meta={"description": "newswire enriched articles", "alias": self.alias},
-                )
-            except ApiError as exc:
-                if analysis is PATTERN_ANALYSIS and exc.meta.status == 400:
-                    logger.info("the node has no pattern tokenizer (%s); using the standard analyzer", _error_type(exc))
-                    continue
-                raise
-            return
+        self._client.indices.put_index_template(
+            name=self.template,
+            index_patterns=[f"{self.alias}-v*"],
+            priority=100,
+            template={"settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}}, "mappings": MAPPINGS},
+            meta={"description": "newswire enriched articles", "alias": self.alias},
+        )
 
     # -- writes ---------------------------------------------------------------------------------------------------
 
@@ -394,6 +427,8 @@ class ElasticsearchStore(SearchStore):
 
     def search(self, query: SearchQuery) -> SearchResult:
         request = search_request(query)
+        tree = parse_query(query.text)
+        highlight = Highlighter(tree) if query.highlight and tree is not None else None
         try:
             response = self._client.search(index=self.alias, **request)
         except ApiError as exc:
@@ -402,7 +437,7 @@ class ElasticsearchStore(SearchStore):
             raise self._translated(exc, "search") from exc
         except TransportError as exc:
             raise self._translated(exc, "search") from exc
-        return read_result(dict(response))
+        return read_result(response.body, highlight)
 
     def get(self, article_id: str) -> EnrichedArticle | None:
         try:

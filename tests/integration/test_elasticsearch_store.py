@@ -13,11 +13,16 @@ from elasticsearch import Elasticsearch
 import newswire.indexer.elasticsearch as es_store
 from newswire.contract import Entity, Topic
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
-from newswire.indexer.elasticsearch import ElasticsearchStore
+from newswire.indexer.elasticsearch import CompatibleTransport, ElasticsearchStore
 from newswire.search import SearchQuery
 from tests.factories import article_factory, enriched_factory
 
 pytestmark = pytest.mark.elasticsearch
+
+
+def raw_client(url: str) -> Elasticsearch:
+    """A plain client for looking at the node (asks an 8.x node for its own REST API, as the store does)."""
+    return Elasticsearch(url, transport_class=CompatibleTransport)
 
 
 def _drop(url: str, alias: str) -> None:
@@ -46,11 +51,10 @@ def person(name: str, label: str = "PERSON") -> Entity:
     return Entity(name=name, label=label, count=1, surface_forms=[name])
 
 
-def news(title: str, *, summary: str = "", content: str = "", entities=(), topics=(), **fields):
+def news(title: str, *, summary="", content="", entities=(), topics=(), story_id=None, duplicate_of=None, **fields):
     raw = article_factory(title=title, summary=summary, content=content, **fields)
-    return enriched_factory(
-        raw, entities=list(entities), topics=[Topic(label=label, score=0.9) for label in topics], story_id=None
-    )
+    topics = [Topic(label=label, score=0.9) for label in topics]
+    return enriched_factory(raw, entities=list(entities), topics=topics, story_id=story_id, duplicate_of=duplicate_of)
 
 
 def build_corpus():
@@ -173,7 +177,7 @@ def test_ensure_ready_twice_and_from_two_threads_makes_one_index_behind_the_alia
             thread.join()
         assert errors == []
         stores[0].ensure_ready()
-        client = Elasticsearch(es_url)
+        client = raw_client(es_url)
         aliases = client.indices.get_alias(name=alias)
         assert dict(aliases) == {f"{alias}-v1": {"aliases": {alias: {"is_write_index": True}}}}
         template = client.indices.get_index_template(name=stores[0].template)["index_templates"][0]
@@ -187,7 +191,7 @@ def test_ensure_ready_twice_and_from_two_threads_makes_one_index_behind_the_alia
 
 
 def test_ensure_ready_points_a_removed_alias_back_at_the_index(store, es_url):
-    client = Elasticsearch(es_url)
+    client = raw_client(es_url)
     client.indices.delete_alias(index=store.index, name=store.alias)
     store.ensure_ready()
     assert client.indices.exists_alias(name=store.alias)
@@ -249,7 +253,7 @@ def test_writing_before_the_index_exists_fails_instead_of_creating_a_stray_index
     try:
         with pytest.raises(SearchError, match="does not exist"):
             store.upsert([enriched_factory()])
-        client = Elasticsearch(es_url)
+        client = raw_client(es_url)
         assert not client.indices.exists(index=alias)
         client.close()
     finally:

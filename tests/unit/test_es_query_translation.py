@@ -10,15 +10,23 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from newswire.indexer.elasticsearch import document, read_result, search_request, template_name, translate
 
 from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery
-from newswire.query import parse_query
+from newswire.indexer.elasticsearch import (
+    Highlighter,
+    document,
+    epoch_ms_at_or_after,
+    read_result,
+    search_request,
+    template_name,
+    translate,
+)
+from newswire.query import parse_query, tokenize
 from newswire.search import SearchQuery
-from tests.factories import enriched_factory
+from tests.factories import article_factory, enriched_factory
 
-WEIGHTED = ["title^3", "summary^2", "content^1"]
+WEIGHTED = ["tokens.title^3", "tokens.summary^2", "tokens.content^1"]
 
 
 def query_of(text: str) -> dict[str, Any]:
@@ -35,9 +43,9 @@ def test_a_prefix_matches_the_three_fields_with_their_weights():
     assert query_of("mobil*") == {
         "bool": {
             "should": [
-                {"prefix": {"title": {"value": "mobil", "boost": 3.0}}},
-                {"prefix": {"summary": {"value": "mobil", "boost": 2.0}}},
-                {"prefix": {"content": {"value": "mobil", "boost": 1.0}}},
+                {"prefix": {"tokens.title": {"value": "mobil", "boost": 3.0}}},
+                {"prefix": {"tokens.summary": {"value": "mobil", "boost": 2.0}}},
+                {"prefix": {"tokens.content": {"value": "mobil", "boost": 1.0}}},
             ],
             "minimum_should_match": 1,
         }
@@ -125,7 +133,7 @@ def test_every_filter_is_exact_and_in_filter_context():
         {"term": {"topic_labels": "politics"}},
         {"terms": {"source": ["Harbour Post", "Steppe Herald"]}},
         {"term": {"language": "en"}},
-        {"range": {"published": {"gte": "2023-06-23T00:00:00Z", "lt": "2023-06-25T12:30:00Z"}}},
+        {"range": {"published": {"format": "epoch_millis", "gte": 1687478400000, "lt": 1687696200000}}},
         {"term": {"story_id": "story-7"}},
     ]
     assert clauses["must_not"] == [{"exists": {"field": "duplicate_of"}}]
@@ -133,7 +141,14 @@ def test_every_filter_is_exact_and_in_filter_context():
 
 def test_a_one_sided_range_has_one_bound():
     clauses = search_request(SearchQuery(until=datetime(2023, 6, 24, tzinfo=UTC)))["query"]["bool"]
-    assert clauses["filter"] == [{"range": {"published": {"lt": "2023-06-24T00:00:00Z"}}}]
+    assert clauses["filter"] == [{"range": {"published": {"format": "epoch_millis", "lt": 1687564800000}}}]
+
+
+def test_range_bounds_round_up_to_the_next_millisecond_like_the_published_times():
+    assert epoch_ms_at_or_after(datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC)) == 1
+    assert epoch_ms_at_or_after(datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=UTC)) == 1
+    assert epoch_ms_at_or_after(datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)) == 0
+    assert epoch_ms_at_or_after(datetime(2023, 6, 24)) == 1687564800000  # naive is UTC
 
 
 def test_facets_count_by_count_then_name_and_the_histogram_keeps_only_filled_buckets():
@@ -154,11 +169,8 @@ def test_facets_count_by_count_then_name_and_the_histogram_keeps_only_filled_buc
     }
 
 
-def test_highlights_wrap_matches_in_em_from_the_three_fields():
-    highlight = search_request(SearchQuery(text="wagner"))["highlight"]
-    assert set(highlight["fields"]) == {"title", "summary", "content"}
-    assert (highlight["pre_tags"], highlight["post_tags"], highlight["number_of_fragments"]) == (["<em>"], ["</em>"], 3)
-    assert "highlight" not in search_request(SearchQuery(text="wagner", highlight=False))
+def test_highlights_are_cut_locally_so_the_node_is_not_asked_for_them():
+    assert "highlight" not in search_request(SearchQuery(text="wagner"))
 
 
 def test_an_unparsable_query_is_invalid_before_anything_is_sent():
@@ -180,6 +192,25 @@ def test_a_document_is_the_wire_message_plus_the_filter_keywords():
     assert EnrichedArticle.model_validate(indexed) == article
 
 
+def test_the_searched_tokens_are_exactly_the_query_languages_tokens():
+    article = enriched_factory(
+        article_factory(title="Prigozhin's men leave Rostov-on-Don", summary="Ça va, Kämpfer? 3.5 km", content="")
+    )
+    tokens = document(article)["tokens"]
+    assert tokens == {
+        "title": "prigozhin s men leave rostov on don",
+        "summary": "ça va kämpfer 3 5 km",
+        "content": "",
+    }
+
+
+@given(st.text(max_size=200))
+def test_any_text_indexes_as_its_tokens_joined_by_single_spaces(text):
+    tokens = document(enriched_factory(article_factory(title=text)))["tokens"]["title"]
+    assert tokens.split(" ") == (tokenize(text) or [""])
+    assert tokens == tokens.lower()
+
+
 def test_a_response_becomes_hits_facets_and_buckets_in_order():
     article = enriched_factory()
     response = {
@@ -189,11 +220,7 @@ def test_a_response_becomes_hits_facets_and_buckets_in_order():
                 {
                     "_id": article.id,
                     "_score": 7.5,
-                    "_source": document(article),
-                    "highlight": {
-                        "content": ["c1 <em>Wagner</em>", "c2", "c3"],
-                        "title": ["<em>Wagner</em> fighters"],
-                    },
+                    "_source": article.model_dump(mode="json", by_alias=True),
                 }
             ],
         },
@@ -206,12 +233,14 @@ def test_a_response_becomes_hits_facets_and_buckets_in_order():
             },
         },
     }
-    result = read_result(response)
+    result = read_result(response, Highlighter(parse_query("wagner")))
     assert result.total == 42
     (hit,) = result.hits
     assert hit.article == article
     assert hit.score == 7.5
-    assert hit.highlights == ("<em>Wagner</em> fighters", "c1 <em>Wagner</em>", "c2")
+    assert hit.highlights[0].startswith("<em>Wagner</em> fighters hold")  # the title first
+    assert len(hit.highlights) == 2 and "<em>Wagner</em> Group" in hit.highlights[1]
+    assert read_result(response).hits[0].highlights == ()
     assert [(f.value, f.count) for f in result.facets["entities"]] == [("Wagner Group", 40)]
     assert result.facets["topics"] == ()
     assert [(b.start, b.count) for b in result.histogram] == [(datetime(2023, 6, 24, 6, tzinfo=UTC), 42)]
