@@ -66,7 +66,7 @@ def _bus(args: argparse.Namespace, settings: Settings) -> Bus:
         settings.kafka is None and (settings.data_dir / "bus.sqlite3").exists()
     )
     bus = open_bus(settings, embedded=embedded, client_id="newswire-feeds")
-    bus.ensure_topics(pipeline_topics(settings))
+    bus.ensure_topics(spec for spec in pipeline_topics(settings) if spec.name == settings.topic_feeds)
     return bus
 
 
