@@ -95,6 +95,7 @@ class Stage:
         self.report_every = report_every
         self.counters: Counter[str] = Counter()
         self.last_activity = time.monotonic()
+        self._busy = False
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -106,7 +107,9 @@ class Stage:
         return self._stop.is_set()
 
     def idle_for(self) -> float:
-        """Seconds since the stage last handled a record (or started)."""
+        """Seconds since the stage last finished a batch (or started); 0 while it is handling one."""
+        if self._busy:
+            return 0.0
         return time.monotonic() - self.last_activity
 
     def run(self) -> None:
@@ -118,8 +121,12 @@ class Stage:
             while not self._stop.is_set():
                 records = consumer.poll(self.batch_size, self.poll_timeout)
                 if records:
-                    self._run_batch(records, consumer, producer)
-                    self.last_activity = time.monotonic()
+                    self._busy = True
+                    try:
+                        self._run_batch(records, consumer, producer)
+                    finally:
+                        self.last_activity = time.monotonic()
+                        self._busy = False
                 if time.monotonic() - last_report >= self.report_every:
                     self.report()
                     last_report = time.monotonic()

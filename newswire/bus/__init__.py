@@ -130,4 +130,4 @@ def open_bus(settings: Settings, *, embedded: bool, client_id: str = "newswire")
         return EmbeddedBus(settings.data_dir / "bus.sqlite3")
     from newswire.bus.kafka import KafkaBus  # noqa: PLC0415
 
-    return KafkaBus(settings.kafka_servers, client_id=client_id)
+    return KafkaBus(settings.kafka_servers, client_id=client_id, replication=settings.topic_replication)
