@@ -40,7 +40,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         store.ensure_ready()
         bus = open_bus(settings, embedded=False, client_id="newswire-indexer")
         try:
-            bus.ensure_topics(pipeline_topics(settings))
+            used = (settings.topic_enriched, settings.topic_deadletter)
+            bus.ensure_topics([topic for topic in pipeline_topics(settings) if topic.name in used])
             stage = build_index_stage(settings, bus, store)
             # The signal handlers only set the event; this thread turns it into a stop of the stage loop.
             watcher = threading.Thread(target=_stop_on, args=(stop, stage.stop), name="index-stop", daemon=True)

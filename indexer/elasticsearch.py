@@ -303,8 +303,13 @@ class ElasticsearchStore(SearchStore):
         alias: str = "news",
         api_key: str | None = None,
         request_timeout: float = 30.0,
-        max_retries: int = 2,
+        max_retries: int = 0,
     ) -> None:
+        """A store on the node at ``url``; nothing is sent until the first call.
+
+        ``max_retries`` is 0 because the callers retry whole operations (the indexer stage after a back-off) and a
+        single node gains nothing from an immediate second attempt, while the client logs each with a traceback.
+        """
         self.url = url
         self.alias = alias
         self.index = f"{alias}-v1"
@@ -314,7 +319,7 @@ class ElasticsearchStore(SearchStore):
             api_key=api_key,
             request_timeout=request_timeout,
             max_retries=max_retries,
-            retry_on_timeout=True,
+            retry_on_timeout=max_retries > 0,
             transport_class=CompatibleTransport,
         )
         self._ready_lock = threading.Lock()
@@ -328,7 +333,7 @@ class ElasticsearchStore(SearchStore):
             if status == 429 or status >= 500:
                 return SearchUnavailable(f"Elasticsearch at {self.url} could not {what} ({status}): {_api_detail(exc)}")
             return SearchError(f"Elasticsearch at {self.url} refused to {what} ({status}): {_api_detail(exc)}")
-        return SearchUnavailable(f"cannot reach Elasticsearch at {self.url} to {what}: {exc}")
+        return SearchUnavailable(f"cannot reach Elasticsearch at {self.url} to {what}: {exc.message}")
 
     @contextmanager
     def _calling(self, what: str) -> Iterator[None]:

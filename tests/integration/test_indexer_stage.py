@@ -5,6 +5,10 @@ The batch handler is tested first on its own (no services): what becomes a docum
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -254,3 +258,39 @@ def test_nothing_is_committed_while_the_search_node_is_down(settings, bus, store
     with Running(resumed):
         wait_until(lambda: resumed.counters["consumed"] >= len(articles), "the stage to index the batch")
     assert indexed_ids(store) == {article.id for article in articles}
+
+
+@pytest.mark.kafka
+@pytest.mark.elasticsearch
+def test_the_index_command_indexes_until_sigterm_then_exits_cleanly(settings, bus, store):
+    articles = [enriched_factory() for _ in range(4)]
+    publish(bus, settings.topic_enriched, [(a.id.encode(), encode_enriched(a)) for a in articles])
+    env = {name: value for name, value in os.environ.items() if not name.startswith("NEWSWIRE_")}
+    for name in ("kafka", "es", "topic_enriched", "topic_deadletter", "indexer_group", "index_alias"):
+        env[f"NEWSWIRE_{name.upper()}"] = str(getattr(settings, name))
+    command = subprocess.Popen(
+        [sys.executable, "-m", "newswire.cli", "index"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_until(lambda: len(indexed_ids(store)) == len(articles), "the command to index the articles")
+        command.send_signal(signal.SIGTERM)
+        _, stderr = command.communicate(timeout=60)
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.wait()
+    assert command.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert indexed_ids(store) == {article.id for article in articles}
+
+
+def test_the_index_command_names_an_unreachable_node_in_one_line():
+    env = {name: value for name, value in os.environ.items() if not name.startswith("NEWSWIRE_")}
+    env["NEWSWIRE_ES"] = "http://127.0.0.1:9"
+    done = subprocess.run(
+        [sys.executable, "-m", "newswire.cli", "index"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("newswire index:")]
+    assert "http://127.0.0.1:9" in line
