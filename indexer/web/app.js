@@ -1,0 +1,325 @@
+// The newswire search page: reads the form and the address bar, asks /api/search, draws hits, facets and coverage.
+// Everything from the store is put in the page as text (textContent), never as markup; the highlight snippets are
+// split on the store's <em> and </em> so that those, and only those, become elements.
+"use strict";
+
+const PAGE_SIZE = 10;
+const FILTERS = { entity: "entities", topic: "topics", source: "sources" };
+const SVG = "http://www.w3.org/2000/svg";
+
+const state = { q: "", entity: [], topic: [], source: [], from: "", to: "", sort: "relevance", histogram: "day",
+  collapse: false, offset: 0 };
+let pending = null;
+
+const $ = (id) => document.getElementById(id);
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+// A snippet with the store's <em> marks: text nodes for the text, <em> elements for the marks, nothing else.
+function snippet(text) {
+  const paragraph = element("p", null, "snippet");
+  let open = null;
+  for (const part of String(text).split(/(<\/?em>)/)) {
+    if (part === "<em>") {
+      if (!open) { open = element("em"); paragraph.append(open); }
+    } else if (part === "</em>") {
+      open = null;
+    } else if (part) {
+      (open || paragraph).append(document.createTextNode(part));
+    }
+  }
+  return paragraph;
+}
+
+function safeUrl(url) {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function utc(iso, withTime) {
+  const text = String(iso).replace("T", " ");
+  return withTime ? text.slice(0, 16) + " UTC" : text.slice(0, 10);
+}
+
+function nextDay(date) {
+  const day = new Date(date + "T00:00:00Z");
+  day.setUTCDate(day.getUTCDate() + 1);
+  return day.toISOString().slice(0, 10);
+}
+
+// --- state <-> address bar <-> form ------------------------------------------------------------------------------
+
+function readAddress() {
+  const params = new URLSearchParams(location.search);
+  state.q = params.get("q") || "";
+  for (const name of Object.keys(FILTERS)) state[name] = params.getAll(name).filter(Boolean);
+  state.from = params.get("from") || "";
+  state.to = params.get("to") || "";
+  state.sort = params.get("sort") === "date" ? "date" : "relevance";
+  state.histogram = params.get("histogram") === "hour" ? "hour" : "day";
+  state.collapse = params.get("collapse") === "true";
+  state.offset = Math.max(0, parseInt(params.get("offset") || "0", 10) || 0);
+}
+
+function writeAddress(push) {
+  const params = new URLSearchParams();
+  if (state.q) params.set("q", state.q);
+  for (const name of Object.keys(FILTERS)) for (const value of state[name]) params.append(name, value);
+  for (const name of ["from", "to"]) if (state[name]) params.set(name, state[name]);
+  if (state.sort !== "relevance") params.set("sort", state.sort);
+  if (state.histogram !== "day") params.set("histogram", state.histogram);
+  if (state.collapse) params.set("collapse", "true");
+  if (state.offset) params.set("offset", String(state.offset));
+  const address = params.toString() ? "?" + params : location.pathname;
+  if (push) history.pushState(null, "", address); else history.replaceState(null, "", address);
+}
+
+function fillForm() {
+  $("q").value = state.q;
+  $("from").value = state.from;
+  $("to").value = state.to;
+  $("sort").value = state.sort;
+  $("histogram").value = state.histogram;
+  $("collapse").checked = state.collapse;
+  for (const name of Object.keys(FILTERS)) $(name).value = "";
+}
+
+function readForm() {
+  state.q = $("q").value.trim();
+  for (const name of Object.keys(FILTERS)) {
+    const value = $(name).value.trim();
+    if (value && !state[name].includes(value)) state[name].push(value);
+  }
+  state.from = $("from").value;
+  state.to = $("to").value;
+  state.sort = $("sort").value;
+  state.histogram = $("histogram").value;
+  state.collapse = $("collapse").checked;
+  state.offset = 0;
+}
+
+function apiParams() {
+  const params = new URLSearchParams({ size: String(PAGE_SIZE), offset: String(state.offset), facets: "true",
+    histogram: state.histogram, sort: state.sort });
+  if (state.q) params.set("q", state.q);
+  for (const name of Object.keys(FILTERS)) for (const value of state[name]) params.append(name, value);
+  if (state.from) params.set("since", state.from);
+  if (state.to) params.set("until", nextDay(state.to));
+  if (state.collapse) params.set("collapse_duplicates", "true");
+  return params;
+}
+
+// --- actions -------------------------------------------------------------------------------------------------------
+
+function addFilter(name, value) {
+  if (!state[name].includes(value)) state[name].push(value);
+  state.offset = 0;
+  update(true);
+}
+
+function removeFilter(name, value) {
+  state[name] = state[name].filter((kept) => kept !== value);
+  state.offset = 0;
+  update(true);
+}
+
+function update(push) {
+  writeAddress(push);
+  fillForm();
+  search();
+}
+
+async function search() {
+  if (pending) pending.abort();
+  pending = new AbortController();
+  const status = $("status");
+  status.textContent = "Searching…";
+  status.classList.remove("error");
+  drawActiveFilters();
+  let body;
+  let response;
+  try {
+    response = await fetch("api/search?" + apiParams(), { signal: pending.signal, headers: { Accept: "application/json" } });
+    body = await response.json();
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    showError("The search service did not answer; try again in a moment.");
+    return;
+  }
+  if (!response.ok) {
+    showError(body && body.error ? body.error : "The search failed (" + response.status + ").");
+    return;
+  }
+  drawResult(body);
+}
+
+function showError(message) {
+  const status = $("status");
+  status.textContent = message;
+  status.classList.add("error");
+  $("hits").replaceChildren();
+  $("previous").disabled = true;
+  $("next").disabled = true;
+}
+
+// --- drawing -------------------------------------------------------------------------------------------------------
+
+function drawActiveFilters() {
+  const list = $("active-filters");
+  list.replaceChildren();
+  for (const name of Object.keys(FILTERS)) {
+    for (const value of state[name]) {
+      const item = element("li");
+      const button = element("button", null, "chip");
+      button.type = "button";
+      button.setAttribute("aria-label", "Remove " + name + " filter " + value);
+      button.append(element("span", name + ": ", "chip-kind"), value, element("span", " ×", "chip-x"));
+      button.addEventListener("click", () => removeFilter(name, value));
+      item.append(button);
+      list.append(item);
+    }
+  }
+  $("active").hidden = list.children.length === 0;
+}
+
+function drawResult(result) {
+  const hits = result.hits || [];
+  const first = state.offset + 1;
+  const last = state.offset + hits.length;
+  $("status").textContent = result.total === 0 ? "No article matches."
+    : result.total + (result.total === 1 ? " article matches" : " articles match") + "; showing " + first + "–" + last + ".";
+  const list = $("hits");
+  list.replaceChildren(...hits.map(drawHit));
+  list.start = first;
+  $("previous").disabled = state.offset === 0;
+  $("next").disabled = last >= result.total;
+  const facets = result.facets || {};
+  for (const name of Object.keys(FILTERS)) drawFacet(name, facets[FILTERS[name]] || []);
+  drawHistogram(result.histogram || []);
+}
+
+function drawHit(hit) {
+  const item = element("li", null, "hit");
+  const heading = element("h3");
+  const url = safeUrl(hit.url);
+  if (url) {
+    const link = element("a", hit.title);
+    link.href = url;
+    link.rel = "noopener noreferrer";
+    heading.append(link);
+  } else {
+    heading.textContent = hit.title;
+  }
+  const meta = element("p", null, "meta");
+  const time = element("time", utc(hit.published, true));
+  time.dateTime = hit.published;
+  meta.append(hit.source + " · ", time);
+  if (hit.topics && hit.topics.length) meta.append(" · " + hit.topics.map((topic) => topic.label).join(", "));
+  if (hit.duplicate_of) meta.append(" · syndicated copy");
+  item.append(heading, meta);
+  for (const text of (hit.highlights || []).slice(0, 2)) item.append(snippet(text));
+  if (hit.matched_entities && hit.matched_entities.length) {
+    const entities = element("ul", null, "chips entities");
+    entities.setAttribute("aria-label", "Matched entities");
+    for (const name of hit.matched_entities) {
+      const button = element("button", name, "chip");
+      button.type = "button";
+      button.title = "Only articles naming " + name;
+      button.addEventListener("click", () => addFilter("entity", name));
+      const entry = element("li");
+      entry.append(button);
+      entities.append(entry);
+    }
+    item.append(entities);
+  }
+  return item;
+}
+
+function drawFacet(name, counts) {
+  const list = $("facet-" + FILTERS[name]);
+  list.replaceChildren();
+  if (!counts.length) list.append(element("li", "none", "empty"));
+  for (const facet of counts) {
+    const item = element("li");
+    const button = element("button", null, "facet");
+    button.type = "button";
+    button.setAttribute("aria-pressed", String(state[name].includes(facet.value)));
+    button.append(element("span", facet.value, "facet-value"), element("span", String(facet.count), "facet-count"));
+    button.addEventListener("click", () => addFilter(name, facet.value));
+    item.append(button);
+    list.append(item);
+  }
+}
+
+function drawHistogram(buckets) {
+  const box = $("coverage");
+  box.replaceChildren();
+  if (!buckets.length) {
+    box.append(element("p", "No articles in range.", "empty"));
+    return;
+  }
+  const hourly = state.histogram === "hour";
+  const peak = Math.max(...buckets.map((bucket) => bucket.count));
+  const top = buckets.reduce((best, bucket) => (bucket.count > best.count ? bucket : best));
+  const width = 300;
+  const height = 90;
+  const step = width / buckets.length;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "Articles per " + state.histogram + ", " + utc(buckets[0].start, hourly) + " to "
+    + utc(buckets[buckets.length - 1].start, hourly) + "; most: " + peak + " at " + utc(top.start, hourly));
+  buckets.forEach((bucket, index) => {
+    const barHeight = bucket.count ? Math.max(1, (height - 2) * bucket.count / peak) : 0;
+    const bar = document.createElementNS(SVG, "rect");
+    bar.setAttribute("x", String(index * step + step * 0.1));
+    bar.setAttribute("width", String(Math.max(0.5, step * 0.8)));
+    bar.setAttribute("y", String(height - barHeight));
+    bar.setAttribute("height", String(barHeight));
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = utc(bucket.start, hourly) + ": " + bucket.count;
+    bar.append(title);
+    svg.append(bar);
+  });
+  const axis = element("p", null, "axis");
+  axis.append(element("span", utc(buckets[0].start, hourly)), element("span", "peak " + peak),
+    element("span", utc(buckets[buckets.length - 1].start, hourly)));
+  box.append(svg, axis);
+}
+
+// --- wiring --------------------------------------------------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    readForm();
+    update(true);
+  });
+  for (const id of ["sort", "histogram", "collapse", "from", "to"]) {
+    $(id).addEventListener("change", () => { readForm(); update(true); });
+  }
+  $("previous").addEventListener("click", () => {
+    state.offset = Math.max(0, state.offset - PAGE_SIZE);
+    update(true);
+    $("results-heading").scrollIntoView();
+  });
+  $("next").addEventListener("click", () => {
+    state.offset += PAGE_SIZE;
+    update(true);
+    $("results-heading").scrollIntoView();
+  });
+  window.addEventListener("popstate", () => { readAddress(); fillForm(); search(); });
+  readAddress();
+  fillForm();
+  search();
+});
