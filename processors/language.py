@@ -15,7 +15,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_CHARS = 1000
+SAMPLE_CHARS = 500
 CONFIDENT = 0.80  # normalised probability above which the detector overrules the feed's declared language
 PLAUSIBLE = 0.50  # below this, and without a declared language, the guess is ignored
 

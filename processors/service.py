@@ -21,7 +21,7 @@ from newswire.processors.base import Enricher, TopicClassifier, TopicInput
 from newswire.processors.cleaning import mask_boilerplate
 from newswire.processors.entities import doc_spans, extract_entities, model_version, shared_pipeline
 from newswire.processors.language import detect_language, is_supported
-from newswire.processors.topics import LexiconTopicClassifier
+from newswire.processors.topics import LexiconTopicClassifier, simple_words
 from newswire.settings import Settings
 from newswire.stage import BatchOutcome, Output, Rejection, Stage
 
@@ -80,7 +80,7 @@ class ArticleProcessor(Enricher):
         for index, doc in zip(indexes, self.nlp.pipe([texts[i] for i in indexes], batch_size=1000), strict=True):
             docs[index] = doc
         topic_inputs = [
-            TopicInput(article.title, texts[i], _words(docs[i])) for i, article in enumerate(articles) if docs[i]
+            TopicInput(article.title, texts[i], simple_words(texts[i])) for i, article in enumerate(articles) if docs[i]
         ]
         topics = iter(self.classifier.classify(topic_inputs))
         enrichment = Enrichment(**self.enrichment_template, enriched_at=utc_now())
@@ -104,11 +104,6 @@ class ArticleProcessor(Enricher):
         if self.grouping is not None:
             enriched = self.grouping.assign(enriched)
         return enriched
-
-
-def _words(doc: Any) -> list[str]:
-    """Lower-case word tokens of a spaCy ``Doc`` (punctuation and spaces left out) for the topic classifier."""
-    return [token.lower_ for token in doc if not (token.is_punct or token.is_space)]
 
 
 def handle_batch(

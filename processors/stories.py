@@ -86,19 +86,15 @@ def features_of(article: EnrichedArticle) -> Features:
         body = article.summary + "\n" + article.content
     body_words = simple_words(body)
     terms: dict[str, float] = {}
-    for word in title_words:
-        if _is_term(word):
-            terms[word] = terms.get(word, 0.0) + 2.0
     for word in body_words:
-        if _is_term(word):
+        if word not in _STOPWORDS and len(word) > 2 and not word.isdigit():
             terms[word] = terms.get(word, 0.0) + 1.0
+    for word in title_words:
+        if word not in _STOPWORDS and len(word) > 2 and not word.isdigit():
+            terms[word] = terms.get(word, 0.0) + 2.0
     kept = dict(sorted(terms.items(), key=lambda item: (-item[1], item[0]))[:MAX_TERMS])
     entities = {f"{entity.label}:{entity.name.casefold()}": float(entity.count) for entity in article.entities}
     return Features(article.id, article.published, kept, entities, fingerprint(body_words or title_words))
-
-
-def _is_term(word: str) -> bool:
-    return len(word) > 2 and word not in _STOPWORDS and not word.isdigit()
 
 
 @dataclass(slots=True)
@@ -129,6 +125,7 @@ class StoryTracker:
         self._postings: dict[str, set[str]] = defaultdict(set)
         self._document_frequency: Counter[str] = Counter()
         self._clock: datetime | None = None
+        self._idf_cache: dict[str, float] = {}  # valid while the window does not change (within one decision)
         # Expiry queues: (time, id); an entry is stale when the article or story has moved on since.
         self._article_queue: list[tuple[datetime, str]] = []
         self._story_queue: list[tuple[datetime, str]] = []
@@ -185,6 +182,7 @@ class StoryTracker:
         self._advance(features.published)
         if self._clock is not None and features.published < self._clock - self.window:
             return  # older than the window: nothing new can join it
+        self._idf_cache.clear()
         self._articles[features.article_id] = (features, assignment)
         heapq.heappush(self._article_queue, (features.published, features.article_id))
         for term in features.terms:
@@ -231,7 +229,11 @@ class StoryTracker:
         return {term: _damped(count) * self._idf(term) for term, count in terms.items()}
 
     def _idf(self, key: str) -> float:
-        return math.log((len(self._articles) + 1) / (self._document_frequency.get(key, 0) + 1)) + 1.0
+        value = self._idf_cache.get(key)
+        if value is None:
+            value = math.log((len(self._articles) + 1) / (self._document_frequency.get(key, 0) + 1)) + 1.0
+            self._idf_cache[key] = value
+        return value
 
     def _retrieval_keys(self, features: Features) -> list[str]:
         ranked = sorted(features.terms, key=lambda term: (-_damped(features.terms[term]) * self._idf(term), term))
@@ -274,6 +276,7 @@ class StoryTracker:
                         del self._postings[key]
 
     def _forget(self, article_id: str) -> None:
+        self._idf_cache.clear()
         features, _ = self._articles.pop(article_id)
         for key in (*features.terms, *features.entities):
             self._document_frequency[key] -= 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
@@ -99,18 +100,12 @@ def load_lexicon(path: Path | None = None) -> Lexicon:
         raise ConfigError(f"cannot read the topic lexicon {path}: {exc.strerror}") from exc
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def simple_words(text: str) -> list[str]:
-    """Lower-case words of ``text`` without spaCy (for callers that have no ``Doc``)."""
-    words, current = [], []
-    for char in text.lower():
-        if char.isalnum():
-            current.append(char)
-        elif current:
-            words.append("".join(current))
-            current = []
-    if current:
-        words.append("".join(current))
-    return words
+    """Lower-case words of ``text`` (runs of letters and digits), the tokens the lexicon is matched against."""
+    return _WORD.findall(text.lower())
 
 
 class LexiconTopicClassifier(TopicClassifier):
