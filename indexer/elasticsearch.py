@@ -53,6 +53,7 @@ from typing import Any, Final, assert_never
 
 from elastic_transport import Transport, TransportApiResponse
 from elasticsearch import ApiError, Elasticsearch, TransportError
+from pydantic import ValidationError
 
 from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
@@ -208,11 +209,19 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
     return source
 
 
+def stored_article(document_id: str, source: Mapping[str, Any]) -> EnrichedArticle:
+    """The article a document holds; a document that is not one (written by something else) is a SearchError."""
+    try:
+        return EnrichedArticle.model_validate(source)
+    except ValidationError as exc:
+        raise SearchError(f"document {document_id} is not an enriched article: {exc.errors()[0]['msg']}") from exc
+
+
 def read_result(response: Mapping[str, Any], highlight: Highlighter | None = None) -> SearchResult:
     """The :class:`SearchResult` of a response to :func:`search_request`, with highlights cut by ``highlight``."""
     hits = []
     for hit in response["hits"]["hits"]:
-        article = EnrichedArticle.model_validate(hit["_source"])
+        article = stored_article(hit["_id"], hit["_source"])
         score = float(hit.get("_score") or 0.0)
         hits.append(SearchHit(article=article, score=score, highlights=highlight(article) if highlight else ()))
     aggregations = response.get("aggregations", {})
@@ -294,7 +303,7 @@ class CompatibleTransport(Transport):
 
 
 class ElasticsearchStore(SearchStore):
-    """Enriched articles in Elasticsearch 9 under ``alias``; see the module docstring for the layout."""
+    """Enriched articles in Elasticsearch (9.x, or 8.x through :class:`CompatibleTransport`) under ``alias``."""
 
     def __init__(
         self,
@@ -453,7 +462,7 @@ class ElasticsearchStore(SearchStore):
             raise self._translated(exc, f"read article {article_id}") from exc
         except TransportError as exc:
             raise self._translated(exc, f"read article {article_id}") from exc
-        return EnrichedArticle.model_validate(response["_source"])
+        return stored_article(article_id, response["_source"])
 
     def count(self) -> int:
         with self._calling("count articles"):

@@ -207,23 +207,29 @@ def test_enriched_messages_become_documents_and_bad_ones_dead_letters(settings, 
     messages = [(article.id.encode(), encode_enriched(article)) for article in articles]
     messages.insert(2, (b"broken", b'{"schema": "newswire.enriched/1", "id": '))  # cut off mid-message
     messages.insert(5, (b"raw", encode_raw(article_factory())))  # valid JSON, wrong schema
+    # A valid message whose link is too long for the node to index: the store refuses it for good.
+    refused = enriched_factory(article_factory(url="https://harbourpost.example/" + "x" * 40_000))
+    messages.append((b"refused", encode_enriched(refused)))
     publish(bus, settings.topic_enriched, messages)
 
     stage = build_index_stage(settings, bus, store)
     with Running(stage):
         wait_until(lambda: stage.counters["consumed"] >= len(messages), "the stage to commit every message")
-    assert stage.counters["deadlettered"] == 2
+    assert stage.counters["deadlettered"] == 3
     assert indexed_ids(store) == {article.id for article in articles}
     assert store.get(articles[3].id) == articles[3]
 
-    letters = [decode_deadletter(r.value) for r in read_all(bus, settings.topic_deadletter, unique_name("dl"), 2)]
-    assert sorted(letter.origin.key or "" for letter in letters) == ["broken", "raw"]
+    letters = [decode_deadletter(r.value) for r in read_all(bus, settings.topic_deadletter, unique_name("dl"), 3)]
+    assert sorted(letter.origin.key or "" for letter in letters) == ["broken", "raw", "refused"]
     for letter in letters:
         assert letter.stage == "indexer"
-        assert letter.error_type == "ContractError"
         assert letter.origin.topic == settings.topic_enriched
         assert letter.origin.offset is not None
     by_key = {letter.origin.key: letter for letter in letters}
+    assert by_key["broken"].error_type == by_key["raw"].error_type == "ContractError"
+    assert by_key["refused"].error_type == "SearchRejected"
+    assert "immense term" in by_key["refused"].reason
+    assert len(by_key["refused"].reason) < 2000  # the node quotes the value; the reason stays readable
     assert "not JSON" in by_key["broken"].reason
     assert by_key["broken"].payload == '{"schema": "newswire.enriched/1", "id": '
     assert "not a valid enriched message" in by_key["raw"].reason

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newswire.contract import EnrichedArticle
-from newswire.errors import InvalidQuery
+from newswire.errors import InvalidQuery, SearchError
 from newswire.indexer.elasticsearch import (
     Highlighter,
     document,
@@ -285,3 +285,9 @@ def test_any_query_text_is_invalid_or_becomes_plain_tokens(text):
     for leaf in _leaf_texts(request["query"]):
         assert re.fullmatch(r"\w+( \w+)*", leaf), leaf
         assert leaf == leaf.lower()
+
+
+def test_a_stored_document_that_is_not_an_article_is_a_search_error():
+    response = {"hits": {"total": {"value": 1}, "hits": [{"_id": "x1", "_score": 1.0, "_source": {"title": "stray"}}]}}
+    with pytest.raises(SearchError, match="x1 is not an enriched article"):
+        read_result(response)
