@@ -158,3 +158,28 @@ def test_offsets_are_committed_only_after_the_enriched_messages_are_acknowledged
     assert stage.counters["consumed"] == len(articles)
     enriched = _read(bus, settings.topic_enriched, unique_name("reader"), len(articles))
     assert {decode_enriched(r.value).id for r in enriched} == {a.id for a in articles}
+
+
+WIRE_COPY = (
+    "Wagner fighters took control of the headquarters of the Southern Military District in Rostov-on-Don early on "
+    "Saturday, and the group's founder said in a video filmed inside the compound that his men held the military "
+    "sites of the city, including the airfield, while armoured vehicles stood in the streets."
+)
+
+
+def test_a_new_replica_knows_the_stories_and_first_copies_of_earlier_ones(settings, bus, article_factory, unique_name):
+    first = article_factory(title="Wagner seizes Rostov HQ", content=WIRE_COPY)
+    copy = article_factory(title="Mercenaries hold army base in Rostov", content=WIRE_COPY + " (Wire One)")
+    _publish(bus, settings.topic_raw, [(first.id.encode(), encode_raw(first))])
+    with _Running(build_process_stage(settings, bus)):  # replica 1, with its own story state
+        assert len(_read(bus, settings.topic_enriched, unique_name("reader"), 1)) == 1
+
+    _publish(bus, settings.topic_raw, [(copy.id.encode(), encode_raw(copy))])
+    with _Running(build_process_stage(settings, bus)):  # replica 2 starts from the shared state only
+        records = _read(bus, settings.topic_enriched, unique_name("reader"), 2)
+
+    enriched = {article.id: article for article in (decode_enriched(record.value) for record in records)}
+    enriched_first, enriched_copy = enriched[first.id], enriched[copy.id]
+    assert enriched_first.story_id == first.id and enriched_first.duplicate_of is None
+    assert enriched_copy.duplicate_of == first.id
+    assert enriched_copy.story_id == enriched_first.story_id
