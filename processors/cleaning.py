@@ -16,7 +16,8 @@ logger = logging.getLogger(__name__)
 
 # One pattern per kind of boilerplate line; a line matching any of them (after trimming) is blanked out.
 _BOILERPLATE_LINES = [
-    r"(read|see|watch|listen)\s+(more|also|next|now)\b.*",
+    r"(read|see|watch|listen)\s+(more|also|next|now)(\s*[:|\-\u2013\u2014>].*|\s+(here|at|on\s+our)\b.*)?",
+    r"(watch|listen|video|live)\s*:.*",
     r"more\s+(on|from|about)\s*:.*",
     r"most\s+(read|popular|viewed|shared)\b.*",
     r"(related|recommended|trending|latest)(\s+(stories|articles|news|coverage|reading))?\s*:.*",
@@ -144,8 +145,8 @@ def is_junk(name: str) -> bool:
     if len(name) < 2 or name.lower() in _CONTRACTIONS:
         return True
     letters = [char for char in name if char.isalpha()]
-    if len(letters) < 2:
-        return True
+    if not letters or (len(letters) == 1 and not any(char.isdigit() for char in name)):
+        return True  # "A", "-", "2023"; but "G7" is a name
     if all(word.lower() in _NUMBER_WORDS or not any(c.isalpha() for c in word) for word in name.split()):
         return True
     # A name has at least one capital (or a non-Latin letter without case); "n't", "week", "the" have none.
