@@ -5,7 +5,7 @@
                                  the document of ``newswire search --json``
     GET /api/articles/{id}       the enriched article, as on the wire, or 404
     GET /api/health              whether the store answers, and how many articles it holds (503 when it does not)
-    GET /                        the search page (``web/index.html``, ``app.js``, ``app.css``)
+    GET /                        the search page (``web/index.html``, with ``app.js``, ``app.css``, ``favicon.svg``)
 
 Every error is JSON ``{"error": "<one line>"}``: 400 for a bad parameter or an invalid query, 404 for an unknown
 article or path, 503 when the store cannot be reached, 500 (logged with its traceback, never sent) for a bug.
@@ -62,6 +62,7 @@ PAGE_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
 }
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -105,8 +106,7 @@ def create_app(open_store: Callable[[], SearchStore]) -> Starlette:
         Route("/api/articles/{article_id:path}", _article, methods=["GET"]),
         Route("/api/health", _health, methods=["GET"]),
         Route("/", page("index.html"), methods=["GET"]),
-        Route("/app.js", page("app.js"), methods=["GET"]),
-        Route("/app.css", page("app.css"), methods=["GET"]),
+        *(Route(f"/{name}", page(name), methods=["GET"]) for name in PAGE_FILES if name != "index.html"),
     ]
     app = Starlette(
         routes=routes,

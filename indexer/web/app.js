@@ -169,6 +169,8 @@ function showError(message) {
   $("hits").replaceChildren();
   $("previous").disabled = true;
   $("next").disabled = true;
+  for (const name of Object.keys(FILTERS)) $("facet-" + FILTERS[name]).replaceChildren();
+  $("coverage").replaceChildren();
 }
 
 // --- drawing -------------------------------------------------------------------------------------------------------
@@ -251,15 +253,18 @@ function drawFacet(name, counts) {
   for (const facet of counts) {
     const item = element("li");
     const button = element("button", null, "facet");
+    const active = state[name].includes(facet.value);
     button.type = "button";
-    button.setAttribute("aria-pressed", String(state[name].includes(facet.value)));
+    button.setAttribute("aria-pressed", String(active));
+    button.title = (active ? "Remove the filter " : "Only articles with ") + name + " " + facet.value;
     button.append(element("span", facet.value, "facet-value"), element("span", String(facet.count), "facet-count"));
-    button.addEventListener("click", () => addFilter(name, facet.value));
+    button.addEventListener("click", () => (active ? removeFilter : addFilter)(name, facet.value));
     item.append(button);
     list.append(item);
   }
 }
 
+// The stores return only non-empty buckets: bars are placed by their time, so quiet hours show as gaps.
 function drawHistogram(buckets) {
   const box = $("coverage");
   box.replaceChildren();
@@ -268,33 +273,43 @@ function drawHistogram(buckets) {
     return;
   }
   const hourly = state.histogram === "hour";
+  const interval = hourly ? 3600e3 : 86400e3;
+  const first = Date.parse(buckets[0].start);
+  const last = Date.parse(buckets[buckets.length - 1].start);
+  const slots = Math.round((last - first) / interval) + 1;
   const peak = Math.max(...buckets.map((bucket) => bucket.count));
   const top = buckets.reduce((best, bucket) => (bucket.count > best.count ? bucket : best));
   const width = 300;
   const height = 90;
-  const step = width / buckets.length;
+  const step = width / slots;
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+  svg.setAttribute("preserveAspectRatio", "none");
   svg.setAttribute("class", "chart");
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Articles per " + state.histogram + ", " + utc(buckets[0].start, hourly) + " to "
-    + utc(buckets[buckets.length - 1].start, hourly) + "; most: " + peak + " at " + utc(top.start, hourly));
-  buckets.forEach((bucket, index) => {
-    const barHeight = bucket.count ? Math.max(1, (height - 2) * bucket.count / peak) : 0;
+  svg.setAttribute("aria-label", "Articles per " + state.histogram + " from " + label(buckets[0].start) + " to "
+    + label(buckets[buckets.length - 1].start) + "; most: " + peak + " at " + label(top.start));
+  for (const bucket of buckets) {
+    const slot = Math.round((Date.parse(bucket.start) - first) / interval);
+    const barHeight = Math.max(2, (height - 4) * bucket.count / peak);
     const bar = document.createElementNS(SVG, "rect");
-    bar.setAttribute("x", String(index * step + step * 0.1));
-    bar.setAttribute("width", String(Math.max(0.5, step * 0.8)));
+    bar.setAttribute("x", String(slot * step + (slots > 1 ? step * 0.1 : 0)));
+    bar.setAttribute("width", String(Math.max(0.8, slots > 1 ? step * 0.8 : step)));
     bar.setAttribute("y", String(height - barHeight));
     bar.setAttribute("height", String(barHeight));
     const title = document.createElementNS(SVG, "title");
-    title.textContent = utc(bucket.start, hourly) + ": " + bucket.count;
+    title.textContent = label(bucket.start) + ": " + bucket.count + (bucket.count === 1 ? " article" : " articles");
     bar.append(title);
     svg.append(bar);
-  });
+  }
   const axis = element("p", null, "axis");
-  axis.append(element("span", utc(buckets[0].start, hourly)), element("span", "peak " + peak),
-    element("span", utc(buckets[buckets.length - 1].start, hourly)));
+  axis.append(element("span", label(buckets[0].start)), element("span", "max " + peak + " per " + state.histogram),
+    element("span", label(buckets[buckets.length - 1].start)));
   box.append(svg, axis);
+
+  function label(iso) {
+    return hourly ? String(iso).slice(5, 13).replace("T", " ") + "h" : String(iso).slice(0, 10);
+  }
 }
 
 // --- wiring --------------------------------------------------------------------------------------------------------
