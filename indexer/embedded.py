@@ -324,7 +324,7 @@ class EmbeddedStore(SearchStore):
     def search(self, query: SearchQuery) -> SearchResult:
         tree = parse_query(query.text)
         sql = _SearchSql(query, tree)
-        highlight = _Highlighter(tree if query.highlight else None)
+        highlight = Highlighter(tree if query.highlight else None)
         with self._read("search") as connection:
             (total,) = connection.execute(sql.select("count(*)"), sql.params).fetchone()
             hits: list[SearchHit] = []
@@ -408,11 +408,12 @@ class _SearchSql:
         return f"SELECT {columns} FROM {self.source} WHERE {self.where} {tail}"  # noqa: S608 - fixed SQL pieces only
 
 
-class _Highlighter:
-    """Fragments of a hit's title, summary and content with the words it matched in ``<em>``.
+class Highlighter:
+    """Fragments of a hit's title, summary and content with the words it matched in ``<em>``; both stores use it.
 
-    Matched words: the words and prefixes of the query outside NOT, and the phrases where all their words follow
-    each other (as tokens of :func:`~newswire.query.tokenize`).
+    ``Highlighter(parse_query(text))(article)`` gives up to :data:`MAX_HIGHLIGHTS` fragments, title first. Matched
+    words: the words and prefixes of the query outside NOT, and the phrases where all their words follow each other
+    (as tokens of :func:`~newswire.query.tokenize`).
     """
 
     def __init__(self, tree: Node | None) -> None:
@@ -477,6 +478,9 @@ class _Highlighter:
                 index += 1
             pieces.append(text[cursor:end])
             yield _SPACE.sub(" ", "".join(pieces)).strip()
+
+
+_Highlighter = Highlighter  # the name indexer/elasticsearch.py imports today
 
 
 def _facets(connection: sqlite3.Connection, sql: _SearchSql, size: int) -> dict[str, tuple[FacetCount, ...]]:
