@@ -15,27 +15,32 @@ inclusive and ``until`` exclusive, at the millisecond precision of ``published``
 The text is tokenised by :func:`newswire.query.tokenize` before FTS5 sees it: FTS5 indexes the tokens joined by
 spaces, so indexed tokens are exactly the query language's tokens (FTS5's ``unicode61`` alone keeps combining
 accents inside a token, folds case with Unicode 6.1 tables and splits at ``_``, where ``\\w+`` and ``str.lower`` do
-not). Highlights are therefore cut from the stored article in Python, at the same token boundaries.
+not). The Elasticsearch store indexes the same pre-tokenised copies, so both find the same articles.
+
+Highlights (:class:`Highlighter`, shared with the Elasticsearch store) are cut from the stored article in Python:
+up to 3 fragments of about 160 characters from word boundaries, title first; every occurrence of a word or prefix
+of the query outside NOT, and of its phrases, is wrapped in ``<em>`` word by word
+(``<em>Rostov</em>-<em>on</em>-<em>Don</em>``); whitespace is collapsed.
 
 Differences from Elasticsearch
 ------------------------------
 - Ranking is FTS5 ``bm25(article_text, 3.0, 2.0, 1.0)``: one BM25 over the whole row in which a term's frequency is
-  the weighted sum of its frequencies in the fields, and the length is that of the whole row (BM25F-like, as
-  ``combined_fields``). Its IDF is ``log((N - n + 0.5) / (n + 0.5))``, floored at 1e-6, where Lucene uses
-  ``log(1 + (N - n + 0.5) / (n + 0.5))``: a word found in more than half of the articles counts for almost nothing
-  next to a rarer word of the same query, so rankings of mixed common/rare queries differ. Lucene also stores
-  lengths with one byte of precision.
-- A prefix (``mobil*``) is scored by BM25 over the words it expands to; Elasticsearch gives prefix matches a
-  constant score.
-- The score is ``-bm25`` (higher is better); without query text every hit scores 0.0 (Elasticsearch: 1.0).
-- Highlights: up to 3 fragments of about 160 characters from word boundaries, title first; every occurrence of a
-  word or prefix of the query outside NOT, and of its phrases, is wrapped in ``<em>`` word by word
-  (``<em>Rostov</em>-<em>on</em>-<em>Don</em>``); whitespace is collapsed.
+  the weighted sum of its frequencies in the fields, and the length is that of the whole row, unweighted
+  (Elasticsearch's ``combined_fields`` weighs the lengths too). Its IDF is ``log((N - n + 0.5) / (n + 0.5))``,
+  floored at 1e-6, where Lucene uses ``log(1 + (N - n + 0.5) / (n + 0.5))``: a word found in more than half of the
+  articles counts for almost nothing next to a rarer word of the same query. Lucene also keeps lengths to one byte
+  of precision. A phrase is scored over all fields (Elasticsearch: its best field); a prefix (``mobil*``) by BM25
+  over the words it expands to (Elasticsearch: a constant per field). So the same articles match, but their order
+  may differ: on the parity corpus 21 of 37 queries list the same ids in the same order and every top 10 is the
+  same set.
+- The score is ``-bm25`` (higher is better; not comparable with Elasticsearch's); without query text every hit
+  scores 0.0, in both stores.
 - ``refresh`` does nothing: a write is visible to every reader as soon as ``upsert`` returns.
 - FTS5 folds the (already lower-cased) tokens once more with simple case folding: a final sigma is a sigma
   (``οδος`` finds ``οδοσ``), and so are a few variant letters (long s, micro sign, curly beta). A word with a
   letter newer than Unicode 6.1 (SQLite's tables) is split by FTS5 at that letter, in the index and in the query
   alike, so it still matches itself, but as a prefix it may match less.
+- A word longer than 255 characters is found here; Elasticsearch's whitespace tokenizer cuts it into pieces.
 """
 
 from __future__ import annotations
