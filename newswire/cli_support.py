@@ -40,3 +40,6 @@ def configure_logging(level: str) -> None:
     )
     for noisy in ("kafka", "elastic_transport", "elasticsearch", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    # Our own error line names the unreachable node; the client's connection warnings would only repeat it.
+    logging.getLogger("elastic_transport.node_pool").setLevel(logging.ERROR)
+    logging.getLogger("elastic_transport.transport").setLevel(logging.ERROR)

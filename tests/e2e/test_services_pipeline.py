@@ -55,6 +55,7 @@ def pipeline_env(kafka_servers, es_url, unique_name, demo_server, tmp_path):
     yield env, names
     client = Elasticsearch(es_url)
     client.options(ignore_status=404).indices.delete(index=f"{names['index_alias']}*")
+    client.options(ignore_status=404).indices.delete_index_template(name=f"newswire-articles-{names['index_alias']}")
     client.close()
 
 
