@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -95,7 +95,7 @@ def create_app(open_store: Callable[[], SearchStore]) -> Starlette:
 
     pages = {name: resources.files("newswire.indexer").joinpath("web", name).read_bytes() for name in PAGE_FILES}
 
-    def page(name: str) -> Callable[[Request], Any]:
+    def page(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def serve_file(request: Request) -> Response:
             return Response(pages[name], media_type=PAGE_FILES[name])
 
