@@ -18,7 +18,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from newswire.contract import Entity
@@ -100,15 +100,23 @@ def _clean_person(name: str) -> str:
     return _HONORIFIC.sub("", name).strip()
 
 
+@lru_cache(maxsize=100_000)
+def _clean_mention(text: str, label: str) -> tuple[str, str] | None:
+    """(cleaned name, one-line surface form) of a span, or None for junk; names repeat, so this is cached."""
+    name = canonical_form(text)
+    if label == "PERSON":
+        name = _clean_person(name)
+    if not name or is_junk(name):
+        return None
+    return name, " ".join(text.split())
+
+
 def _mentions(spans: Iterable[tuple[str, str, int]], aliases: AliasTable) -> list[_Mention]:
     mentions = []
     for text, label, start in spans:
-        name = canonical_form(text)
-        if label == "PERSON":
-            name = _clean_person(name)
-        if not name or is_junk(name):
-            continue
-        mentions.append(_Mention(name, label, " ".join(text.split()), start, fixed=False))
+        cleaned = _clean_mention(text, label)
+        if cleaned is not None:
+            mentions.append(_Mention(cleaned[0], label, cleaned[1], start, fixed=False))
     return mentions
 
 
