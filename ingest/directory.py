@@ -80,6 +80,7 @@ class FeedDirectory:
     changed: dict[str, Feed] = field(default_factory=dict)  # applied commands: to be written back
     seen_keys: set[str] = field(default_factory=set)
     records_read: int = 0
+    owned_partitions: frozenset[int] | None = None
 
     def apply(self, records: Sequence[Record], assignment: frozenset[tuple[str, int]] | None) -> None:
         """Take in records from the feeds topic and the group's current assignment."""
@@ -92,7 +93,10 @@ class FeedDirectory:
                 continue
             self._apply_one(key, record)
         if assignment is not None:
-            owned = {partition for topic, partition in assignment if topic == self.topic}
+            owned = frozenset(partition for topic, partition in assignment if topic == self.topic)
+            if owned != self.owned_partitions:
+                logger.info("feeds topic %s: this poller now has partitions %s", self.topic, sorted(owned))
+                self.owned_partitions = owned
             for key, partition in list(self.partition_of.items()):
                 if partition not in owned and key not in self.busy:
                     feed = self.feeds.pop(key, None)
