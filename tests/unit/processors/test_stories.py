@@ -178,6 +178,9 @@ def test_bcubed_of_a_perfect_and_of_a_lumped_clustering():
     assert precision == 0.5 and recall == 1.0
 
 
-def test_dev_set_stories_reach_the_target(processor):
+def test_dev_set_stories_stay_grouped(processor):
+    """The set the story threshold was chosen on (a regression guard; the target is on the shipped eval set)."""
     report = evaluate_stories(processor, DEV_SET)
-    assert report.passed, report.render()
+    figures = {figure.name: figure.value for figure in report.figures}
+    assert figures["stories B-cubed F1"] >= 0.85, report.render()
+    assert figures["duplicates precision"] == 1.0 and figures["duplicates recall"] == 1.0, report.render()
