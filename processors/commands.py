@@ -46,9 +46,11 @@ def add_commands(
 def run_process(args: argparse.Namespace, settings: Settings) -> int:
     """Run the processor stage until SIGTERM/SIGINT."""
     from newswire.cli_support import stop_event  # noqa: PLC0415
-    from newswire.processors.service import build_process_stage  # noqa: PLC0415 - loads spaCy
+    from newswire.processors.entities import shared_pipeline  # noqa: PLC0415 - loads spaCy
+    from newswire.processors.service import build_process_stage  # noqa: PLC0415
 
     stop = stop_event()
+    shared_pipeline(settings.spacy_model)  # a missing model fails here, before anything touches the broker
     bus = open_bus(settings, embedded=False, client_id="newswire-processor")
     try:
         bus.ensure_topics(pipeline_topics(settings))
