@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ TRACKING_PREFIXES = ("utm_",)
 # Characters browsers drop from URLs before parsing them (WHATWG URL standard).
 _URL_NOISE = re.compile(r"[\t\n\r]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 _BAD_HOST_CHARS = frozenset(" /\\@[]?#%<>^`{|}\"'")
 
 
@@ -90,8 +92,13 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
-    path = parts.path or "/"
-    query = "&".join(pair for pair in parts.query.split("&") if pair and not is_tracking_param(pair.partition("=")[0]))
+    # Characters a URL may not carry (spaces, non-ASCII) are percent-encoded as browsers do; existing escapes stay.
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
+    query = "&".join(
+        quote(pair, safe=_QUERY_SAFE)
+        for pair in parts.query.split("&")
+        if pair and not is_tracking_param(pair.partition("=")[0])
+    )
     return urlunsplit((scheme, netloc, path, query, ""))
 
 

@@ -84,9 +84,16 @@ def read_feed_list(spec: str | None) -> list[FeedConfig]:
     if not spec or not spec.strip():
         return []
     spec = spec.strip()
-    if "://" not in spec or Path(spec).is_file():
+    if "://" not in spec or _is_file(spec):
         return dedupe(read_feed_file(Path(spec).expanduser()))
     return dedupe(FeedConfig(url=check_feed_url(part, "--feeds")) for part in spec.split(",") if part.strip())
+
+
+def _is_file(spec: str) -> bool:
+    try:
+        return Path(spec).expanduser().is_file()
+    except (OSError, ValueError):  # a long list of URLs is no file name
+        return False
 
 
 def dedupe(feeds: Iterable[FeedConfig]) -> list[FeedConfig]:

@@ -24,7 +24,8 @@ from newswire.errors import FeedError
 from newswire.ingest.base import FailureKind, Feed, FeedState, FetchFailure
 from newswire.ingest.dedupe import Candidate, identify, remember, select_news
 from newswire.ingest.fetch import Fetcher
-from newswire.ingest.parse import ParsedFeed, parse_feed, to_article
+from newswire.ingest.parse import ParsedFeed, to_article
+from newswire.ingest.parsepool import parse_in_worker
 from newswire.ingest.schedule import after_success, after_temporary_failure, jittered
 from newswire.ingest.state import KnownArticle, StateFile
 from newswire.settings import Settings
@@ -50,13 +51,13 @@ def _hash(body: bytes) -> str:
 
 
 class FeedPoll:
-    """Polls feeds with a shared fetcher, parsing on ``parse_pool`` so the event loop keeps running."""
+    """Polls feeds with a shared fetcher; parses in worker processes, looks articles up on ``select_pool``."""
 
-    def __init__(self, settings: Settings, fetcher: Fetcher, state: StateFile, parse_pool: Executor) -> None:
+    def __init__(self, settings: Settings, fetcher: Fetcher, state: StateFile, select_pool: Executor) -> None:
         self.settings = settings
         self.fetcher = fetcher
         self.state = state
-        self.parse_pool = parse_pool
+        self.select_pool = select_pool
 
     async def poll(self, feed: Feed) -> PollResult:
         """Poll ``feed`` once; never raises for what the feed or its server does."""
@@ -87,15 +88,23 @@ class FeedPoll:
             )
         new_items = 0
         publisher_interval = state.hint_min_interval
+        body_hash = _hash(result.body) if not result.not_modified else None
         if result.not_modified:
             state.last_status = "304 not modified"
-        elif _hash(result.body) == state.body_hash and use_validators:
+        elif body_hash == state.body_hash and use_validators:
             state.last_status = "200 unchanged"
         else:
             fetched = datetime.fromtimestamp(started, UTC)
             try:
-                parsed, articles, known = await asyncio.get_running_loop().run_in_executor(
-                    self.parse_pool, self._parse, feed, state, result.body, result.header("content-type"), fetched
+                parsed = await parse_in_worker(
+                    result.body,
+                    url=feed.fetch_url,
+                    content_type=result.header("content-type"),
+                    max_entries=settings.max_entries_per_feed,
+                    fetched=fetched,
+                )
+                articles, known = await asyncio.get_running_loop().run_in_executor(
+                    self.select_pool, self._select, feed, state, parsed, fetched
                 )
             except FeedError as exc:
                 self._failed(feed, state, FetchFailure(FailureKind.PARSE, str(exc)))
@@ -103,7 +112,7 @@ class FeedPoll:
                 return outcome
             outcome.parsed = True
             state.last_warning = f"malformed, read anyway: {parsed.warning}"[:500] if parsed.warning else None
-            state.body_hash = _hash(result.body)
+            state.body_hash = body_hash
             state.source_title = parsed.title or state.source_title
             state.hint_min_interval = publisher_interval = parsed.min_interval
             new_items = len(articles)
@@ -123,17 +132,10 @@ class FeedPoll:
         outcome.status = state.last_status
         return outcome
 
-    def _parse(
-        self, feed: Feed, state: FeedState, body: bytes, content_type: str | None, fetched: datetime
-    ) -> tuple[ParsedFeed, list[Article], list[KnownArticle]]:
-        """Parse and pick the news (runs on the parse pool; touches only its own copy of the state)."""
-        parsed = parse_feed(
-            body,
-            url=feed.fetch_url,
-            content_type=content_type,
-            max_entries=self.settings.max_entries_per_feed,
-            fetched=fetched,
-        )
+    def _select(
+        self, feed: Feed, state: FeedState, parsed: ParsedFeed, fetched: datetime
+    ) -> tuple[list[Article], list[KnownArticle]]:
+        """Pick the news and build its articles (runs on a thread; touches only its own copy of the state)."""
         if parsed.warning:
             logger.debug("feed %s: parsed with a warning: %s", feed.fetch_url, parsed.warning)
         feed_url = feed.config.url
@@ -165,7 +167,7 @@ class FeedPoll:
             if article is not None:
                 articles.append(article)
                 records.append(candidate.known(feed_url))
-        return parsed, articles, records
+        return articles, records
 
     def _failed(self, feed: Feed, state: FeedState, failure: FetchFailure) -> None:
         settings = self.settings

@@ -93,12 +93,14 @@ class Publisher:
             try:
                 await loop.run_in_executor(self._thread, self._write, batch)
             except BusError as exc:
+                self.state.release(article.id for item in batch for article in item.articles)
                 for item in batch:
                     if not item.done.done():
                         item.done.set_exception(exc)
                 continue
             except Exception as exc:  # never leave a poll task waiting forever
                 logger.exception("publishing a batch of %d feeds failed", len(batch))
+                self.state.release(article.id for item in batch for article in item.articles)
                 for item in batch:
                     if not item.done.done():
                         item.done.set_exception(BusError(f"publishing failed: {exc}"))
@@ -118,6 +120,7 @@ class Publisher:
             producer.flush()
             self.flushes += 1
             self.state.record_published(known for item in batch for known in item.known)
+            self.state.release(article.id for article in articles)
             self.published += len(articles)
         feeds = [item.feed for item in batch if item.feed is not None]
         extras = [extra for item in batch for extra in item.extra]
@@ -128,5 +131,4 @@ class Publisher:
         if feeds or extras:
             producer.flush()
             self.flushes += 1
-            for feed in feeds:
-                self.state.save_feed(feed)
+            self.state.save_feeds(feeds)

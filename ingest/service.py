@@ -57,9 +57,10 @@ class Poller:
         self.counters: Counter[str] = Counter()
         self._fetcher = fetcher
         self._consumer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-feeds")
-        self._parse_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-parse")
+        self._select_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ingest-select")
         self._consumer: Consumer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.cycle_seconds: float | None = None  # with `once`: from the first poll to the last publication
 
     async def run(self, stop: threading.Event, *, once: bool = False) -> None:
         loop = asyncio.get_running_loop()
@@ -74,7 +75,7 @@ class Poller:
             )
             await publisher.start()
             seeded = await self._seed(publisher)
-            poll = FeedPoll(self.settings, fetcher, self.state, self._parse_pool)
+            poll = FeedPoll(self.settings, fetcher, self.state, self._select_pool)
             if once:
                 await self._run_once(stop, poll, publisher, seeded)
             else:
@@ -87,7 +88,7 @@ class Poller:
             if consumer is not None:
                 await loop.run_in_executor(self._consumer_thread, consumer.close)
             self._consumer_thread.shutdown(wait=True)
-            self._parse_pool.shutdown(wait=True)
+            self._select_pool.shutdown(wait=True)
             self.report()
 
     async def _seed(self, publisher: Publisher) -> set[str]:
@@ -129,10 +130,12 @@ class Poller:
             elif self.directory.has_all(seeded) and time.monotonic() - last_record >= ONCE_IDLE_SECONDS:
                 break
         self.directory.take_changed()  # written back with each feed's poll below
+        cycle_started = time.monotonic()
         for feed in self.directory.enabled():
             self._start(feed, poll, publisher)
         while self._tasks and not stop.is_set():
             await asyncio.wait(self._tasks, timeout=0.5)
+        self.cycle_seconds = time.monotonic() - cycle_started
 
     async def _run_forever(self, stop: threading.Event, poll: FeedPoll, publisher: Publisher) -> None:
         last_report = time.monotonic()
@@ -176,7 +179,6 @@ class Poller:
             try:
                 await publisher.publish(result.feed, result.articles, result.known)
             except BusError as exc:
-                self.state.release(article.id for article in result.articles)
                 self.counters["publish_failures"] += 1
                 logger.warning(
                     "feed %s: publishing %d articles failed, will poll again: %s",
@@ -188,7 +190,6 @@ class Poller:
                 retry.state.next_poll = time.time() + min(60.0, self.settings.min_poll_interval)
                 self._replace(key, retry)
                 return
-            self.state.release(article.id for article in result.articles)
             self.counters["published"] += len(result.articles)
             self.counters["revised"] += sum(1 for article in result.articles if article.revision > 1)
             self._replace(key, result.feed)

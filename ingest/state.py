@@ -50,7 +50,11 @@ class KnownArticle:
 
 
 class StateFile:
-    """Feeds and published articles of one poller; safe to share between threads."""
+    """Feeds and published articles of one poller; safe to share between threads.
+
+    Writes go through one connection and reads through another (the file is in WAL mode), so the parse threads
+    looking up articles never wait for the publisher writing them.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -60,9 +64,12 @@ class StateFile:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the ingest state file {path}: {exc}") from exc
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writing connection
+        self._read_lock = threading.Lock()  # the reading connection
+        self._claims_lock = threading.Lock()  # taken before `_read_lock` when both are needed
         self._claims: dict[str, str] = {}  # article id -> feed URL publishing it now
 
     @classmethod
@@ -70,27 +77,35 @@ class StateFile:
         return cls(data_dir / STATE_FILE)
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
+            self._reader.close()
             self._db.close()
 
     # --- feeds -------------------------------------------------------------------------------------------------
     def save_feed(self, feed: Feed) -> None:
+        self.save_feeds([feed])
+
+    def save_feeds(self, feeds: Iterable[Feed]) -> None:
+        now = time.time()
+        rows = [(feed.key, feed.config.url, feed.to_json().decode("utf-8"), now) for feed in feeds]
         with self._lock:
-            self._db.execute(
+            self._db.execute("BEGIN")
+            self._db.executemany(
                 "INSERT INTO feeds (key, url, record, updated) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET url = excluded.url, record = excluded.record, "
                 "updated = excluded.updated",
-                (feed.key, feed.config.url, feed.to_json().decode("utf-8"), time.time()),
+                rows,
             )
+            self._db.execute("COMMIT")
 
     def load_feed(self, key: str) -> Feed | None:
-        with self._lock:
-            row = self._db.execute("SELECT record FROM feeds WHERE key = ?", (key,)).fetchone()
+        with self._read_lock:
+            row = self._reader.execute("SELECT record FROM feeds WHERE key = ?", (key,)).fetchone()
         return Feed.from_json(row[0]) if row else None
 
     def feeds(self) -> list[Feed]:
-        with self._lock:
-            rows = self._db.execute("SELECT record FROM feeds ORDER BY url").fetchall()
+        with self._read_lock:
+            rows = self._reader.execute("SELECT record FROM feeds ORDER BY url").fetchall()
         return [Feed.from_json(row[0]) for row in rows]
 
     def delete_feed(self, key: str) -> None:
@@ -102,11 +117,11 @@ class StateFile:
         """The published articles among ``ids``."""
         wanted = list(dict.fromkeys(ids))
         found: dict[str, KnownArticle] = {}
-        with self._lock:
+        with self._read_lock:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
+                rows = self._reader.execute(
                     f"SELECT id, feed_url, hash, revision FROM articles WHERE id IN ({marks})",  # noqa: S608 - marks only
                     chunk,
                 ).fetchall()
@@ -135,25 +150,22 @@ class StateFile:
 
         Two feeds polled at the same moment may list the same article; only the first to claim it publishes it.
         """
-        granted: set[str] = set()
-        with self._lock:
-            for identity in ids:
-                holder = self._claims.get(identity)
-                if holder is not None and holder != feed_url:
-                    continue
-                row = self._db.execute("SELECT feed_url FROM articles WHERE id = ?", (identity,)).fetchone()
-                if row is not None and row[0] != feed_url:
-                    continue
+        wanted = list(dict.fromkeys(ids))
+        with self._claims_lock:
+            free = [i for i in wanted if self._claims.get(i, feed_url) == feed_url]
+            # Checked after the claims: an article released by another feed was recorded before its release.
+            recorded = self.known(free)
+            granted = {i for i in free if i not in recorded or recorded[i].feed_url == feed_url}
+            for identity in granted:
                 self._claims[identity] = feed_url
-                granted.add(identity)
         return granted
 
     def release(self, ids: Iterable[str]) -> None:
         """Drop the claims on ``ids`` (after they were recorded, or when publishing failed)."""
-        with self._lock:
+        with self._claims_lock:
             for identity in ids:
                 self._claims.pop(identity, None)
 
     def article_count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+        with self._read_lock:
+            return int(self._reader.execute("SELECT count(*) FROM articles").fetchone()[0])

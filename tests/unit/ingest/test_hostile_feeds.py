@@ -3,6 +3,7 @@ recorded reason, no local file leaks into an article, and the poller's memory st
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
@@ -137,18 +138,26 @@ def hostile_route(name: str, feed_server, secret_path: str, bomb: bytes):
 
 
 class PeakMemory:
-    """Samples this process's RSS in a thread; ``growth`` is the peak over the starting value."""
+    """Samples the RSS of this process and its children (the parser processes) in a thread; ``growth`` is the peak
+    over the starting value."""
 
     def __init__(self) -> None:
         self.process = psutil.Process()
-        self.start = self.process.memory_info().rss
+        self.start = self.rss()
         self.peak = self.start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
+    def rss(self) -> int:
+        total = self.process.memory_info().rss
+        for child in self.process.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += child.memory_info().rss
+        return total
+
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, self.process.memory_info().rss)
+            self.peak = max(self.peak, self.rss())
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()

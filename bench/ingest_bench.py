@@ -1,0 +1,286 @@
+"""Ingest benchmark: full polling cycles over thousands of generated feeds, against plain feedparser.
+
+A feed server in a separate process serves ``--feeds`` feeds (20-100 entries each, written by this script, with
+ETags) on loopback. The poller (``newswire.ingest.service.Poller``, the real fetch/parse/dedupe/publish path, with
+its SQLite state file) runs full cycles with ``once``:
+
+1. first sight: every feed new, every entry a new article;
+2. 90% unchanged: one feed in ten has five new entries, the rest answer 304;
+3. all changed: every feed has five new entries (every body is fetched and parsed);
+
+and, in the same run, plain ``feedparser.parse`` over the bodies of cycle 3 (the parse ceiling). The bus is an
+in-memory one that keeps the feeds topic and DISCARDS the articles (counting them), so the broker is not what is
+measured. Feeds all live on one host here, so the per-host limit is raised to the global one (``--concurrency``).
+
+    .venv/bin/python bench/ingest_bench.py [--feeds 5000] [--concurrency 32]
+
+Targets: cycle 2 under 60 s for 5,000 feeds; cycle 3 at least 0.7 times the parse ceiling in feeds/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import multiprocessing
+import platform
+import random
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import feedparser
+
+from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec
+from newswire.ingest.service import Poller
+from newswire.ingest.state import StateFile
+from newswire.settings import load_settings
+
+# --- generated feeds ---------------------------------------------------------------------------------------------
+
+PEOPLE = ["Yevgeny Prigozhin", "Vladimir Putin", "Sergei Shoigu", "Valery Gerasimov", "Alexander Lukashenko"]
+PLACES = ["Rostov-on-Don", "Moscow", "Belarus", "Voronezh", "Lipetsk"]
+VERBS = ["says", "denies", "confirms", "questions", "welcomes", "warns about"]
+THINGS = ["the deal", "the march", "the column", "the amnesty", "the checkpoints", "the talks"]
+
+
+def entry_count(feed: int) -> int:
+    return 20 + (feed * 7919) % 81  # 20-100, fixed per feed
+
+
+def entry_xml(feed: int, number: int) -> str:
+    rng = random.Random(feed * 1_000_003 + number)
+    person, place = rng.choice(PEOPLE), rng.choice(PLACES)
+    title = f"{person} {rng.choice(VERBS)} {rng.choice(THINGS)} in {place}"
+    paragraphs = "".join(
+        f"<p>{person} spoke about {rng.choice(THINGS)} as reports from {rng.choice(PLACES)} came in; "
+        f"officials said {rng.choice(THINGS)} would be {rng.choice(['reviewed', 'extended', 'dropped'])}.</p>"
+        for _ in range(rng.randint(1, 4))
+    )
+    when = datetime(2023, 6, 23, tzinfo=UTC) + timedelta(minutes=number * 7 + feed % 60)
+    return (
+        f"<item><title>{escape(title)}</title>"
+        f"<link>https://outlet{feed}.example.org/2023/06/{number}.html?utm_source=rss</link>"
+        f'<guid isPermaLink="false">o{feed}-{number}</guid><pubDate>{format_datetime(when)}</pubDate>'
+        f"<dc:creator>Desk {rng.randint(1, 9)}</dc:creator><category>{escape(place)}</category>"
+        f"<description>{escape(paragraphs)}</description></item>"
+    )
+
+
+def feed_body(feed: int, generation: int) -> bytes:
+    """Feed ``feed`` at ``generation``: the newest ``entry_count`` entries, five more per generation."""
+    newest = entry_count(feed) + 5 * generation
+    items = "".join(entry_xml(feed, number) for number in range(newest - 1, newest - 1 - entry_count(feed), -1))
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+        f"<title>Outlet {feed}</title><link>https://outlet{feed}.example.org/</link><language>en</language>"
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+# --- the feed server (its own process) -----------------------------------------------------------------------
+
+
+def serve(port_pipe: multiprocessing.connection.Connection, feeds: int) -> None:
+    generations = [0] * feeds
+    requests: Counter[int] = Counter()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+                if path.startswith("/_control/bump"):
+                    every = int(path.rsplit("=", 1)[1])
+                    for feed in range(0, feeds, every):
+                        generations[feed] += 1
+                    body, status, extra = b"ok", "200 OK", ""
+                elif path == "/_control/requests":
+                    body, status, extra = str(sum(requests.values())).encode(), "200 OK", ""
+                else:
+                    feed = int(path.split("/")[2].split(".")[0])
+                    requests[feed] += 1
+                    etag = f'"{feed}-{generations[feed]}"'
+                    if headers.get("if-none-match") == etag:
+                        body, status, extra = b"", "304 Not Modified", f"ETag: {etag}\r\n"
+                    else:
+                        body, status = feed_body(feed, generations[feed]), "200 OK"
+                        extra = f"ETag: {etag}\r\nContent-Type: application/rss+xml; charset=utf-8\r\n"
+                writer.write(f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port_pipe.send(server.sockets[0].getsockname()[1])
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+# --- a bus that keeps the feeds topic and discards the articles ------------------------------------------------
+
+
+class DiscardBus(Bus):
+    def __init__(self, feeds_topic: str) -> None:
+        self.feeds_topic = feeds_topic
+        self.feed_records: list[Record] = []
+        self.discarded: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def ensure_topics(self, topics: Iterable[TopicSpec]) -> None:
+        pass
+
+    def producer(self) -> Producer:
+        return _DiscardProducer(self)
+
+    def consumer(self, topics: Sequence[str], group: str, *, from_beginning: bool = True) -> Consumer:
+        return _ListConsumer(self)
+
+    def close(self) -> None:
+        pass
+
+
+class _DiscardProducer(Producer):
+    def __init__(self, bus: DiscardBus) -> None:
+        self.bus = bus
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        with self.bus.lock:
+            if topic == self.bus.feeds_topic:
+                offset = len(self.bus.feed_records)
+                self.bus.feed_records.append(Record(topic, 0, offset, key, value, int(time.time() * 1000)))
+            else:
+                self.bus.discarded[topic] += 1
+
+    def flush(self, timeout: float = 30.0) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _ListConsumer(Consumer):
+    def __init__(self, bus: DiscardBus) -> None:
+        self.bus = bus
+        self.position = 0
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        with self.bus.lock:
+            records = self.bus.feed_records[self.position : self.position + max_records]
+        self.position += len(records)
+        if not records:
+            time.sleep(min(timeout, 0.05))
+        return records
+
+    def commit(self, records: Sequence[Record]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+# --- the run ---------------------------------------------------------------------------------------------------
+
+
+def control(port: int, path: str) -> str:
+    import httpx  # noqa: PLC0415
+
+    return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=60).text
+
+
+def run_cycle(settings, bus: DiscardBus, data_dir: Path) -> tuple[float, int, Counter[str]]:
+    before = bus.discarded[settings.topic_raw]
+    state = StateFile.in_dir(data_dir)
+    try:
+        poller = Poller(settings, bus, state)
+        asyncio.run(poller.run(threading.Event(), once=True))
+    finally:
+        state.close()
+    assert poller.cycle_seconds is not None
+    return poller.cycle_seconds, bus.discarded[settings.topic_raw] - before, poller.counters
+
+
+def parse_ceiling(feeds: int, generation: int) -> tuple[float, int]:
+    bodies = [feed_body(feed, generation) for feed in range(feeds)]
+    started = time.perf_counter()
+    entries = 0
+    for body in bodies:
+        entries += len(feedparser.parse(io.BytesIO(body)).entries)  # its defaults
+    return time.perf_counter() - started, entries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    options = parser.parse_args()
+
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    server = multiprocessing.Process(target=serve, args=(sender, options.feeds), daemon=True)
+    server.start()
+    port = receiver.recv()
+    feeds = options.feeds
+    print(f"machine: {platform.machine()}, {multiprocessing.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"{feeds} feeds, {sum(entry_count(f) for f in range(feeds))} entries, served on 127.0.0.1:{port}")
+
+    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+        data_dir = Path(tmp)
+        urls = ",".join(f"http://127.0.0.1:{port}/feed/{feed}.xml" for feed in range(feeds))
+        common = {
+            "data_dir": data_dir,
+            "allow_private_addresses": True,
+            "global_concurrency": options.concurrency,
+            "per_host_concurrency": options.concurrency,
+            "fetch_timeout": 60.0,
+        }
+        bus = DiscardBus(load_settings(**common).topic_feeds)
+        results = []
+        cycles = [("first sight (all new)", urls, None), ("90% unchanged (304)", None, 10), ("all changed", None, 1)]
+        for name, seed, bump_every in cycles:
+            if bump_every:
+                control(port, f"/_control/bump?every={bump_every}")
+            seconds, articles, counters = run_cycle(load_settings(**common, feeds=seed), bus, data_dir)
+            results.append((name, seconds, articles))
+            print(
+                f"  {name:<24} {seconds:7.1f} s  {feeds / seconds:8.1f} feeds/s  {articles / seconds:9.1f} "
+                f"new articles/s  ({articles} articles; parsed {counters['parsed']}, errors {counters['feed_errors']})"
+            )
+
+        ceiling_seconds, entries = parse_ceiling(feeds, generation=1)
+        ceiling_rate = feeds / ceiling_seconds
+        print(
+            f"  {'feedparser.parse only':<24} {ceiling_seconds:7.1f} s  {ceiling_rate:8.1f} feeds/s  "
+            f"({entries} entries parsed, bodies of the all-changed cycle)"
+        )
+        unchanged_seconds = results[1][1]
+        changed_rate = feeds / results[2][1]
+        print()
+        print(
+            f"90% unchanged cycle: {unchanged_seconds:.1f} s for {feeds} feeds "
+            f"(target < 60 s for 5,000: {'met' if unchanged_seconds * 5000 / feeds < 60 else 'MISSED'})"
+        )
+        print(
+            f"all changed / parse ceiling: {changed_rate / ceiling_rate:.2f}x "
+            f"(target >= 0.70: {'met' if changed_rate / ceiling_rate >= 0.7 else 'MISSED'})"
+        )
+        print(f"first sight / parse ceiling: {feeds / results[0][1] / ceiling_rate:.2f}x")
+        print(f"articles discarded by the bus: {sum(bus.discarded.values())}")
+    server.terminate()
+
+
+if __name__ == "__main__":
+    main()
