@@ -73,5 +73,27 @@ async def parse_in_worker(
         raise FeedError("the parser process died on this feed") from exc
 
 
+async def extract_in_worker(page: bytes, url: str) -> str | None:
+    """The main text of an HTML page by trafilatura, in a worker process; ``None`` when it finds none."""
+    pool = _get_pool()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, _extract, page, url)
+    except BrokenProcessPool:
+        logger.warning("page %s: a parser process died; starting new ones", url)
+        _discard(pool)
+        return None
+
+
+def _extract(page: bytes, url: str) -> str | None:
+    import trafilatura  # noqa: PLC0415 - optional dependency, present when full text is configured
+
+    try:
+        text = trafilatura.extract(page, url=url, include_comments=False, include_tables=False, favor_precision=True)
+    except Exception:  # trafilatura on hostile HTML: keep the feed's text
+        logger.exception("extracting %s failed", url)
+        return None
+    return str(text) if text else None
+
+
 def _parse(body: bytes, url: str, content_type: str | None, max_entries: int, fetched: datetime) -> ParsedFeed:
     return parse_feed(body, url=url, content_type=content_type, max_entries=max_entries, fetched=fetched)

@@ -24,6 +24,7 @@ from newswire.errors import FeedError
 from newswire.ingest.base import FailureKind, Feed, FeedState, FetchFailure
 from newswire.ingest.dedupe import Candidate, identify, remember, select_news
 from newswire.ingest.fetch import Fetcher
+from newswire.ingest.fulltext import with_full_text
 from newswire.ingest.parse import ParsedFeed, to_article
 from newswire.ingest.parsepool import parse_in_worker
 from newswire.ingest.schedule import after_success, after_temporary_failure, jittered
@@ -106,6 +107,8 @@ class FeedPoll:
                 articles, known = await asyncio.get_running_loop().run_in_executor(
                     self.select_pool, self._select, feed, state, parsed, fetched
                 )
+                if feed.config.full_text:
+                    articles = await with_full_text(self.fetcher, articles, max_bytes=settings.max_body_bytes)
             except FeedError as exc:
                 self._failed(feed, state, FetchFailure(FailureKind.PARSE, str(exc)))
                 outcome.status = state.last_status
