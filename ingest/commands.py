@@ -9,25 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import threading
 
 from newswire.bus import open_bus
+from newswire.cli_support import stop_event
 from newswire.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-def _stop_event() -> threading.Event:
-    try:
-        from newswire.cli_support import stop_event  # noqa: PLC0415 - owned by the CLI
-    except ImportError:  # pragma: no cover - an older CLI
-        import signal  # noqa: PLC0415
-
-        event = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: event.set())
-        signal.signal(signal.SIGINT, lambda *_: event.set())
-        return event
-    return stop_event()
 
 
 def add_commands(
@@ -66,7 +53,7 @@ def add_commands(
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from newswire.ingest.service import run_ingest  # noqa: PLC0415 - loads httpx and feedparser
 
-    stop = _stop_event()
+    stop = stop_event()  # set by SIGTERM / SIGINT
     bus = open_bus(settings, embedded=False, client_id="newswire-ingest")
     try:
         run_ingest(settings, bus, stop, once=args.once)

@@ -181,14 +181,8 @@ class Fetcher:
             try:
                 request = self._client.build_request("GET", current, headers=headers)
                 response = await self._client.send(request, stream=True)
-            except AddressRefused as exc:
-                return self._failed(url, current, FailureKind.REFUSED, str(exc))
-            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-                return self._failed(url, current, FailureKind.REFUSED, f"bad URL: {exc}")
-            except httpx.TimeoutException as exc:
-                return self._failed(url, current, FailureKind.TEMPORARY, f"timeout: {type(exc).__name__}")
-            except httpx.HTTPError as exc:
-                return self._failed(url, current, FailureKind.TEMPORARY, f"{type(exc).__name__}: {exc}")
+            except (AddressRefused, httpx.HTTPError) as exc:
+                return FetchResult(url, current, failure=_transport_failure(exc))
             try:
                 status = response.status_code
                 if status in REDIRECTS:
@@ -217,10 +211,8 @@ class Fetcher:
                 return self._failed(url, current, FailureKind.REFUSED, f"body larger than {limit} (decompressed)")
             except (ValueError, zlib.error) as exc:
                 return self._failed(url, current, FailureKind.REFUSED, f"undecodable body: {exc}")
-            except httpx.TimeoutException as exc:
-                return self._failed(url, current, FailureKind.TEMPORARY, f"timeout: {type(exc).__name__}")
             except httpx.HTTPError as exc:
-                return self._failed(url, current, FailureKind.TEMPORARY, f"{type(exc).__name__}: {exc}")
+                return FetchResult(url, current, failure=_transport_failure(exc))
             finally:
                 await response.aclose()
         return self._failed(url, current, FailureKind.REFUSED, f"more than {self.settings.max_redirects} redirects")
@@ -245,6 +237,17 @@ class Fetcher:
             if over or len(body) > max_bytes:
                 raise BodyTooLarge
         return bytes(body)
+
+
+def _transport_failure(exc: Exception) -> FetchFailure:
+    """What a failed connection or transfer means for the feed."""
+    if isinstance(exc, AddressRefused):
+        return FetchFailure(FailureKind.REFUSED, str(exc))
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return FetchFailure(FailureKind.REFUSED, f"bad URL: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchFailure(FailureKind.TEMPORARY, f"timeout: {type(exc).__name__}")
+    return FetchFailure(FailureKind.TEMPORARY, f"{type(exc).__name__}: {exc}")
 
 
 def _status_failure(status: int, retry_after: str | None) -> FetchFailure | None:

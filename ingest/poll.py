@@ -82,17 +82,15 @@ class FeedPoll:
             outcome.status = state.last_status
             return outcome
         cache_control = result.header("cache-control")
-        if use_validators:
-            state.etag = result.header("etag") or (state.etag if result.not_modified else None)
-            state.last_modified = result.header("last-modified") or (
-                state.last_modified if result.not_modified else None
-            )
+        # Kept only once the body was read: a feed that failed to parse must be fetched in full next time.
+        etag = result.header("etag") or (state.etag if result.not_modified else None)
+        last_modified = result.header("last-modified") or (state.last_modified if result.not_modified else None)
         new_items = 0
         publisher_interval = state.hint_min_interval
         body_hash = _hash(result.body) if not result.not_modified else None
         if result.not_modified:
             state.last_status = "304 not modified"
-        elif body_hash == state.body_hash and use_validators:
+        elif body_hash == state.body_hash:  # our own validator, even for feeds whose ETags lie
             state.last_status = "200 unchanged"
         else:
             fetched = datetime.fromtimestamp(started, UTC)
@@ -110,6 +108,7 @@ class FeedPoll:
                 if feed.config.full_text:
                     articles = await with_full_text(self.fetcher, articles, max_bytes=settings.max_body_bytes)
             except FeedError as exc:
+                state.etag = state.last_modified = None
                 self._failed(feed, state, FetchFailure(FailureKind.PARSE, str(exc)))
                 outcome.status = state.last_status
                 return outcome
@@ -122,6 +121,8 @@ class FeedPoll:
             outcome.articles, outcome.known = articles, known
             over = f", {parsed.truncated} over the limit" if parsed.truncated else ""
             state.last_status = f"200 {new_items} new{over}"
+        if use_validators:
+            state.etag, state.last_modified = etag, last_modified
         state.last_error = None
         state.temporary_failures = state.permanent_failures = 0
         state.new_items_last = new_items

@@ -33,6 +33,7 @@ DIRECTORY_POLL_SECONDS = 0.3
 ONCE_IDLE_SECONDS = 2.0
 ONCE_MAX_WAIT_SECONDS = 60.0
 REPORT_EVERY_SECONDS = 60.0
+STOP_GRACE_SECONDS = 10.0
 
 
 def run_ingest(settings: Settings, bus: Bus, stop: threading.Event, *, once: bool = False) -> None:
@@ -208,9 +209,11 @@ class Poller:
             self.directory.feeds[key] = feed
 
     async def _finish_tasks(self) -> None:
+        """Let the polls in hand finish for a moment, then cancel the rest: an unpublished poll is simply redone."""
         if not self._tasks:
             return
-        _done, pending = await asyncio.wait(set(self._tasks), timeout=self.settings.fetch_timeout + 5)
+        grace = min(STOP_GRACE_SECONDS, self.settings.fetch_timeout)
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
         for task in pending:
             task.cancel()
         if pending:

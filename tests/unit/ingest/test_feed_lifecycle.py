@@ -67,7 +67,8 @@ def test_ignore_validators_flag_sends_no_conditional_headers(feed_server, settin
     poller_run(settings).run(once=True)
 
     assert all("if-none-match" not in headers for headers in feed_server.request_headers["/liar.xml"])
-    assert poller_run(settings).feeds()[feed_server.url("/liar.xml")].state.last_status == "200 0 new"
+    # Its own validator still works: the same bytes are not parsed again.
+    assert poller_run(settings).feeds()[feed_server.url("/liar.xml")].state.last_status == "200 unchanged"
     assert len(poller_run(settings).articles()) == 2
 
 
@@ -82,3 +83,17 @@ def test_quiet_feed_is_polled_less_often(feed_server, settings_factory, poller_r
     # Intervals after the first poll: 1.5, 2.25, 3.4 ... so at most four polls in six seconds, not six.
     assert 2 <= feed_server.count("/quiet.xml") <= 4
     assert poller_run(settings).feeds()[feed_server.url("/quiet.xml")].state.interval > 2
+
+
+def test_a_feed_that_fails_to_parse_is_fetched_in_full_again(feed_server, settings_factory, poller_run):
+    feed_server.routes["/broken.xml"] = conditional(b"<html><body>Not a feed</body></html>", etag='"same"')
+    settings = settings_factory(feeds=feed_server.url("/broken.xml"))
+
+    poller_run(settings).run(once=True)
+    poller_run(settings).run(once=True)
+
+    assert all("if-none-match" not in headers for headers in feed_server.request_headers["/broken.xml"])
+    state = poller_run(settings).feeds()[feed_server.url("/broken.xml")].state
+    assert state.permanent_failures == 2
+    assert state.last_error is not None
+    assert state.last_error.startswith("not a feed")
