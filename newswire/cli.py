@@ -21,7 +21,12 @@ from newswire.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
-STAGE_COMMANDS = ("newswire.ingest.commands", "newswire.processors.commands", "newswire.indexer.commands")
+STAGE_COMMANDS = (
+    "newswire.ingest.commands",
+    "newswire.processors.commands",
+    "newswire.indexer.commands",
+    "newswire.indexer.api_commands",
+)
 LOCAL_COMMANDS = ("newswire.commands.services", "newswire.commands.pipeline", "newswire.commands.read")
 
 EXIT_USER_ERROR = 2

@@ -134,7 +134,7 @@ class _Parser:
         present = [part for part in parts if part is not None]
         if len(parts) > 1 and len(present) != len(parts):
             raise self._fail("OR needs something on both sides", self._peek())
-        for part in present:
+        for part in present if len(present) > 1 else ():
             if isinstance(part, And) and not part.positive:
                 raise InvalidQuery(f"a part of {self.query!r} joined by OR only excludes; add a word to it")
         if not present:

@@ -33,22 +33,22 @@ def add_commands(
 
 
 def _services(args: argparse.Namespace, settings: Settings) -> int:
-    from newswire import services  # noqa: PLC0415 - only this command needs it
+    from newswire.services import ServicesConfig, down, install, reset, status, up  # noqa: PLC0415
 
-    config = services.ServicesConfig(
+    config = ServicesConfig(
         home=args.home.resolve(), kafka_port=args.kafka_port, es_port=args.es_port, es_heap=args.es_heap
     )
     if args.action == "install":
-        services.install(config)
+        install(config)
     elif args.action == "up":
-        services.up(config, timeout=args.timeout)
+        up(config, timeout=args.timeout)
         print(f"kafka: 127.0.0.1:{args.kafka_port}  elasticsearch: http://127.0.0.1:{args.es_port}")
     elif args.action == "down":
-        services.down(config)
+        down(config)
     elif args.action == "reset":
-        services.reset(config)
+        reset(config)
     else:
-        report = services.status(config)
+        report = status(config)
         if args.json:
             print(json.dumps({name: _as_dict(state) for name, state in report.items()}, indent=2, default=str))
         else:
