@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run run-services services services-down lint typecheck test test-unit bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
 	$(BIN)/pip install -q -e '.[dev,fulltext]'
