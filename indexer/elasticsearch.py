@@ -37,27 +37,23 @@ Differences from the embedded store
   words the same way.
 - Without query text every hit scores 0.0 in both stores; ``UpsertResult.written`` counts the documents the node
   stored (a stale revision it refused is not counted).
-- The client asks an 8.x node for its REST API (elasticsearch-py 9 asks for 9, which 8.x refuses); see
-  :class:`CompatibleTransport`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, assert_never
 
-from elastic_transport import Transport, TransportApiResponse
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from pydantic import ValidationError
 
 from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
-from newswire.indexer.embedded import _Highlighter as Highlighter
+from newswire.indexer.embedded import Highlighter
 from newswire.query import And, Node, Or, Phrase, Term, parse_query, tokenize
 from newswire.search import (
     FIELD_WEIGHTS,
@@ -260,50 +256,8 @@ def _reason(error: Mapping[str, Any], limit: int = 300) -> str:
     return text
 
 
-# --- talking to an 8.x node --------------------------------------------------------------------------------------
-
-_COMPATIBLE_WITH: Final = re.compile(r"compatible-with=\d+")
-_ACCEPTED_VERSIONS: Final = re.compile(r"must be either version (\d+) or (\d+)")
-
-
-class CompatibleTransport(Transport):
-    """A transport that asks an older node for the REST API it has.
-
-    elasticsearch-py 9 marks every request ``compatible-with=9``; an 8.x node (the ``integ-test-zip`` node of
-    ``newswire services``: Maven Central has no 9.x one) refuses that header with a 400 before doing anything. On that
-    refusal this transport asks for the newest version the node named (8) from then on and sends the request again;
-    9.x nodes never see a changed header.
-    """
-
-    compatible_with: str | None = None
-
-    def perform_request(self, method: str, target: str, **options: Any) -> TransportApiResponse:
-        response = super().perform_request(method, target, **self._with_version(options))
-        if response.meta.status == 400 and self.compatible_with is None:
-            if method == "HEAD":  # no body to read the versions from: ask a GET the same question
-                probe = super().perform_request("GET", "/_cluster/health", **self._with_version(options))
-                offered = _ACCEPTED_VERSIONS.search(str(probe.body))
-            else:
-                offered = _ACCEPTED_VERSIONS.search(str(response.body))
-            if offered:
-                self.compatible_with = max(offered.groups(), key=int)
-                logger.info("the node wants REST API version %s; asking for it", self.compatible_with)
-                response = super().perform_request(method, target, **self._with_version(options))
-        return response
-
-    def _with_version(self, options: dict[str, Any]) -> dict[str, Any]:
-        headers = options.get("headers")
-        if self.compatible_with is None or not isinstance(headers, Mapping):
-            return options
-        version = f"compatible-with={self.compatible_with}"
-        return {**options, "headers": {name: _COMPATIBLE_WITH.sub(version, value) for name, value in headers.items()}}
-
-
-# --- the store ------------------------------------------------------------------------------------------------------
-
-
 class ElasticsearchStore(SearchStore):
-    """Enriched articles in Elasticsearch (9.x, or 8.x through :class:`CompatibleTransport`) under ``alias``."""
+    """Enriched articles in Elasticsearch (8.x, the client's major) under ``alias``."""
 
     def __init__(
         self,
@@ -329,7 +283,6 @@ class ElasticsearchStore(SearchStore):
             request_timeout=request_timeout,
             max_retries=max_retries,
             retry_on_timeout=max_retries > 0,
-            transport_class=CompatibleTransport,
         )
         self._ready_lock = threading.Lock()
 

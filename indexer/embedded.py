@@ -485,9 +485,6 @@ class Highlighter:
             yield _SPACE.sub(" ", "".join(pieces)).strip()
 
 
-_Highlighter = Highlighter  # the name indexer/elasticsearch.py imports today
-
-
 def _facets(connection: sqlite3.Connection, sql: _SearchSql, size: int) -> dict[str, tuple[FacetCount, ...]]:
     """Matching articles per entity name, topic label and source: most first, then by value."""
     matched = sql.select("a.rowid")

@@ -13,7 +13,7 @@ from elasticsearch import Elasticsearch
 import newswire.indexer.elasticsearch as es_store
 from newswire.contract import Entity, Topic
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
-from newswire.indexer.elasticsearch import CompatibleTransport, ElasticsearchStore
+from newswire.indexer.elasticsearch import ElasticsearchStore
 from newswire.search import SearchQuery
 from tests.factories import article_factory, enriched_factory
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.elasticsearch
 
 def raw_client(url: str) -> Elasticsearch:
     """A plain client for looking at the node (asks an 8.x node for its own REST API, as the store does)."""
-    return Elasticsearch(url, transport_class=CompatibleTransport)
+    return Elasticsearch(url)
 
 
 def _drop(url: str, alias: str) -> None:
