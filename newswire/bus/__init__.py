@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from newswire.errors import BusError
+
 if TYPE_CHECKING:
     from newswire.settings import Settings
 
@@ -109,6 +111,17 @@ class Bus(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release whatever the bus holds open."""
+
+
+def close_clients(clients: Iterable[Producer | Consumer]) -> BusError | None:
+    """Close every client (producers flush first); return the first failure, after trying them all."""
+    failure: BusError | None = None
+    for client in list(clients):
+        try:
+            client.close()
+        except BusError as exc:
+            failure = failure or exc
+    return failure
 
 
 def pipeline_topics(settings: Settings) -> list[TopicSpec]:

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec
+from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec, close_clients
 from newswire.bus.partitioner import partition_for
 from newswire.errors import BusError, BusUnavailable
 
@@ -241,16 +241,11 @@ class EmbeddedBus(Bus):
 
     def close(self) -> None:
         """Close the producers (flushing them) and consumers still open, then the bus's own connection."""
-        failures = []
-        for client in list(self._clients):
-            try:
-                client.close()
-            except BusError as exc:
-                failures.append(exc)
+        failure = close_clients(self._clients)
         with self._lock:
             self._conn.close()
-        if failures:
-            raise failures[0]
+        if failure:
+            raise failure
 
     # --- for the producers and consumers ----------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ with warnings.catch_warnings():
     import kafka.errors
     from kafka import KafkaAdminClient, OffsetAndMetadata, TopicPartition
 
-from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec
+from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec, close_clients
 from newswire.errors import BusError, BusUnavailable
 
 logger = logging.getLogger(__name__)
@@ -147,15 +147,10 @@ class KafkaBus(Bus):
 
     def close(self) -> None:
         """Close the producers (flushing them) and consumers (without committing) still open, then the admin."""
-        failures = []
-        for client in list(self._clients):
-            try:
-                client.close()
-            except BusError as exc:
-                failures.append(exc)
+        failure = close_clients(self._clients)
         self._admin.close()
-        if failures:
-            raise failures[0]
+        if failure:
+            raise failure
 
 
 def _forbid_topic_creation(cluster: Any) -> None:
