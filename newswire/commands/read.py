@@ -19,7 +19,7 @@ from typing import Any
 from newswire.bus import open_bus
 from newswire.cli_support import stop_event
 from newswire.contract import EnrichedArticle, decode_enriched, format_time
-from newswire.errors import ContractError, InvalidQuery
+from newswire.errors import ContractError
 from newswire.query import parse_query, positive_tokens, tokenize
 from newswire.search import SearchHit, SearchQuery, SearchResult
 from newswire.settings import Settings
@@ -224,6 +224,3 @@ def _subscribe(args: argparse.Namespace, settings: Settings) -> int:
         consumer.close()
         bus.close()
     return 0
-
-
-__all__ = ["InvalidQuery", "add_commands"]

@@ -15,29 +15,11 @@ from typing import Any
 
 import pytest
 
+from newswire.processors.base import TOPIC_LABELS
+
 EVAL_DIR = Path(__file__).resolve().parents[2] / "processors" / "eval"
 
-IPTC_TOPICS = frozenset(
-    {
-        "arts_culture",
-        "conflict_war_peace",
-        "crime_law_justice",
-        "disaster_accident",
-        "economy_business_finance",
-        "education",
-        "environment",
-        "health",
-        "human_interest",
-        "labour",
-        "lifestyle_leisure",
-        "politics",
-        "religion",
-        "science_technology",
-        "society",
-        "sport",
-        "weather",
-    }
-)
+IPTC_TOPICS = frozenset(TOPIC_LABELS)
 ENTITY_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC"})
 
 # Page furniture a scraper drags in with the story. Names that appear only on such lines are not gold entities.
