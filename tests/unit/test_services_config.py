@@ -20,6 +20,10 @@ import yaml
 from newswire import services
 from newswire.errors import NewswireError
 from newswire.services import ServicesConfig, ServicesError
+from newswire.services.config import _passable, _paths, _reachable
+from newswire.services.java import _es_java
+from newswire.services.maven import _unpack_zip
+from newswire.services.process import _failure_line, _running_pid
 
 
 def _properties(text: str) -> dict[str, str]:
@@ -126,7 +130,7 @@ def test_up_rejects_a_bad_config_before_doing_anything(tmp_path: Path) -> None:
 
 def test_kafka_command_runs_the_broker_class_with_a_fixed_heap(tmp_path: Path) -> None:
     config = ServicesConfig(home=tmp_path, kafka_heap="256m")
-    command = services.kafka_command(config, Path("/jdk"), services._paths(config))
+    command = services.kafka_command(config, Path("/jdk"), _paths(config))
 
     assert command[0] == "/jdk/bin/java"
     assert {"-Xms256m", "-Xmx256m"} <= set(command)
@@ -143,7 +147,7 @@ def test_unpack_zip_drops_the_top_folder_and_keeps_executable_bits(tmp_path: Pat
         zipped.writestr("elasticsearch-1.0/config/jvm.options", "-Xss1m\n")
     dest = tmp_path / "out"
 
-    services._unpack_zip(archive, dest)
+    _unpack_zip(archive, dest)
 
     assert (dest / "bin" / "elasticsearch").stat().st_mode & 0o111
     assert (dest / "config" / "jvm.options").read_text() == "-Xss1m\n"
@@ -154,11 +158,11 @@ def test_unpack_zip_refuses_entries_that_leave_the_folder(tmp_path: Path) -> Non
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("top/../../escape.txt", "x")
     with pytest.raises(ServicesError, match="leaves the folder"):
-        services._unpack_zip(archive, tmp_path / "out")
+        _unpack_zip(archive, tmp_path / "out")
 
 
 def test_install_says_when_maven_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("newswire.services.shutil.which", lambda name: None)
+    monkeypatch.setattr("newswire.services.maven.shutil.which", lambda name: None)
     with pytest.raises(ServicesError, match="mvn not found"):
         services.install(ServicesConfig(home=tmp_path))
 
@@ -173,10 +177,10 @@ def test_status_and_down_on_an_empty_home(tmp_path: Path) -> None:
 
 
 def test_a_pid_file_naming_another_process_is_not_trusted(tmp_path: Path) -> None:
-    paths = services._paths(ServicesConfig(home=tmp_path))
+    paths = _paths(ServicesConfig(home=tmp_path))
     paths.run.mkdir(parents=True)
     paths.pid_file("kafka").write_text("1\n")
-    assert services._running_pid("kafka", paths) is None
+    assert _running_pid("kafka", paths) is None
 
 
 def test_a_private_folder_is_not_passable_by_another_user(tmp_path: Path) -> None:
@@ -185,13 +189,13 @@ def test_a_private_folder_is_not_passable_by_another_user(tmp_path: Path) -> Non
     private = tmp_path / "private"
     private.mkdir()
     private.chmod(0o711)
-    assert services._passable(private, stranger)
-    assert services._passable(private / "not-yet-created", stranger)
+    assert _passable(private, stranger)
+    assert _passable(private / "not-yet-created", stranger)
     private.chmod(0o700)
-    assert not services._passable(private, stranger)
-    assert services._passable(private, owner)
-    assert not services._reachable(private / "home", stranger)
-    assert services._reachable(private / "home", None)  # not root: Elasticsearch runs as ourselves
+    assert not _passable(private, stranger)
+    assert _passable(private, owner)
+    assert not _reachable(private / "home", stranger)
+    assert _reachable(private / "home", None)  # not root: Elasticsearch runs as ourselves
 
 
 def test_the_failure_line_is_the_one_that_names_the_cause(tmp_path: Path) -> None:
@@ -201,16 +205,14 @@ def test_the_failure_line_is_the_one_that_names_the_cause(tmp_path: Path) -> Non
     with log.open("a") as out:
         out.write("starting\nfatal exception while booting: java.nio.file.AccessDeniedException: /x\n")
         out.write("ERROR: Elasticsearch died while starting up, with exit code 1\n")
-    assert (
-        services._failure_line(log, start) == "fatal exception while booting: java.nio.file.AccessDeniedException: /x"
-    )
+    assert _failure_line(log, start) == "fatal exception while booting: java.nio.file.AccessDeniedException: /x"
     log.write_text("ERROR: could not find java in ES_JAVA_HOME at /nonexistent/bin/java\n")
-    assert services._failure_line(log, 0) == "ERROR: could not find java in ES_JAVA_HOME at /nonexistent/bin/java"
+    assert _failure_line(log, 0) == "ERROR: could not find java in ES_JAVA_HOME at /nonexistent/bin/java"
 
 
 def test_a_java_home_without_java_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ServicesError, match=r"java21_home .* has no bin/java"):
-        services._es_java(ServicesConfig(home=tmp_path, java21_home=tmp_path))
+        _es_java(ServicesConfig(home=tmp_path, java21_home=tmp_path))
 
 
 def _fake_broker(listener: socket.socket, brokers: int, seen: list[tuple[int, int]]) -> None:
