@@ -7,6 +7,13 @@ still differ.
 
 Fields searched: ``title`` (weight 3), ``summary`` (2), ``content`` (1), with BM25 ranking. Filters are exact:
 entity names (canonical, all must be present), topics, sources, language, a published-date range, a story.
+``sort="date"`` lists the newest article first (ties by id) in both stores, also within one story.
+
+Stories: the processors give every article a ``story_id`` (the id of the story's first article). :meth:`SearchStore.
+stories` lists the stories of which at least one article matches a :class:`StoryQuery`; what it says about a story
+(size, copies, first and last time, sources, top entities, title) is computed over *all* the story's articles in the
+store, not only the matching ones, so a story looks the same whatever found it. An article without a ``story_id``
+is a story of its own, under its own id. :func:`story_articles` reads the articles of one story, oldest first.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -26,6 +33,9 @@ logger = logging.getLogger(__name__)
 FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "content": 1.0}
 FACETS = ("entities", "topics", "sources")
 MAX_RESULT_WINDOW = 10_000
+MAX_TOP_ENTITIES = 5
+MAX_STORY_ARTICLES = 1000
+ENTITY_KEY_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,138 @@ class SearchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryQuery:
+    """Which stories to list: those with at least one article matching the text and every filter.
+
+    ``text`` and the filters mean what they mean in :class:`SearchQuery`; ``story_id`` picks one story (also one
+    made of a single article without a ``story_id``). ``sort="latest"`` lists the story with the newest article
+    first, ``sort="size"`` the one with the most articles first (then the newest); ties go by story id.
+    """
+
+    text: str = ""
+    entities: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    language: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    story_id: str | None = None
+    sort: Literal["latest", "size"] = "latest"
+    size: int = 20
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.size <= 1000:
+            raise InvalidQuery(f"size must be between 1 and 1000, got {self.size}")
+        if self.offset < 0 or self.offset + self.size > MAX_RESULT_WINDOW:
+            raise InvalidQuery(f"offset + size must stay within {MAX_RESULT_WINDOW}, got {self.offset + self.size}")
+        if self.since and self.until and self.since > self.until:
+            raise InvalidQuery(f"the date range is empty: since {self.since} is after until {self.until}")
+        if self.sort not in ("latest", "size"):
+            raise InvalidQuery(f"sort must be latest or size, got {self.sort!r}")
+
+    @property
+    def matches_everything(self) -> bool:
+        """True when every stored story is listed (no text, no filter)."""
+        filters = (self.entities, self.topics, self.sources, self.language, self.since, self.until, self.story_id)
+        return not self.text.strip() and not any(value for value in filters)
+
+    def article_filter(self) -> SearchQuery:
+        """The search for the articles that make a story match (text and filters; no story, paging or extras)."""
+        return SearchQuery(
+            text=self.text,
+            entities=self.entities,
+            topics=self.topics,
+            sources=self.sources,
+            language=self.language,
+            since=self.since,
+            until=self.until,
+            size=0,
+            highlight=False,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoryEntity:
+    """An entity of a story and the number of the story's articles that name it (under this label)."""
+
+    name: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StorySummary:
+    """One story, computed over all its articles in the store.
+
+    ``title``: of the article whose id is the story id when the store holds it, else of the earliest article.
+    ``copies``: how many of the ``size`` articles are syndicated duplicates (``duplicate_of`` set). ``sources``:
+    distinct sources. ``top_entities``: at most :data:`MAX_TOP_ENTITIES`, most articles first, then by name and
+    label.
+    """
+
+    story_id: str
+    title: str
+    size: int
+    copies: int
+    first_published: datetime
+    last_published: datetime
+    sources: int
+    top_entities: tuple[StoryEntity, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoriesResult:
+    """``total`` stories match; ``stories`` is the page asked for."""
+
+    total: int
+    stories: tuple[StorySummary, ...]
+
+
+def top_entities(counts: dict[tuple[str, str], int]) -> tuple[StoryEntity, ...]:
+    """The :data:`MAX_TOP_ENTITIES` most frequent of ``(name, label) -> articles``, as both stores order them."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], entity_key(*item[0])))
+    return tuple(StoryEntity(name, label, count) for (name, label), count in ranked[:MAX_TOP_ENTITIES])
+
+
+def entity_key(name: str, label: str) -> str:
+    """One string for an entity under a label; sorts like ``(name, label)`` (the separator sorts before text)."""
+    return f"{name}{ENTITY_KEY_SEPARATOR}{label}"
+
+
+def split_entity_key(key: str) -> tuple[str, str]:
+    """The ``(name, label)`` of an :func:`entity_key`."""
+    name, _, label = key.rpartition(ENTITY_KEY_SEPARATOR)
+    return name, label
+
+
+def story_articles(
+    store: SearchStore, story_id: str, *, limit: int = MAX_STORY_ARTICLES
+) -> tuple[int, list[EnrichedArticle]]:
+    """How many articles the story ``story_id`` has, and its ``limit`` oldest, oldest first (ties by id).
+
+    The articles are those of ``SearchQuery(story_id=...)``, plus the article with this id when it has no
+    ``story_id`` (a story of its own).
+    """
+    if not 1 <= limit <= MAX_RESULT_WINDOW:
+        raise InvalidQuery(f"limit must be between 1 and {MAX_RESULT_WINDOW}, got {limit}")
+    query = SearchQuery(story_id=story_id, sort="date", size=0, highlight=False)
+    total = store.search(query).total
+    # The store lists newest first, so the oldest ``limit`` are the last ones (of the first 10,000).
+    end = min(total, MAX_RESULT_WINDOW)
+    articles: list[EnrichedArticle] = []
+    for start in range(max(0, end - limit), end, 1000):
+        page = store.search(replace(query, size=min(1000, end - start), offset=start))
+        articles.extend(hit.article for hit in page.hits)
+    own = store.get(story_id)
+    if own is not None and own.story_id is None:
+        total += 1
+        articles.append(own)
+    articles.sort(key=lambda article: (article.published, article.id))
+    return total, articles[:limit]
+
+
+@dataclass(frozen=True, slots=True)
 class UpsertResult:
     """What a bulk write did: ``written`` documents, and those the store refused for good (to dead-letter)."""
 
@@ -117,6 +259,13 @@ class SearchStore(ABC):
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchResult:
         """Run ``query``; raises :class:`~newswire.errors.InvalidQuery` for a query that cannot run."""
+
+    @abstractmethod
+    def stories(self, query: StoryQuery) -> StoriesResult:
+        """The stories of which at least one article matches ``query``, summarised over all their articles.
+
+        Raises :class:`~newswire.errors.InvalidQuery` for a query that cannot run.
+        """
 
     @abstractmethod
     def get(self, article_id: str) -> EnrichedArticle | None:

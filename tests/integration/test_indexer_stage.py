@@ -20,7 +20,7 @@ from newswire.contract import EnrichedArticle, decode_deadletter, encode_enriche
 from newswire.errors import RetryAfter, SearchUnavailable
 from newswire.indexer.elasticsearch import ElasticsearchStore
 from newswire.indexer.service import build_index_stage, index_handler
-from newswire.search import SearchQuery, SearchResult, SearchStore, UpsertResult
+from newswire.search import SearchQuery, SearchResult, SearchStore, StoriesResult, StoryQuery, UpsertResult
 from newswire.settings import Settings, load_settings
 from newswire.stage import Stage
 from tests.factories import article_factory, enriched_factory
@@ -47,6 +47,9 @@ class RecordingStore(SearchStore):
         return UpsertResult(written=len(articles) - len(rejected), rejected=rejected)
 
     def search(self, query: SearchQuery) -> SearchResult:
+        raise NotImplementedError
+
+    def stories(self, query: StoryQuery) -> StoriesResult:
         raise NotImplementedError
 
     def get(self, article_id: str) -> EnrichedArticle | None:

@@ -25,7 +25,7 @@ from newswire.indexer.api import CONTENT_SECURITY_POLICY, create_app
 from newswire.indexer.api_commands import listen
 from newswire.indexer.embedded import EmbeddedStore
 from newswire.query import parse_query, positive_tokens
-from newswire.search import SearchQuery, SearchResult, SearchStore, UpsertResult
+from newswire.search import SearchQuery, SearchResult, SearchStore, StoriesResult, StoryQuery, UpsertResult
 from tests.factories import BASE_TIME, article_factory, enriched_factory
 
 PRIGOZHIN = Entity(name="Yevgeny Prigozhin", label="PERSON", count=2)
@@ -287,6 +287,9 @@ class _BrokenStore(SearchStore):
         raise self.failure
 
     def search(self, query: SearchQuery) -> SearchResult:
+        raise self.failure
+
+    def stories(self, query: StoryQuery) -> StoriesResult:
         raise self.failure
 
     def get(self, article_id: str) -> EnrichedArticle | None:

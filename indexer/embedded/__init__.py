@@ -46,109 +46,32 @@ Differences from Elasticsearch
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newswire.contract import EnrichedArticle, encode_enriched
 from newswire.errors import ContractError, InvalidQuery, SearchError, SearchUnavailable
-from newswire.query import And, Node, Or, Phrase, Term, parse_query, tokenize
-from newswire.search import (
-    FIELD_WEIGHTS,
-    Bucket,
-    FacetCount,
-    SearchHit,
-    SearchQuery,
-    SearchResult,
-    SearchStore,
-    UpsertResult,
+from newswire.indexer.embedded.highlight import Highlighter
+from newswire.indexer.embedded.sql import (
+    FIELDS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SearchSql,
+    facet_counts,
+    histogram_buckets,
+    match_expression,
+    published_ms,
 )
+from newswire.indexer.embedded.stories import list_stories
+from newswire.query import parse_query, tokenize
+from newswire.search import SearchHit, SearchQuery, SearchResult, SearchStore, StoriesResult, StoryQuery, UpsertResult
+
+__all__ = ["SCHEMA_VERSION", "EmbeddedStore", "Highlighter", "match_expression"]
 
 logger = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-FIELDS = tuple(FIELD_WEIGHTS)  # title, summary, content: the FTS5 columns, in this order
-_BM25 = f"bm25(article_text, {', '.join(str(FIELD_WEIGHTS[name]) for name in FIELDS)})"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000}
-_WORD = re.compile(r"\w+")
-_SPACE = re.compile(r"\s+")
-MAX_HIGHLIGHTS = 3
-FRAGMENT_CHARS = 160
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS articles (
-    article INTEGER PRIMARY KEY,  -- the rowid, named so that VACUUM keeps it: the other tables refer to it
-    id TEXT NOT NULL UNIQUE,
-    revision INTEGER NOT NULL,
-    published_ms INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    language TEXT,
-    story_id TEXT,
-    duplicate_of TEXT,
-    document TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS articles_by_date ON articles (published_ms DESC, id);
-CREATE INDEX IF NOT EXISTS articles_by_source ON articles (source);
-CREATE INDEX IF NOT EXISTS articles_by_language ON articles (language);
-CREATE INDEX IF NOT EXISTS articles_by_story ON articles (story_id);
-CREATE TABLE IF NOT EXISTS article_entities (
-    article INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    label TEXT NOT NULL,
-    PRIMARY KEY (article, name, label)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS article_entities_by_name ON article_entities (name, article);
-CREATE TABLE IF NOT EXISTS article_topics (
-    article INTEGER NOT NULL,
-    label TEXT NOT NULL,
-    PRIMARY KEY (article, label)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS article_topics_by_label ON article_topics (label, article);
-CREATE VIRTUAL TABLE IF NOT EXISTS article_text USING fts5(
-    {", ".join(FIELDS)},
-    tokenize = "unicode61 remove_diacritics 0 tokenchars '_'",
-    prefix = '2 3'
-);
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
-
-
-def match_expression(node: Node) -> str:
-    """The FTS5 MATCH expression of a parsed query; every token is quoted, so user text cannot inject syntax."""
-    if isinstance(node, Term):
-        return _quote(node.text) + ("*" if node.prefix else "")
-    if isinstance(node, Phrase):
-        return _quote(" ".join(node.tokens))
-    if isinstance(node, Or):
-        return "(" + " OR ".join(match_expression(part) for part in node.parts) + ")"
-    if not node.positive:
-        raise InvalidQuery("a part of the query only excludes; add a word to search for")
-    expression = "(" + " AND ".join(match_expression(part) for part in node.positive) + ")"
-    if node.negative:
-        expression = f"({expression} NOT ({' OR '.join(match_expression(part) for part in node.negative)}))"
-    return expression
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _epoch_us(value: datetime) -> int:
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return (value - _EPOCH) // timedelta(microseconds=1)
-
-
-def _published_ms(article: EnrichedArticle) -> int:
-    return _epoch_us(article.published) // 1000  # milliseconds, as on the wire and in Elasticsearch
-
-
-def _first_ms_at_or_after(value: datetime) -> int:
-    return -(-_epoch_us(value) // 1000)
 
 
 class EmbeddedStore(SearchStore):
@@ -241,7 +164,7 @@ class EmbeddedStore(SearchStore):
                     f"(this one knows {SCHEMA_VERSION})"
                 )
             try:
-                connection.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+                connection.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
             except sqlite3.Error:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -284,7 +207,7 @@ class EmbeddedStore(SearchStore):
         row = connection.execute("SELECT rowid, revision FROM articles WHERE id = ?", (article.id,)).fetchone()
         columns = (
             article.revision,
-            _published_ms(article),
+            published_ms(article),
             article.source,
             article.language,
             article.story_id,
@@ -328,7 +251,7 @@ class EmbeddedStore(SearchStore):
 
     def search(self, query: SearchQuery) -> SearchResult:
         tree = parse_query(query.text)
-        sql = _SearchSql(query, tree)
+        sql = SearchSql(query, tree)
         highlight = Highlighter(tree if query.highlight else None)
         with self._read("search") as connection:
             (total,) = connection.execute(sql.select("count(*)"), sql.params).fetchone()
@@ -341,9 +264,14 @@ class EmbeddedStore(SearchStore):
                 for document, score in rows:
                     article = EnrichedArticle.model_validate_json(document)
                     hits.append(SearchHit(article=article, score=float(score), highlights=highlight(article)))
-            facets = _facets(connection, sql, query.facet_size) if query.facets else {}
-            histogram = _histogram(connection, sql, query.histogram) if query.histogram else ()
+            facets = facet_counts(connection, sql, query.facet_size) if query.facets else {}
+            histogram = histogram_buckets(connection, sql, query.histogram) if query.histogram else ()
         return SearchResult(total=total, hits=tuple(hits), facets=facets, histogram=histogram)
+
+    def stories(self, query: StoryQuery) -> StoriesResult:
+        parse_query(query.text)  # a syntax error is reported before the store is opened
+        with self._read("list stories") as connection:
+            return list_stories(connection, query)
 
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._read("get") as connection:
@@ -364,145 +292,3 @@ class EmbeddedStore(SearchStore):
             connections, self._connections = self._connections, []
         for connection in connections:
             connection.close()
-
-
-class _SearchSql:
-    """The FROM, WHERE, ORDER BY and score of one query, with its parameters."""
-
-    def __init__(self, query: SearchQuery, tree: Node | None) -> None:
-        conditions: list[str] = []
-        self.params: list[object] = []
-        if tree is None:
-            self.source = "articles AS a"
-            self.score = "0.0"
-            self.order = "a.published_ms DESC, a.id"
-        else:
-            self.source = "article_text JOIN articles AS a ON a.rowid = article_text.rowid"
-            self.score = f"-{_BM25}"
-            conditions.append("article_text MATCH ?")
-            self.params.append(match_expression(tree))
-            self.order = (
-                "score DESC, a.published_ms DESC, a.id" if query.sort == "relevance" else "a.published_ms DESC, a.id"
-            )
-        for table, column, values in (
-            ("article_entities", "name", query.entities),
-            ("article_topics", "label", query.topics),
-        ):
-            for value in dict.fromkeys(values):  # every one listed, like the entities
-                conditions.append(f"a.rowid IN (SELECT article FROM {table} WHERE {column} = ?)")  # noqa: S608
-                self.params.append(value)
-        if query.sources:
-            conditions.append(f"a.source IN ({', '.join('?' * len(query.sources))})")
-            self.params.extend(query.sources)
-        for column, exact in (("a.language", query.language), ("a.story_id", query.story_id)):
-            if exact:
-                conditions.append(f"{column} = ?")
-                self.params.append(exact)
-        if query.since is not None:
-            conditions.append("a.published_ms >= ?")
-            self.params.append(_first_ms_at_or_after(query.since))
-        if query.until is not None:
-            conditions.append("a.published_ms < ?")
-            self.params.append(_first_ms_at_or_after(query.until))
-        if query.collapse_duplicates:
-            conditions.append("a.duplicate_of IS NULL")
-        self.where = " AND ".join(conditions) or "1"
-
-    def select(self, columns: str, tail: str = "") -> str:
-        """A SELECT of ``columns`` over the matching articles (``a``); values are bound from :attr:`params`."""
-        return f"SELECT {columns} FROM {self.source} WHERE {self.where} {tail}"  # noqa: S608 - fixed SQL pieces only
-
-
-class Highlighter:
-    """Fragments of a hit's title, summary and content with the words it matched in ``<em>``; both stores use it.
-
-    ``Highlighter(parse_query(text))(article)`` gives up to :data:`MAX_HIGHLIGHTS` fragments, title first. Matched
-    words: the words and prefixes of the query outside NOT, and the phrases where all their words follow each other
-    (as tokens of :func:`~newswire.query.tokenize`).
-    """
-
-    def __init__(self, tree: Node | None) -> None:
-        self.words: set[str] = set()
-        self.phrases: list[tuple[str, ...]] = []
-        prefixes: list[str] = []
-        pending = [tree] if tree is not None else []
-        while pending:
-            node = pending.pop()
-            if isinstance(node, Term) and node.prefix:
-                prefixes.append(node.text)
-            elif isinstance(node, Term):
-                self.words.add(node.text)
-            elif isinstance(node, Phrase):
-                self.phrases.append(node.tokens)
-            elif isinstance(node, And):
-                pending.extend(node.positive)
-            else:
-                pending.extend(node.parts)
-        self.prefixes = tuple(prefixes)
-
-    def __call__(self, article: EnrichedArticle) -> tuple[str, ...]:
-        fragments: list[str] = []
-        if not (self.words or self.phrases or self.prefixes):
-            return ()
-        for name in FIELDS:
-            for fragment in self._fragments(getattr(article, name)):
-                if fragment not in fragments:
-                    fragments.append(fragment)
-                if len(fragments) == MAX_HIGHLIGHTS:
-                    return tuple(fragments)
-        return tuple(fragments)
-
-    def _matches(self, text: str) -> list[re.Match[str]]:
-        words = list(_WORD.finditer(text))
-        tokens = [word.group().lower() for word in words]
-        marked = {i for i, token in enumerate(tokens) if token in self.words or token.startswith(self.prefixes)}
-        for phrase in self.phrases:
-            for i in range(len(tokens) - len(phrase) + 1):
-                if tuple(tokens[i : i + len(phrase)]) == phrase:
-                    marked.update(range(i, i + len(phrase)))
-        return [words[i] for i in sorted(marked)]
-
-    def _fragments(self, text: str) -> Iterator[str]:
-        """Windows of about FRAGMENT_CHARS characters, from word boundaries, around the matched words."""
-        matches = self._matches(text)
-        index = 0
-        while index < len(matches):
-            first = matches[index]
-            start = 0
-            if len(text) > FRAGMENT_CHARS and first.start() > FRAGMENT_CHARS // 3:  # context before the match
-                space = _SPACE.search(text, first.start() - FRAGMENT_CHARS // 3, first.start())
-                start = space.end() if space is not None else first.start()
-            space = _SPACE.search(text, max(first.end(), start + FRAGMENT_CHARS))
-            end = space.start() if space is not None else len(text)
-            pieces: list[str] = []
-            cursor = start
-            while index < len(matches) and matches[index].end() <= end:
-                match = matches[index]
-                pieces.append(text[cursor : match.start()] + "<em>" + match.group() + "</em>")
-                cursor = match.end()
-                index += 1
-            pieces.append(text[cursor:end])
-            yield _SPACE.sub(" ", "".join(pieces)).strip()
-
-
-def _facets(connection: sqlite3.Connection, sql: _SearchSql, size: int) -> dict[str, tuple[FacetCount, ...]]:
-    """Matching articles per entity name, topic label and source: most first, then by value."""
-    matched = sql.select("a.rowid")
-    statements = {
-        name: f"SELECT {column}, count(DISTINCT article) AS n FROM {table} WHERE article IN ({matched})"  # noqa: S608
-        f" GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?"
-        for name, table, column in (("entities", "article_entities", "name"), ("topics", "article_topics", "label"))
-    }
-    statements["sources"] = sql.select("a.source, count(*) AS n", "GROUP BY a.source ORDER BY n DESC, a.source LIMIT ?")
-    return {
-        name: tuple(FacetCount(value, count) for value, count in connection.execute(statement, [*sql.params, size]))
-        for name, statement in statements.items()
-    }
-
-
-def _histogram(connection: sqlite3.Connection, sql: _SearchSql, interval: str) -> tuple[Bucket, ...]:
-    """Non-empty UTC buckets of ``published``, oldest first."""
-    width = _BUCKET_MS[interval]
-    start = f"(a.published_ms - ((a.published_ms % {width}) + {width}) % {width})"  # floor, also before 1970
-    rows = connection.execute(sql.select(f"{start} AS bucket, count(*)", "GROUP BY bucket ORDER BY bucket"), sql.params)
-    return tuple(Bucket(_EPOCH + timedelta(milliseconds=bucket), count) for bucket, count in rows)

@@ -1,0 +1,144 @@
+"""Stories in Elasticsearch: the requests behind :meth:`ElasticsearchStore.stories`, and how to read their answers.
+
+Every document carries ``story`` (its ``story_id``, or its own id when it has none) and ``entity_keys`` (name and
+label of each entity as one keyword, see :func:`newswire.search.entity_key`). A listing takes up to three steps:
+
+1. the keys of the stories with a matching article: a ``composite`` aggregation on ``story`` over the matching
+   documents, paged by ``after`` (skipped when the query matches everything). At most
+   :data:`MAX_MATCHING_STORIES` (the node's ``index.max_terms_count``, which bounds the ``terms`` filter of the next
+   steps); more is an :class:`~newswire.errors.InvalidQuery` asking for a narrower query;
+2. the order: a ``terms`` aggregation on ``story`` over *all* articles of those stories, ordered by the newest
+   article (a ``max`` sub-aggregation) or by size, ``offset + size`` buckets, of which the page is cut here: the
+   ``bucket_sort`` pipeline aggregation would page in the node, but it lives in the ``aggregations`` module, which
+   the ``integ-test-zip`` node lacks. ``total`` is the number of keys of step 1, or without a condition a
+   ``cardinality`` aggregation (exact up to about 40,000 stories, its precision threshold);
+3. the page's summaries: per story ``min``/``max`` of ``published``, ``cardinality`` of ``source``, a ``filter``
+   counting copies, ``terms`` on ``entity_keys`` (5, most articles first, then by key) and ``top_hits`` for the
+   earliest article; the hits, through a ``post_filter`` on ``id``, are the stories' first articles, whose titles
+   name the stories when they are in the index.
+
+The index has one shard (see the template), so the ``terms`` counts and orders are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Final
+
+from newswire.indexer.elasticsearch.translation import EPOCH, filters, translate
+from newswire.query import parse_query
+from newswire.search import MAX_TOP_ENTITIES, StoryQuery, StorySummary, split_entity_key, top_entities
+
+MAX_MATCHING_STORIES: Final = 65_536
+KEYS_PAGE: Final = 10_000
+SOURCES_PRECISION: Final = 3000
+TOTAL_PRECISION: Final = 40_000  # the largest the node takes
+_BY_DATE: Final = [{"published": {"order": "asc"}}, {"id": {"order": "asc"}}]
+
+
+def keys_request(query: StoryQuery, after: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Step 1: one page of the keys of the stories with an article matching ``query``."""
+    node = parse_query(query.text)
+    required, _ = filters(query.article_filter())
+    if node is not None:
+        required.insert(0, translate(node))  # filter context: which articles match, not how well
+    if query.story_id is not None:
+        required.append({"term": {"story": query.story_id}})
+    composite: dict[str, Any] = {"size": KEYS_PAGE, "sources": [{"story": {"terms": {"field": "story"}}}]}
+    if after is not None:
+        composite["after"] = dict(after)
+    return {
+        "query": {"bool": {"filter": required}},
+        "size": 0,
+        "track_total_hits": False,
+        "aggs": {"keys": {"composite": composite}},
+    }
+
+
+def read_keys(response: Mapping[str, Any]) -> tuple[list[str], Mapping[str, Any] | None]:
+    """The keys of one page of step 1, and the ``after`` of the next page (None after the last)."""
+    keys = response["aggregations"]["keys"]
+    stories = [str(bucket["key"]["story"]) for bucket in keys["buckets"]]
+    return stories, keys.get("after_key") if len(stories) == KEYS_PAGE else None
+
+
+def order_request(query: StoryQuery, keys: list[str] | None) -> dict[str, Any]:
+    """Step 2: the first ``offset + size`` stories among ``keys`` (None: every story), in the order asked for."""
+    latest: list[dict[str, str]] = [{"last": "desc"}, {"_key": "asc"}]
+    order = latest if query.sort == "latest" else [{"_count": "desc"}, *latest]
+    aggs: dict[str, Any] = {
+        "stories": {
+            "terms": {"field": "story", "size": query.offset + query.size, "order": order},
+            "aggs": {"last": {"max": {"field": "published"}}},
+        }
+    }
+    if keys is None:
+        aggs["total"] = {"cardinality": {"field": "story", "precision_threshold": TOTAL_PRECISION}}
+    return {
+        "query": {"match_all": {}} if keys is None else {"bool": {"filter": [{"terms": {"story": keys}}]}},
+        "size": 0,
+        "track_total_hits": False,
+        "aggs": aggs,
+    }
+
+
+def read_order(response: Mapping[str, Any], query: StoryQuery) -> tuple[int | None, list[str]]:
+    """The cardinality total of step 2 (None when it was not asked for) and the keys of the page, in order."""
+    aggregations = response["aggregations"]
+    buckets = aggregations["stories"]["buckets"][query.offset :]
+    total = int(aggregations["total"]["value"]) if "total" in aggregations else None
+    return total, [str(bucket["key"]) for bucket in buckets]
+
+
+def details_request(page: list[str]) -> dict[str, Any]:
+    """Step 3: the summaries of the stories in ``page``, and their first articles as hits."""
+    return {
+        "query": {"bool": {"filter": [{"terms": {"story": page}}]}},
+        "post_filter": {"terms": {"id": page}},
+        "size": len(page),
+        "source": ["id", "title"],
+        "track_total_hits": False,
+        "aggs": {
+            "stories": {
+                "terms": {"field": "story", "size": len(page)},
+                "aggs": {
+                    "first": {"min": {"field": "published"}},
+                    "last": {"max": {"field": "published"}},
+                    "sources": {"cardinality": {"field": "source", "precision_threshold": SOURCES_PRECISION}},
+                    "copies": {"filter": {"exists": {"field": "duplicate_of"}}},
+                    "entities": {
+                        "terms": {
+                            "field": "entity_keys",
+                            "size": MAX_TOP_ENTITIES,
+                            "order": [{"_count": "desc"}, {"_key": "asc"}],
+                        }
+                    },
+                    "earliest": {"top_hits": {"size": 1, "sort": _BY_DATE, "_source": {"includes": ["title"]}}},
+                },
+            }
+        },
+    }
+
+
+def read_summaries(response: Mapping[str, Any], page: list[str]) -> tuple[StorySummary, ...]:
+    """The summaries of step 3, in the order of ``page``."""
+    first_articles = {str(hit["_source"]["id"]): str(hit["_source"]["title"]) for hit in response["hits"]["hits"]}
+    summaries: dict[str, StorySummary] = {}
+    for bucket in response["aggregations"]["stories"]["buckets"]:
+        story = str(bucket["key"])
+        entities: dict[tuple[str, str], int] = {}
+        for entity in bucket["entities"]["buckets"]:
+            entities[split_entity_key(str(entity["key"]))] = int(entity["doc_count"])
+        earliest = bucket["earliest"]["hits"]["hits"][0]["_source"]["title"]
+        summaries[story] = StorySummary(
+            story_id=story,
+            title=first_articles.get(story, str(earliest)),
+            size=int(bucket["doc_count"]),
+            copies=int(bucket["copies"]["doc_count"]),
+            first_published=EPOCH + timedelta(milliseconds=int(bucket["first"]["value"])),
+            last_published=EPOCH + timedelta(milliseconds=int(bucket["last"]["value"])),
+            sources=int(bucket["sources"]["value"]),
+            top_entities=top_entities(entities),
+        )
+    return tuple(summaries[story] for story in page if story in summaries)

@@ -1,0 +1,217 @@
+"""How searches and articles become Elasticsearch requests and documents, and responses become results.
+
+Pure functions, unit-tested without a node; :class:`~newswire.indexer.elasticsearch.ElasticsearchStore` sends them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, assert_never
+
+from pydantic import ValidationError
+
+from newswire.contract import EnrichedArticle
+from newswire.errors import SearchError
+from newswire.indexer.embedded import Highlighter
+from newswire.query import And, Node, Or, Phrase, Term, parse_query, tokenize
+from newswire.search import (
+    FIELD_WEIGHTS,
+    Bucket,
+    FacetCount,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    entity_key,
+)
+
+TEMPLATE_NAME: Final = "newswire-articles"
+MAX_REVISION: Final = 2**62  # the node takes external versions below 2**63; anything near is not a revision
+FACET_FIELDS: Final = {"entities": "entity_names", "topics": "topic_labels", "sources": "source"}
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+_KEYWORD: Final = {"type": "keyword"}
+_TOKENS: Final = {"type": "text", "analyzer": "whitespace"}
+MAPPINGS: Final[dict[str, Any]] = {
+    "dynamic": False,
+    "_source": {"excludes": ["tokens"]},
+    "properties": {
+        "id": _KEYWORD,
+        "tokens": {"properties": {name: _TOKENS for name in FIELD_WEIGHTS}},
+        "url": _KEYWORD,
+        "feed_url": _KEYWORD,
+        "source": _KEYWORD,
+        "language": _KEYWORD,
+        "story_id": _KEYWORD,
+        "story": _KEYWORD,
+        "duplicate_of": _KEYWORD,
+        "entity_names": _KEYWORD,
+        "topic_labels": _KEYWORD,
+        "entity_keys": _KEYWORD,
+        "published": {"type": "date"},
+        "fetched": {"type": "date"},
+        "revision": {"type": "long"},
+    },
+}
+
+
+def template_name(alias: str) -> str:
+    """The index template of ``alias``: ``newswire-articles`` for the default alias ``news``."""
+    return TEMPLATE_NAME if alias == "news" else f"{TEMPLATE_NAME}-{alias}"
+
+
+# --- query translation (pure functions, unit-tested) ------------------------------------------------------------
+
+_WEIGHTED_FIELDS: Final = [f"tokens.{name}^{weight:g}" for name, weight in FIELD_WEIGHTS.items()]
+
+
+def translate(node: Node) -> dict[str, Any]:
+    """The Elasticsearch query for a :mod:`newswire.query` tree."""
+    if isinstance(node, Term):
+        if node.prefix:
+            should = [
+                {"prefix": {f"tokens.{name}": {"value": node.text, "boost": weight}}}
+                for name, weight in FIELD_WEIGHTS.items()
+            ]
+            return {"bool": {"should": should, "minimum_should_match": 1}}
+        return {"combined_fields": {"query": node.text, "fields": list(_WEIGHTED_FIELDS)}}
+    if isinstance(node, Phrase):
+        return {"multi_match": {"query": " ".join(node.tokens), "type": "phrase", "fields": list(_WEIGHTED_FIELDS)}}
+    if isinstance(node, And):
+        clauses: dict[str, Any] = {"must": [translate(part) for part in node.positive]}
+        if node.negative:
+            clauses["must_not"] = [translate(part) for part in node.negative]
+        return {"bool": clauses}
+    if isinstance(node, Or):
+        return {"bool": {"should": [translate(part) for part in node.parts], "minimum_should_match": 1}}
+    assert_never(node)
+
+
+def filters(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The exact filters of ``query``: (clauses that must hold, clauses that must not)."""
+    required: list[dict[str, Any]] = [{"term": {"entity_names": name}} for name in query.entities]
+    required += [{"term": {"topic_labels": label}} for label in query.topics]
+    if query.sources:
+        required.append({"terms": {"source": list(query.sources)}})
+    if query.language:
+        required.append({"term": {"language": query.language}})
+    if query.since or query.until:
+        # Published times are whole milliseconds: round the bounds up to the next one, as the embedded store does.
+        bounds: dict[str, Any] = {"format": "epoch_millis"}
+        if query.since:
+            bounds["gte"] = epoch_ms_at_or_after(query.since)
+        if query.until:
+            bounds["lt"] = epoch_ms_at_or_after(query.until)
+        required.append({"range": {"published": bounds}})
+    if query.story_id:
+        required.append({"term": {"story_id": query.story_id}})
+    excluded = [{"exists": {"field": "duplicate_of"}}] if query.collapse_duplicates else []
+    return required, excluded
+
+
+def search_request(query: SearchQuery) -> dict[str, Any]:
+    """Keyword arguments of ``Elasticsearch.search`` for ``query`` (raises InvalidQuery for unparsable text)."""
+    node = parse_query(query.text)
+    required, excluded = filters(query)
+    clauses: dict[str, Any] = {"must": [translate(node) if node is not None else {"match_all": {}}]}
+    if required:
+        clauses["filter"] = required
+    if excluded:
+        clauses["must_not"] = excluded
+    by_date: list[Any] = [{"published": {"order": "desc"}}, {"id": {"order": "asc"}}]
+    by_relevance = node is not None and query.sort == "relevance"
+    request: dict[str, Any] = {
+        "query": {"bool": clauses},
+        "sort": ["_score", *by_date] if by_relevance else by_date,
+        "from_": query.offset,
+        "size": query.size,
+        "track_total_hits": True,
+    }
+    if node is not None and not by_relevance:
+        request["track_scores"] = True
+    aggs: dict[str, Any] = {}
+    if query.facets:
+        order = [{"_count": "desc"}, {"_key": "asc"}]
+        for facet, field in FACET_FIELDS.items():
+            aggs[facet] = {"terms": {"field": field, "size": query.facet_size, "order": order}}
+    if query.histogram:
+        aggs["histogram"] = {
+            "date_histogram": {
+                "field": "published",
+                "calendar_interval": query.histogram,
+                "time_zone": "UTC",
+                "min_doc_count": 1,
+            }
+        }
+    if aggs:
+        request["aggs"] = aggs
+    return request
+
+
+def epoch_ms_at_or_after(moment: datetime) -> int:
+    """The first whole millisecond since the epoch at or after ``moment`` (naive means UTC)."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    micros = (moment - EPOCH) // timedelta(microseconds=1)
+    return -(-micros // 1000)
+
+
+def document(article: EnrichedArticle) -> dict[str, Any]:
+    """The indexed document: the enriched message as on the wire, the filter keywords and the searched tokens."""
+    source = article.model_dump(mode="json", by_alias=True)
+    source["entity_names"] = sorted({entity.name for entity in article.entities})
+    source["topic_labels"] = sorted({topic.label for topic in article.topics})
+    source["entity_keys"] = sorted({entity_key(entity.name, entity.label) for entity in article.entities})
+    source["story"] = article.story_id or article.id
+    source["tokens"] = {name: " ".join(tokenize(getattr(article, name))) for name in FIELD_WEIGHTS}
+    return source
+
+
+def stored_article(document_id: str, source: Mapping[str, Any]) -> EnrichedArticle:
+    """The article a document holds; a document that is not one (written by something else) is a SearchError."""
+    try:
+        return EnrichedArticle.model_validate(source)
+    except ValidationError as exc:
+        raise SearchError(f"document {document_id} is not an enriched article: {exc.errors()[0]['msg']}") from exc
+
+
+def read_result(response: Mapping[str, Any], highlight: Highlighter | None = None) -> SearchResult:
+    """The :class:`SearchResult` of a response to :func:`search_request`, with highlights cut by ``highlight``."""
+    hits = []
+    for hit in response["hits"]["hits"]:
+        article = stored_article(hit["_id"], hit["_source"])
+        score = float(hit.get("_score") or 0.0)
+        hits.append(SearchHit(article=article, score=score, highlights=highlight(article) if highlight else ()))
+    aggregations = response.get("aggregations", {})
+    facets = {
+        facet: tuple(
+            FacetCount(str(bucket["key"]), int(bucket["doc_count"])) for bucket in aggregations[facet]["buckets"]
+        )
+        for facet in FACET_FIELDS
+        if facet in aggregations
+    }
+    histogram = tuple(
+        Bucket(EPOCH + timedelta(milliseconds=int(bucket["key"])), int(bucket["doc_count"]))
+        for bucket in aggregations.get("histogram", {}).get("buckets", [])
+        if bucket["doc_count"]
+    )
+    return SearchResult(
+        total=int(response["hits"]["total"]["value"]), hits=tuple(hits), facets=facets, histogram=histogram
+    )
+
+
+def error_reason(error: Mapping[str, Any], limit: int = 300) -> str:
+    """``type: reason (caused by type: reason)`` of an error in a response, each reason cut at ``limit`` characters.
+
+    The node quotes the start of a refused value in its reason; a hostile value must not fill the dead letter.
+    """
+
+    def part(detail: Mapping[str, Any]) -> str:
+        reason = str(detail.get("reason") or "")
+        reason = reason if len(reason) <= limit else reason[:limit] + "..."
+        return f"{detail.get('type', 'error')}: {reason}" if reason else str(detail.get("type", "error"))
+
+    text = part(error)
+    cause = error.get("caused_by")
+    if isinstance(cause, Mapping) and cause.get("reason"):
+        text += f" (caused by {part(cause)})"
+    return text

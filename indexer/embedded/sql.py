@@ -1,0 +1,159 @@
+"""The SQL of the embedded store: its schema, the FTS5 MATCH expression of a query, and the filters as WHERE."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+from newswire.contract import EnrichedArticle
+from newswire.errors import InvalidQuery
+from newswire.query import Node, Or, Phrase, Term
+from newswire.search import FIELD_WEIGHTS, Bucket, FacetCount, SearchQuery
+
+SCHEMA_VERSION = 1
+FIELDS = tuple(FIELD_WEIGHTS)  # title, summary, content: the FTS5 columns, in this order
+STORY_KEY = "coalesce({0}.story_id, {0}.id)"  # the story of an article: its story_id, or itself
+_BM25 = f"bm25(article_text, {', '.join(str(FIELD_WEIGHTS[name]) for name in FIELDS)})"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000}
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS articles (
+    article INTEGER PRIMARY KEY,  -- the rowid, named so that VACUUM keeps it: the other tables refer to it
+    id TEXT NOT NULL UNIQUE,
+    revision INTEGER NOT NULL,
+    published_ms INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    language TEXT,
+    story_id TEXT,
+    duplicate_of TEXT,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_by_date ON articles (published_ms DESC, id);
+CREATE INDEX IF NOT EXISTS articles_by_source ON articles (source);
+CREATE INDEX IF NOT EXISTS articles_by_language ON articles (language);
+CREATE INDEX IF NOT EXISTS articles_by_story ON articles (story_id);
+CREATE INDEX IF NOT EXISTS articles_by_story_key ON articles (coalesce(story_id, id), published_ms);
+CREATE TABLE IF NOT EXISTS article_entities (
+    article INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (article, name, label)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS article_entities_by_name ON article_entities (name, article);
+CREATE TABLE IF NOT EXISTS article_topics (
+    article INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (article, label)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS article_topics_by_label ON article_topics (label, article);
+CREATE VIRTUAL TABLE IF NOT EXISTS article_text USING fts5(
+    {", ".join(FIELDS)},
+    tokenize = "unicode61 remove_diacritics 0 tokenchars '_'",
+    prefix = '2 3'
+);
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+
+def match_expression(node: Node) -> str:
+    """The FTS5 MATCH expression of a parsed query; every token is quoted, so user text cannot inject syntax."""
+    if isinstance(node, Term):
+        return _quote(node.text) + ("*" if node.prefix else "")
+    if isinstance(node, Phrase):
+        return _quote(" ".join(node.tokens))
+    if isinstance(node, Or):
+        return "(" + " OR ".join(match_expression(part) for part in node.parts) + ")"
+    if not node.positive:
+        raise InvalidQuery("a part of the query only excludes; add a word to search for")
+    expression = "(" + " AND ".join(match_expression(part) for part in node.positive) + ")"
+    if node.negative:
+        expression = f"({expression} NOT ({' OR '.join(match_expression(part) for part in node.negative)}))"
+    return expression
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _epoch_us(value: datetime) -> int:
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return (value - EPOCH) // timedelta(microseconds=1)
+
+
+def published_ms(article: EnrichedArticle) -> int:
+    return _epoch_us(article.published) // 1000  # milliseconds, as on the wire and in Elasticsearch
+
+
+def first_ms_at_or_after(value: datetime) -> int:
+    return -(-_epoch_us(value) // 1000)
+
+
+class SearchSql:
+    """The FROM, WHERE, ORDER BY and score of one query, with its parameters."""
+
+    def __init__(self, query: SearchQuery, tree: Node | None) -> None:
+        conditions: list[str] = []
+        self.params: list[object] = []
+        if tree is None:
+            self.source = "articles AS a"
+            self.score = "0.0"
+            self.order = "a.published_ms DESC, a.id"
+        else:
+            self.source = "article_text JOIN articles AS a ON a.rowid = article_text.rowid"
+            self.score = f"-{_BM25}"
+            conditions.append("article_text MATCH ?")
+            self.params.append(match_expression(tree))
+            self.order = (
+                "score DESC, a.published_ms DESC, a.id" if query.sort == "relevance" else "a.published_ms DESC, a.id"
+            )
+        for table, column, values in (
+            ("article_entities", "name", query.entities),
+            ("article_topics", "label", query.topics),
+        ):
+            for value in dict.fromkeys(values):  # every one listed, like the entities
+                conditions.append(f"a.rowid IN (SELECT article FROM {table} WHERE {column} = ?)")  # noqa: S608
+                self.params.append(value)
+        if query.sources:
+            conditions.append(f"a.source IN ({', '.join('?' * len(query.sources))})")
+            self.params.extend(query.sources)
+        for column, exact in (("a.language", query.language), ("a.story_id", query.story_id)):
+            if exact:
+                conditions.append(f"{column} = ?")
+                self.params.append(exact)
+        if query.since is not None:
+            conditions.append("a.published_ms >= ?")
+            self.params.append(first_ms_at_or_after(query.since))
+        if query.until is not None:
+            conditions.append("a.published_ms < ?")
+            self.params.append(first_ms_at_or_after(query.until))
+        if query.collapse_duplicates:
+            conditions.append("a.duplicate_of IS NULL")
+        self.where = " AND ".join(conditions) or "1"
+
+    def select(self, columns: str, tail: str = "") -> str:
+        """A SELECT of ``columns`` over the matching articles (``a``); values are bound from :attr:`params`."""
+        return f"SELECT {columns} FROM {self.source} WHERE {self.where} {tail}"  # noqa: S608 - fixed SQL pieces only
+
+
+def facet_counts(connection: sqlite3.Connection, sql: SearchSql, size: int) -> dict[str, tuple[FacetCount, ...]]:
+    """Matching articles per entity name, topic label and source: most first, then by value."""
+    matched = sql.select("a.rowid")
+    statements = {
+        name: f"SELECT {column}, count(DISTINCT article) AS n FROM {table} WHERE article IN ({matched})"  # noqa: S608
+        f" GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?"
+        for name, table, column in (("entities", "article_entities", "name"), ("topics", "article_topics", "label"))
+    }
+    statements["sources"] = sql.select("a.source, count(*) AS n", "GROUP BY a.source ORDER BY n DESC, a.source LIMIT ?")
+    return {
+        name: tuple(FacetCount(value, count) for value, count in connection.execute(statement, [*sql.params, size]))
+        for name, statement in statements.items()
+    }
+
+
+def histogram_buckets(connection: sqlite3.Connection, sql: SearchSql, interval: str) -> tuple[Bucket, ...]:
+    """Non-empty UTC buckets of ``published``, oldest first."""
+    width = _BUCKET_MS[interval]
+    start = f"(a.published_ms - ((a.published_ms % {width}) + {width}) % {width})"  # floor, also before 1970
+    rows = connection.execute(sql.select(f"{start} AS bucket, count(*)", "GROUP BY bucket ORDER BY bucket"), sql.params)
+    return tuple(Bucket(EPOCH + timedelta(milliseconds=bucket), count) for bucket, count in rows)
