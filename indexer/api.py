@@ -4,13 +4,16 @@
                     &facets=true&histogram=hour|day&collapse_duplicates=true
                                  the document of ``newswire search --json``
     GET /api/articles/{id}       the enriched article, as on the wire, or 404
+    GET /api/stories?q=&entity=&topic=&source=&language=&since=&until=&sort=latest|size&size=&offset=
+                                 the stories with a matching article: the document of ``newswire stories --json``
+    GET /api/stories/{id}        one story and its articles, oldest first (``newswire story ID --json``), or 404
     GET /api/health              whether the store answers, and how many articles it holds (503 when it does not)
     GET /                        the search page (``web/index.html``, with ``app.js``, ``app.css``, ``favicon.svg``)
 
 Every error is JSON ``{"error": "<one line>"}``: 400 for a bad parameter or an invalid query, 404 for an unknown
-article or path, 503 when the store cannot be reached, 500 (logged with its traceback, never sent) for a bug.
-``entity``, ``topic`` and ``source`` may be repeated; the other parameters are given at most once, and an unknown
-parameter is a 400, so a misspelt filter is noticed instead of silently ignored.
+article, story or path, 503 when the store cannot be reached, 500 (logged with its traceback, never sent) for a
+bug. ``entity``, ``topic`` and ``source`` may be repeated; the other parameters are given at most once, and an
+unknown parameter is a 400, so a misspelt filter is noticed instead of silently ignored.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newswire.commands.read import result_as_json
+from newswire.commands.stories import MAX_STORY_ID_CHARS, stories_as_json, story_as_json
 from newswire.errors import InvalidQuery, NewswireError, SearchUnavailable
 from newswire.query import parse_query, positive_tokens
-from newswire.search import MAX_RESULT_WINDOW, SearchQuery, SearchStore
+from newswire.search import MAX_RESULT_WINDOW, SearchQuery, SearchStore, StoryQuery, story_articles
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,7 @@ SINGLE = (
     "histogram",
     "collapse_duplicates",
 )
+STORY_SINGLE = ("q", "language", "since", "until", "sort", "size", "offset")
 PAGE_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -104,6 +109,8 @@ def create_app(open_store: Callable[[], SearchStore]) -> Starlette:
     routes = [
         Route("/api/search", _search, methods=["GET"]),
         Route("/api/articles/{article_id:path}", _article, methods=["GET"]),
+        Route("/api/stories", _stories, methods=["GET"]),
+        Route("/api/stories/{story_id:path}", _story, methods=["GET"]),
         Route("/api/health", _health, methods=["GET"]),
         Route("/", page("index.html"), methods=["GET"]),
         *(Route(f"/{name}", page(name), methods=["GET"]) for name in PAGE_FILES if name != "index.html"),
@@ -165,6 +172,45 @@ async def _article(request: Request) -> Response:
     return JSONResponse(article.model_dump(mode="json", by_alias=True))
 
 
+async def _stories(request: Request) -> Response:
+    single = _parameters(request, STORY_SINGLE, REPEATABLE)
+    text = single.get("q", "")
+    parse_query(text)
+    sort = _choice(single, "sort", ("latest", "size"))
+    query = StoryQuery(
+        text=text,
+        entities=_filter(request, "entity"),
+        topics=_filter(request, "topic"),
+        sources=_filter(request, "source"),
+        language=_text("language", single["language"]) if "language" in single else None,
+        since=_time(single, "since"),
+        until=_time(single, "until"),
+        sort="size" if sort == "size" else "latest",
+        size=_integer(single, "size", 20, 1, MAX_SIZE),
+        offset=_integer(single, "offset", 0, 0, MAX_RESULT_WINDOW - 1),
+    )
+    store: SearchStore = request.app.state.store
+    result = await run_in_threadpool(store.stories, query)
+    return JSONResponse(stories_as_json(result))
+
+
+async def _story(request: Request) -> Response:
+    _parameters(request, (), ())
+    story_id = request.path_params["story_id"]
+    if not story_id or len(story_id) > MAX_STORY_ID_CHARS or _CONTROL.search(story_id):
+        return _error(404, "no story with this id")
+    store: SearchStore = request.app.state.store
+
+    def read() -> Response:
+        found = store.stories(StoryQuery(story_id=story_id, size=1)).stories
+        if not found:
+            return _error(404, f"no story with id {story_id!r}")
+        total, articles = story_articles(store, story_id)
+        return JSONResponse(story_as_json(found[0], total, articles))
+
+    return await run_in_threadpool(read)
+
+
 async def _health(request: Request) -> Response:
     store: SearchStore = request.app.state.store
     try:
@@ -178,17 +224,7 @@ async def _health(request: Request) -> Response:
 
 def _search_query(request: Request) -> tuple[SearchQuery, set[str]]:
     """The :class:`SearchQuery` the parameters ask for, and the query's tokens (to name matched entities)."""
-    params = request.query_params
-    for name in params:
-        if name not in REPEATABLE and name not in SINGLE:
-            raise BadParameter(f"unknown parameter {name!r}; known: {', '.join([*SINGLE, *REPEATABLE])}")
-    single: dict[str, str] = {}
-    for name in SINGLE:
-        values = params.getlist(name)
-        if len(values) > 1:
-            raise BadParameter(f"give the parameter {name!r} at most once")
-        if values and values[0] != "":
-            single[name] = values[0]
+    single = _parameters(request, SINGLE, REPEATABLE)
     text = single.get("q", "")
     tree = parse_query(text)  # limits the length and says where a syntax error is
     sort = _choice(single, "sort", ("relevance", "date"))
@@ -210,6 +246,23 @@ def _search_query(request: Request) -> tuple[SearchQuery, set[str]]:
         collapse_duplicates=_boolean(single, "collapse_duplicates"),
     )
     return query, set(positive_tokens(tree))
+
+
+def _parameters(request: Request, single: tuple[str, ...], repeatable: tuple[str, ...]) -> dict[str, str]:
+    """The non-empty ``single`` parameters; a 400 for an unknown one or one of ``single`` given twice."""
+    params = request.query_params
+    for name in params:
+        if name not in repeatable and name not in single:
+            known = ", ".join([*single, *repeatable]) or "none"
+            raise BadParameter(f"unknown parameter {name!r}; known: {known}")
+    given: dict[str, str] = {}
+    for name in single:
+        values = params.getlist(name)
+        if len(values) > 1:
+            raise BadParameter(f"give the parameter {name!r} at most once")
+        if values and values[0] != "":
+            given[name] = values[0]
+    return given
 
 
 def _filter(request: Request, name: str) -> tuple[str, ...]:

@@ -27,7 +27,12 @@ STAGE_COMMANDS = (
     "newswire.indexer.commands",
     "newswire.indexer.api_commands",
 )
-LOCAL_COMMANDS = ("newswire.commands.services", "newswire.commands.pipeline", "newswire.commands.read")
+LOCAL_COMMANDS = (
+    "newswire.commands.services",
+    "newswire.commands.pipeline",
+    "newswire.commands.read",
+    "newswire.commands.stories",
+)
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1

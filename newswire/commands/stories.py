@@ -1,0 +1,210 @@
+"""``newswire stories`` and ``newswire story``: the stories the processors grouped articles into.
+
+``newswire stories [QUERY]`` lists the stories with at least one article matching the query and filters, one line
+each (newest article, size, sources, title, top entities, story id); ``newswire story ID`` prints one story and its
+articles, oldest first. The store is the one ``newswire search`` would use (see :mod:`newswire.commands.read`).
+The JSON documents (``--json``) are those of the HTTP API's ``/api/stories`` and ``/api/stories/{id}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from typing import Any
+
+from newswire.commands.read import _timestamp, hit_as_json, use_embedded_store
+from newswire.contract import EnrichedArticle, format_time
+from newswire.errors import InvalidQuery
+from newswire.query import parse_query
+from newswire.search import (
+    SearchHit,
+    SearchStore,
+    StoriesResult,
+    StoryQuery,
+    StorySummary,
+    story_articles,
+)
+from newswire.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MAX_STORY_ID_CHARS = 128  # an article id's limit in the contract
+TITLE_CHARS = 72
+SHOWN_ENTITIES = 3
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]
+) -> None:
+    stories = subparsers.add_parser(
+        "stories",
+        parents=parents,
+        help="list stories: newest article, size, sources, title, top entities and id, one line each",
+        description="Lists the stories with at least one article matching the query (same language and filters "
+        "as `newswire search`); sizes, times, sources and entities count all the story's articles.",
+    )
+    stories.add_argument("query", nargs="?", default="", help='e.g. "wagner mutiny"; empty: every story')
+    stories.add_argument("--entity", action="append", default=[], help="a story with an article naming this entity")
+    stories.add_argument("--topic", action="append", default=[], help="... with an article on this topic (repeat)")
+    stories.add_argument("--source", action="append", default=[], help="... with an article from this source")
+    stories.add_argument("--language", help="... with an article in this language (ISO 639-1)")
+    stories.add_argument("--since", type=_timestamp, help="... with an article published at or after (UTC)")
+    stories.add_argument("--until", type=_timestamp, help="... with an article published before (UTC)")
+    stories.add_argument("--sort", choices=("latest", "size"), default="latest", help="newest or biggest first")
+    stories.add_argument("--size", type=int, default=20, help="stories to show, 1 to 1000 [20]")
+    stories.add_argument("--offset", type=int, default=0, help="stories to skip [0]")
+    stories.add_argument("--json", action="store_true", help="machine-readable output")
+    stories.add_argument("--embedded", action="store_true", help="read the embedded store in the data directory")
+    stories.set_defaults(func=_stories)
+
+    story = subparsers.add_parser(
+        "story",
+        parents=parents,
+        help="one story: its summary, then its articles oldest first",
+        description="The story id is the one `newswire stories` prints (the id of the story's first article).",
+    )
+    story.add_argument("story_id", metavar="ID", help="story id")
+    story.add_argument("--json", action="store_true", help="machine-readable output")
+    story.add_argument("--embedded", action="store_true", help="read the embedded store in the data directory")
+    story.set_defaults(func=_story)
+
+
+def check_story_id(story_id: str) -> str:
+    """``story_id`` when it can be one (1 to 128 characters, no control character); InvalidQuery otherwise."""
+    if not story_id or len(story_id) > MAX_STORY_ID_CHARS or _CONTROL.search(story_id):
+        raise InvalidQuery(f"a story id is 1 to {MAX_STORY_ID_CHARS} characters without control characters")
+    return story_id
+
+
+def _open(args: argparse.Namespace, settings: Settings) -> SearchStore:
+    from newswire.indexer import open_store  # noqa: PLC0415 - the store driver loads only when reading
+
+    return open_store(settings, embedded=use_embedded_store(args, settings))
+
+
+def _stories(args: argparse.Namespace, settings: Settings) -> int:
+    parse_query(args.query)  # a syntax error is reported before any connection is made
+    query = StoryQuery(
+        text=args.query,
+        entities=tuple(args.entity),
+        topics=tuple(args.topic),
+        sources=tuple(args.source),
+        language=args.language,
+        since=args.since,
+        until=args.until,
+        sort=args.sort,
+        size=args.size,
+        offset=args.offset,
+    )
+    store = _open(args, settings)
+    try:
+        result = store.stories(query)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(stories_as_json(result), ensure_ascii=False, indent=2))
+    else:
+        print_stories(result, offset=args.offset)
+    return 0
+
+
+def _story(args: argparse.Namespace, settings: Settings) -> int:
+    story_id = check_story_id(args.story_id)
+    store = _open(args, settings)
+    try:
+        found = store.stories(StoryQuery(story_id=story_id, size=1)).stories
+        total, articles = story_articles(store, story_id) if found else (0, [])
+    finally:
+        store.close()
+    if not found:
+        print(f"newswire story: no story with id {story_id!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(story_as_json(found[0], total, articles), ensure_ascii=False, indent=2))
+    else:
+        print_story(found[0], total, articles)
+    return 0
+
+
+# --- JSON, shared with the HTTP API ---------------------------------------------------------------------------
+
+
+def summary_as_json(story: StorySummary) -> dict[str, Any]:
+    return {
+        "story_id": story.story_id,
+        "title": story.title,
+        "size": story.size,
+        "copies": story.copies,
+        "first_published": format_time(story.first_published),
+        "last_published": format_time(story.last_published),
+        "sources": story.sources,
+        "top_entities": [{"name": e.name, "label": e.label, "count": e.count} for e in story.top_entities],
+    }
+
+
+def stories_as_json(result: StoriesResult) -> dict[str, Any]:
+    """The document of ``newswire stories --json`` and ``GET /api/stories``."""
+    return {"total": result.total, "stories": [summary_as_json(story) for story in result.stories]}
+
+
+def story_as_json(story: StorySummary, total: int, articles: list[EnrichedArticle]) -> dict[str, Any]:
+    """The document of ``newswire story ID --json`` and ``GET /api/stories/{id}``: articles oldest first."""
+    listed = []
+    for article in articles:
+        document = hit_as_json(SearchHit(article=article, score=0.0), set(), set())
+        for unranked in ("score", "highlights", "matched_entities"):
+            del document[unranked]
+        listed.append(document)
+    return {"story": summary_as_json(story), "articles_total": total, "articles": listed}
+
+
+# --- text ------------------------------------------------------------------------------------------------------
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def story_line(story: StorySummary) -> str:
+    """One line: newest article, size, sources, title, top entities, id."""
+    when = story.last_published.strftime("%Y-%m-%d %H:%M")
+    size = f"{story.size} article{'s' if story.size != 1 else ''}"
+    sources = f"{story.sources} source{'s' if story.sources != 1 else ''}"
+    entities = ", ".join(entity.name for entity in story.top_entities[:SHOWN_ENTITIES])
+    line = f"{when}  {size:>12}  {sources:>10}  {_cut(story.title, TITLE_CHARS)}"
+    if entities:
+        line += f"  [{entities}]"
+    return f"{line}  {story.story_id}"
+
+
+def print_stories(result: StoriesResult, *, offset: int = 0) -> None:
+    shown = f"{offset + 1}-{offset + len(result.stories)}" if result.stories else "none"
+    print(f"{result.total} {'story matches' if result.total == 1 else 'stories match'}; showing {shown}")
+    for story in result.stories:
+        print(story_line(story))
+
+
+def print_story(story: StorySummary, total: int, articles: list[EnrichedArticle]) -> None:
+    first = story.first_published.strftime("%Y-%m-%d %H:%M")
+    last = story.last_published.strftime("%Y-%m-%d %H:%M")
+    copies = f" ({story.copies} syndicated cop{'y' if story.copies == 1 else 'ies'})" if story.copies else ""
+    print(story.title)
+    print(f"story {story.story_id}")
+    print(f"{story.size} articles{copies} from {story.sources} sources, {first} to {last} UTC")
+    if story.top_entities:
+        print("entities: " + ", ".join(f"{e.name} ({e.label}, {e.count})" for e in story.top_entities))
+    if total > len(articles):
+        print(f"\nthe {len(articles)} oldest of {total} articles (`newswire search --story ID --sort date` lists all):")
+    else:
+        print("\narticles, oldest first:")
+    for article in articles:
+        when = article.published.strftime("%Y-%m-%d %H:%M")
+        copy = "  (copy)" if article.duplicate_of else ""
+        print(f"  {when}  {article.source}: {_cut(article.title, TITLE_CHARS)}{copy}")
+        if article.url:
+            print(f"      {article.url}")
