@@ -125,7 +125,9 @@ class StoryQuery:
     def __post_init__(self) -> None:
         if not 1 <= self.size <= 1000:
             raise InvalidQuery(f"size must be between 1 and 1000, got {self.size}")
-        if self.offset < 0 or self.offset + self.size > MAX_RESULT_WINDOW:
+        if self.offset < 0:
+            raise InvalidQuery(f"offset must be 0 or more, got {self.offset}")
+        if self.offset + self.size > MAX_RESULT_WINDOW:
             raise InvalidQuery(f"offset + size must stay within {MAX_RESULT_WINDOW}, got {self.offset + self.size}")
         if self.since and self.until and self.since > self.until:
             raise InvalidQuery(f"the date range is empty: since {self.since} is after until {self.until}")

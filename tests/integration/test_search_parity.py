@@ -4,6 +4,7 @@ Both stores index the parity corpus (``tests/data/parity_corpus.py``) and run ev
 ``tests/data/parity_queries.py``. Totals, facet counts and histogram buckets must be identical; the top-10 hits
 must share at least 8 ids (rankings are BM25 in both, computed differently); a query without text, or sorted by
 date, must list the same ids in the same order; a query filtered on one entity must have the same first hit.
+Story listings (:data:`STORY_QUERIES`) must be identical, and what :mod:`tests.story_model` says they should be.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import pytest
 from newswire.errors import SearchError
 from newswire.indexer.elasticsearch import ElasticsearchStore
 from newswire.indexer.embedded import EmbeddedStore
-from newswire.search import SearchQuery, SearchResult
+from newswire.search import SearchQuery, SearchResult, StoryQuery, story_articles
 from tests.data.parity_corpus import parity_corpus
-from tests.data.parity_queries import PARITY_QUERIES
+from tests.data.parity_queries import JUNE_25, JUNE_26, PARITY_QUERIES
+from tests.story_model import expected_stories, matching_ids
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -102,3 +104,37 @@ def test_the_parity_queries_cover_the_features():
     assert {query.histogram for query in queries} >= {"hour", "day"}
     assert any(query.sort == "date" for query in queries)
     assert any(query.collapse_duplicates for query in queries)
+
+
+STORY_QUERIES: dict[str, StoryQuery] = {
+    "every story": StoryQuery(size=50),
+    "by size": StoryQuery(sort="size", size=5),
+    "second page by size": StoryQuery(sort="size", size=4, offset=4),
+    "word": StoryQuery(text="prigozhin"),
+    "phrase or word": StoryQuery(text='"armed mutiny" OR lukashenko', sort="size"),
+    "without a word": StoryQuery(text="moscow -wagner"),
+    "entity": StoryQuery(entities=("Alexander Lukashenko",)),
+    "topic and source": StoryQuery(topics=("conflict_war_peace",), sources=("Northern Ledger", "Meridian Wire")),
+    "language": StoryQuery(language="de"),
+    "date range": StoryQuery(since=JUNE_25, until=JUNE_26, sort="size"),
+    "one story": StoryQuery(story_id="rostov"),
+}
+
+
+@pytest.mark.parametrize("name", list(STORY_QUERIES))
+def test_same_stories(stores: tuple[EmbeddedStore, ElasticsearchStore], name: str):
+    embedded, elastic = stores
+    query = STORY_QUERIES[name]
+    mine, theirs = embedded.stories(query), elastic.stories(query)
+    assert mine.stories, "a story parity query must list something"
+    assert mine == theirs
+    assert mine == expected_stories(parity_corpus(), matching_ids(embedded, query), query)
+
+
+def test_same_articles_in_every_story(stores: tuple[EmbeddedStore, ElasticsearchStore]):
+    embedded, elastic = stores
+    listed = embedded.stories(StoryQuery(size=100)).stories
+    assert any(story.size > 1 for story in listed) and any(story.size == 1 for story in listed)
+    for story in listed:
+        assert story_articles(embedded, story.story_id) == story_articles(elastic, story.story_id)
+        assert story_articles(embedded, story.story_id)[0] == story.size

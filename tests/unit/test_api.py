@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from newswire.commands.read import result_as_json
+from newswire.commands.stories import stories_as_json
 from newswire.contract import EnrichedArticle, Entity, Topic, decode_enriched
 from newswire.errors import ConfigError, SearchError
 from newswire.indexer.api import CONTENT_SECURITY_POLICY, create_app
@@ -251,6 +253,104 @@ def test_an_article_is_its_wire_json(client: TestClient, corpus: dict[str, Enric
 def test_only_get(client: TestClient) -> None:
     assert client.post("/api/search", content=b"q=wagner").status_code == 405
     assert client.delete("/api/articles/x").status_code == 405
+
+
+# --- stories --------------------------------------------------------------------------------------------------------
+
+
+def _stories(client: TestClient, **params) -> dict:
+    response = client.get("/api/stories", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_stories_answer_the_document_of_newswire_stories_json(client: TestClient, store_path: Path) -> None:
+    document = _stories(client, q="prigozhin", sort="size", size=3)
+    store = EmbeddedStore(store_path)
+    try:
+        expected = stories_as_json(store.stories(StoryQuery(text="prigozhin", sort="size", size=3)))
+    finally:
+        store.close()
+    assert document == expected
+    assert document["total"] == 3  # the mutiny story (two articles), the deal and the syndicated copy
+    assert [story["story_id"] for story in document["stories"]][:1] == ["mutiny"]
+    mutiny = document["stories"][0]
+    assert (mutiny["size"], mutiny["sources"], mutiny["first_published"]) == (2, 2, "2023-06-24T07:00:00Z")
+
+
+def test_stories_filters_and_paging(client: TestClient, corpus: dict[str, EnrichedArticle]) -> None:
+    everything = _stories(client)
+    assert everything["total"] == 4
+    newest_first = [corpus["russian"].id, corpus["deal"].id, "mutiny", corpus["copy"].id]
+    assert [story["story_id"] for story in everything["stories"]] == newest_first
+    page = _stories(client, size=2, offset=1)
+    assert (page["total"], [story["story_id"] for story in page["stories"]]) == (4, newest_first[1:3])
+    assert [story["story_id"] for story in _stories(client, entity="Belarus", language="ru")["stories"]] == [
+        corpus["russian"].id
+    ]
+    assert _stories(client, source="Lakeside Ledger", since="2023-06-24", until="2023-06-25")["total"] == 1
+    assert _stories(client, topic="conflict_war_peace", q="", sort="")["total"] == 2
+
+
+def test_a_story_is_its_summary_and_its_articles_oldest_first(
+    client: TestClient, corpus: dict[str, EnrichedArticle]
+) -> None:
+    response = client.get("/api/stories/mutiny")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["story"]["title"] == corpus["rostov"].title  # the earliest: no article has the id "mutiny"
+    assert document["articles_total"] == 2
+    assert [article["id"] for article in document["articles"]] == [corpus["rostov"].id, corpus["putin"].id]
+    alone = client.get(f"/api/stories/{corpus['deal'].id}").json()
+    assert [article["title"] for article in alone["articles"]] == [corpus["deal"].title]
+
+
+def test_an_unknown_story_is_a_404(client: TestClient) -> None:
+    assert "no story with id 'nothing'" in _error(client.get("/api/stories/nothing"), 404)
+    assert "no story" in _error(client.get("/api/stories/" + "a" * 500), 404)
+    assert "no story" in _error(client.get("/api/stories/bad%07id"), 404)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "expected"),
+    [
+        ("/api/stories", {"q": "(wagner"}, "missing ')'"),
+        ("/api/stories", {"sort": "date"}, "sort must be one of latest, size"),
+        ("/api/stories", {"size": "0"}, "size must be a whole number from 1 to 100"),
+        ("/api/stories", {"size": "101"}, "size must be a whole number from 1 to 100"),
+        ("/api/stories", {"offset": "-1"}, "offset must be a whole number"),
+        ("/api/stories", {"offset": "9990", "size": "20"}, "offset + size must stay within 10000"),
+        ("/api/stories", {"since": "2023-06-25", "until": "2023-06-24"}, "the date range is empty"),
+        ("/api/stories", {"story": "mutiny"}, "unknown parameter 'story'"),
+        ("/api/stories", {"facets": "true"}, "unknown parameter 'facets'"),
+        ("/api/stories", {"q": ["wagner", "putin"]}, "at most once"),
+        ("/api/stories", {"entity": "Bel\x00arus"}, "control character"),
+        ("/api/stories/mutiny", {"size": "5"}, "unknown parameter 'size'"),
+    ],
+)
+def test_bad_story_parameters_are_a_400_with_one_line(
+    client: TestClient, path: str, params: dict, expected: str
+) -> None:
+    assert expected in _error(client.get(path, params=params), 400)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    query=st.text(st.characters(blacklist_categories=("Cs",)), max_size=60),
+    source=st.text(st.characters(blacklist_categories=("Cs",)), max_size=60),
+    sort=st.text(max_size=8),
+    offset=st.one_of(st.text(max_size=8), st.integers(-5, 10_005).map(str)),
+    story=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60),
+)
+def test_any_story_parameters_give_200_or_a_clear_4xx(
+    client: TestClient, query: str, source: str, sort: str, offset: str, story: str
+) -> None:
+    response = client.get("/api/stories", params={"q": query, "source": source, "sort": sort, "offset": offset})
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        _error(response, 400)
+    one = client.get("/api/stories/" + quote(story, safe=""))
+    assert one.status_code in (200, 404), one.text
 
 
 # --- health and an unavailable store --------------------------------------------------------------------------------

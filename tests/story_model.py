@@ -1,0 +1,161 @@
+"""What ``SearchStore.stories`` must answer, computed in plain Python from the articles: the tests' reference.
+
+Also a small corpus of mutiny stories (:class:`Mutiny`) that the store tests of both stores share.
+
+Which articles match a query's text and filters is the store's search (tested on its own, and for parity); this model
+does the rest from the definition in :mod:`newswire.search`: a story is listed when one of its articles matches, and
+everything said about it counts all its articles.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from newswire.contract import EnrichedArticle, Entity
+from newswire.search import SearchStore, StoriesResult, StoryQuery, StorySummary, top_entities
+from tests.factories import article_factory, enriched_factory
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T0 = datetime(2023, 6, 24, 6, 0, tzinfo=UTC)
+LABELS = {
+    "Yevgeny Prigozhin": "PERSON",
+    "Vladimir Putin": "PERSON",
+    "Sergei Shoigu": "PERSON",
+    "Valery Gerasimov": "PERSON",
+    "Alexander Lukashenko": "PERSON",
+    "Rostov-on-Don": "GPE",
+    "Moscow": "GPE",
+    "Belarus": "GPE",
+    "Wagner Group": "ORG",
+}
+
+
+def make(
+    title: str,
+    *,
+    hours: float = 0,
+    story_id: str | None = None,
+    source: str = "Harbour Post",
+    entities: tuple[str, ...] = (),
+    duplicate_of: str | None = None,
+    **fields: Any,
+) -> EnrichedArticle:
+    published = T0 + timedelta(hours=hours)
+    raw = article_factory(
+        title=title, summary="", content="", source=source, published=published, fetched=published, **fields
+    )
+    return enriched_factory(
+        raw,
+        entities=[Entity(name=name, label=LABELS.get(name, "ORG"), count=1) for name in entities],
+        topics=[],
+        story_id=story_id,
+        duplicate_of=duplicate_of,
+    )
+
+
+class Mutiny:
+    """Three stories of the mutiny and one article that belongs to no story, with the first articles' ids as ids."""
+
+    def __init__(self) -> None:
+        self.rostov = make(
+            "Wagner fighters hold Rostov-on-Don headquarters",
+            hours=1,
+            entities=("Yevgeny Prigozhin", "Rostov-on-Don", "Wagner Group"),
+        )
+        rostov = self.rostov.id
+        self.rostov = self.rostov.model_copy(update={"story_id": rostov})
+        self.rostov_copy = make(
+            "Wagner fighters hold Rostov-on-Don headquarters",
+            hours=1.5,
+            story_id=rostov,
+            source="Wire Relay",
+            entities=("Yevgeny Prigozhin", "Rostov-on-Don"),
+            duplicate_of=rostov,
+        )
+        self.shoigu = make(
+            "Prigozhin demands to meet Shoigu and Gerasimov",
+            hours=0.5,  # dated before the story's first article, as a feed may
+            story_id=rostov,
+            source="Capital Courier",
+            entities=("Yevgeny Prigozhin", "Sergei Shoigu", "Valery Gerasimov"),
+        )
+        self.putin = make(
+            "Putin calls the armed mutiny treason", hours=4, entities=("Vladimir Putin", "Yevgeny Prigozhin")
+        )
+        self.putin = self.putin.model_copy(update={"story_id": self.putin.id})
+        self.deal = make(
+            "Lukashenko brokers a deal to halt the march",
+            hours=28,
+            story_id="story-deal",  # its first article is not in the store
+            source="Northern Courier",
+            entities=("Alexander Lukashenko", "Belarus", "Yevgeny Prigozhin"),
+        )
+        self.deal_later = make(
+            "Prigozhin to leave for Belarus, Kremlin says",
+            hours=30,
+            story_id="story-deal",
+            entities=("Belarus", "Yevgeny Prigozhin"),
+        )
+        self.moscow = make("Moscow lifts its counter-terrorism regime", hours=50, entities=("Moscow",))  # no story
+
+    @property
+    def articles(self) -> list[EnrichedArticle]:
+        return [self.rostov, self.rostov_copy, self.shoigu, self.putin, self.deal, self.deal_later, self.moscow]
+
+
+def story_of(article: EnrichedArticle) -> str:
+    return article.story_id or article.id
+
+
+def millis(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(milliseconds=1)
+
+
+def matching_ids(store: SearchStore, query: StoryQuery) -> set[str]:
+    """The ids of the articles that match ``query``'s text and filters, by the store's own search."""
+    search = replace(query.article_filter(), size=1000)
+    result = store.search(search)
+    assert result.total <= 1000, "the reference is for small corpora"
+    return {hit.article.id for hit in result.hits}
+
+
+def summary(story: str, members: list[EnrichedArticle], by_id: dict[str, EnrichedArticle]) -> StorySummary:
+    earliest = min(members, key=lambda article: (millis(article.published), article.id))
+    root = by_id.get(story)
+    entities: dict[tuple[str, str], int] = defaultdict(int)
+    for article in members:
+        for key in {(entity.name, entity.label) for entity in article.entities}:
+            entities[key] += 1
+    return StorySummary(
+        story_id=story,
+        title=(root or earliest).title,
+        size=len(members),
+        copies=sum(article.duplicate_of is not None for article in members),
+        first_published=EPOCH + timedelta(milliseconds=min(millis(article.published) for article in members)),
+        last_published=EPOCH + timedelta(milliseconds=max(millis(article.published) for article in members)),
+        sources=len({article.source for article in members}),
+        top_entities=top_entities(dict(entities)),
+    )
+
+
+def expected_stories(articles: Iterable[EnrichedArticle], matching: set[str], query: StoryQuery) -> StoriesResult:
+    """The answer to ``query`` over ``articles``, of which those in ``matching`` match its text and filters."""
+    by_id = {article.id: article for article in articles}
+    stories: dict[str, list[EnrichedArticle]] = defaultdict(list)
+    for article in by_id.values():
+        stories[story_of(article)].append(article)
+    listed = {
+        story_of(article)
+        for article in by_id.values()
+        if article.id in matching and query.story_id in (None, story_of(article))
+    }
+    summaries = [summary(story, stories[story], by_id) for story in listed]
+    summaries.sort(key=lambda item: item.story_id)
+    summaries.sort(key=lambda item: item.last_published, reverse=True)
+    if query.sort == "size":
+        summaries.sort(key=lambda item: item.size, reverse=True)
+    return StoriesResult(total=len(summaries), stories=tuple(summaries[query.offset : query.offset + query.size]))
