@@ -9,13 +9,15 @@ Layout in the cluster, for the alias ``news`` (``settings.index_alias``):
 
 A document is the enriched message as it travels on ``news.enriched`` (so ``_source`` rebuilds the
 :class:`~newswire.contract.EnrichedArticle` exactly), plus the keyword arrays ``entity_names`` and ``topic_labels``
-for the filters and facets, plus ``tokens``: title, summary and content as the tokens of
-:func:`newswire.query.tokenize` joined by spaces. Only ``tokens.*`` is searched, with the built-in ``whitespace``
-analyzer, so the node indexes exactly the tokens the query language produces (the same tokens the embedded store
-indexes) without the ``analysis-common`` module, which the ``integ-test-zip`` node lacks (no ``pattern``
-tokenizer there; its ``standard`` analyzer would keep ``Prigozhin's`` and ``3.5`` as single tokens). ``tokens`` is
-left out of the stored ``_source``, so a re-index into a new version must come from the topic (or recompute it). The
-mapping is not dynamic: fields it does not name are kept in ``_source`` but not indexed.
+for the filters and facets, plus ``story`` (the ``story_id``, or the article's own id) and ``entity_keys`` (name and
+label as one keyword) for the story listing (:mod:`.stories`; ``ensure_ready`` adds both to an index made before
+them, and documents written before get them when written again), plus ``tokens``: title, summary and content as the
+tokens of :func:`newswire.query.tokenize` joined by spaces. Only ``tokens.*`` is searched, with the built-in
+``whitespace`` analyzer, so the node indexes exactly the tokens the query language produces (the same tokens the
+embedded store indexes) without the ``analysis-common`` module, which the ``integ-test-zip`` node lacks (no
+``pattern`` tokenizer there; its ``standard`` analyzer would keep ``Prigozhin's`` and ``3.5`` as single tokens).
+``tokens`` is left out of the stored ``_source``, so a re-index into a new version must come from the topic (or
+recompute it). The mapping is not dynamic: fields it does not name are kept in ``_source`` but not indexed.
 
 Writes are one ``_bulk`` request per batch with ``_id`` = article id and the article's revision as an external
 version (``external_gte``): a replay of a revision overwrites it with itself, an older revision is refused by the

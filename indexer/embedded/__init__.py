@@ -11,6 +11,7 @@ return) and the filter columns; ``article_entities`` and ``article_topics`` hold
 indexed, so that filters and facets are SQL; ``article_text`` is the FTS5 index of title, summary and content.
 Filters: every entity and every topic listed must be on the article; the sources are alternatives; ``since`` is
 inclusive and ``until`` exclusive, at the millisecond precision of ``published`` on the wire.
+Stories (:mod:`.stories`) group the rows by ``coalesce(story_id, id)``, which is indexed.
 
 The text is tokenised by :func:`newswire.query.tokenize` before FTS5 sees it: FTS5 indexes the tokens joined by
 spaces, so indexed tokens are exactly the query language's tokens (FTS5's ``unicode61`` alone keeps combining
