@@ -1,4 +1,5 @@
 // The newswire search page: reads the form and the address bar, asks /api/search, draws hits, facets and coverage.
+// Its "Show" choice lists stories instead (/api/stories), and a story's articles come from /api/stories/{id}.
 // Everything from the store is put in the page as text (textContent), never as markup; the highlight snippets are
 // split on the store's <em> and </em> so that those, and only those, become elements.
 "use strict";
@@ -8,7 +9,8 @@ const FILTERS = { entity: "entities", topic: "topics", source: "sources" };
 const SVG = "http://www.w3.org/2000/svg";
 
 const state = { q: "", entity: [], topic: [], source: [], from: "", to: "", sort: "relevance", histogram: "day",
-  collapse: false, offset: 0 };
+  collapse: false, offset: 0, view: "articles", story: "" };
+const VIEWS = ["articles", "latest", "size"];
 let pending = null;
 
 const $ = (id) => document.getElementById(id);
@@ -68,6 +70,8 @@ function readAddress() {
   state.histogram = params.get("histogram") === "hour" ? "hour" : "day";
   state.collapse = params.get("collapse") === "true";
   state.offset = Math.max(0, parseInt(params.get("offset") || "0", 10) || 0);
+  state.view = VIEWS.includes(params.get("view")) ? params.get("view") : "articles";
+  state.story = params.get("story") || "";
 }
 
 function writeAddress(push) {
@@ -79,6 +83,8 @@ function writeAddress(push) {
   if (state.histogram !== "day") params.set("histogram", state.histogram);
   if (state.collapse) params.set("collapse", "true");
   if (state.offset) params.set("offset", String(state.offset));
+  if (state.view !== "articles") params.set("view", state.view);
+  if (state.story) params.set("story", state.story);
   const address = params.toString() ? "?" + params : location.pathname;
   if (push) history.pushState(null, "", address); else history.replaceState(null, "", address);
 }
@@ -90,6 +96,7 @@ function fillForm() {
   $("sort").value = state.sort;
   $("histogram").value = state.histogram;
   $("collapse").checked = state.collapse;
+  $("view").value = state.view;
   for (const name of Object.keys(FILTERS)) $(name).value = "";
 }
 
@@ -104,6 +111,8 @@ function readForm() {
   state.sort = $("sort").value;
   state.histogram = $("histogram").value;
   state.collapse = $("collapse").checked;
+  state.view = $("view").value;
+  state.story = "";
   state.offset = 0;
 }
 
@@ -116,6 +125,20 @@ function apiParams() {
   if (state.to) params.set("until", nextDay(state.to));
   if (state.collapse) params.set("collapse_duplicates", "true");
   return params;
+}
+
+function storyParams() {
+  const params = apiParams();
+  for (const name of ["facets", "histogram", "collapse_duplicates"]) params.delete(name);
+  params.set("sort", state.view);
+  return params;
+}
+
+function openStory(id) {
+  state.story = id;
+  state.offset = 0;
+  update(true);
+  $("results-heading").scrollIntoView();
 }
 
 // --- actions -------------------------------------------------------------------------------------------------------
@@ -148,7 +171,9 @@ async function search() {
   let body;
   let response;
   try {
-    response = await fetch("api/search?" + apiParams(), { signal: pending.signal, headers: { Accept: "application/json" } });
+    const address = state.story ? "api/stories/" + encodeURIComponent(state.story)
+      : state.view === "articles" ? "api/search?" + apiParams() : "api/stories?" + storyParams();
+    response = await fetch(address, { signal: pending.signal, headers: { Accept: "application/json" } });
     body = await response.json();
   } catch (error) {
     if (error.name === "AbortError") return;
@@ -159,7 +184,9 @@ async function search() {
     showError(body && body.error ? body.error : "The search failed (" + response.status + ").");
     return;
   }
-  drawResult(body);
+  if (state.story) drawStory(body);
+  else if (state.view === "articles") drawResult(body);
+  else drawStories(body);
 }
 
 function showError(message) {
@@ -189,6 +216,16 @@ function drawActiveFilters() {
       item.append(button);
       list.append(item);
     }
+  }
+  if (state.story) {
+    const item = element("li");
+    const button = element("button", null, "chip");
+    button.type = "button";
+    button.setAttribute("aria-label", "Leave the story " + state.story);
+    button.append(element("span", "story: ", "chip-kind"), state.story, element("span", " ×", "chip-x"));
+    button.addEventListener("click", () => { state.story = ""; update(true); });
+    item.append(button);
+    list.append(item);
   }
   $("active").hidden = list.children.length === 0;
 }
@@ -228,6 +265,13 @@ function drawHit(hit) {
   if (hit.topics && hit.topics.length) meta.append(" · " + hit.topics.map((topic) => topic.label).join(", "));
   if (hit.duplicate_of) meta.append(" · syndicated copy");
   item.append(heading, meta);
+  if (hit.story_id && hit.story_id !== state.story) {
+    const more = element("button", "Whole story", "story-link");
+    more.type = "button";
+    more.title = "Every article of this story, oldest first";
+    more.addEventListener("click", () => openStory(hit.story_id));
+    meta.append(" · ", more);
+  }
   for (const text of (hit.highlights || []).slice(0, 2)) item.append(snippet(text));
   if (hit.matched_entities && hit.matched_entities.length) {
     const entities = element("ul", null, "chips entities");
@@ -244,6 +288,86 @@ function drawHit(hit) {
     item.append(entities);
   }
   return item;
+}
+
+function plural(count, word) {
+  return count + " " + word + (count === 1 ? "" : "s");
+}
+
+function clearSide() {
+  $("previous").disabled = true;
+  $("next").disabled = true;
+  for (const name of Object.keys(FILTERS)) {
+    $("facet-" + FILTERS[name]).replaceChildren(element("li", "Counted when articles are shown.", "empty"));
+  }
+  $("coverage").replaceChildren(element("p", "Drawn when articles are shown.", "empty"));
+}
+
+function storyMeta(story, tag) {
+  const meta = element(tag || "p", null, "meta");
+  const first = element("time", utc(story.first_published, true));
+  first.dateTime = story.first_published;
+  const last = element("time", utc(story.last_published, true));
+  last.dateTime = story.last_published;
+  const copies = story.copies === 0 ? "" : story.copies === 1 ? " (1 syndicated copy)"
+    : " (" + story.copies + " syndicated copies)";
+  meta.append(plural(story.size, "article") + copies + " · " + plural(story.sources, "source") + " · ", first, " – ",
+    last);
+  return meta;
+}
+
+function entityChips(entities) {
+  const list = element("ul", null, "chips entities");
+  list.setAttribute("aria-label", "Most named entities");
+  for (const entity of entities) {
+    const button = element("button", entity.name + " (" + entity.count + ")", "chip");
+    button.type = "button";
+    button.title = "Only stories with an article naming " + entity.name + " (" + entity.label + ")";
+    button.addEventListener("click", () => addFilter("entity", entity.name));
+    const entry = element("li");
+    entry.append(button);
+    list.append(entry);
+  }
+  return list;
+}
+
+function drawStories(result) {
+  const stories = result.stories || [];
+  const first = state.offset + 1;
+  const last = state.offset + stories.length;
+  $("status").textContent = result.total === 0 ? "No story matches."
+    : result.total + (result.total === 1 ? " story matches" : " stories match") + "; showing " + first + "–" + last + ".";
+  const list = $("hits");
+  list.replaceChildren(...stories.map((story) => {
+    const item = element("li", null, "hit story");
+    const heading = element("h3");
+    const open = element("button", story.title, "story-title");
+    open.type = "button";
+    open.title = "Every article of this story, oldest first";
+    open.addEventListener("click", () => openStory(story.story_id));
+    heading.append(open);
+    item.append(heading, storyMeta(story));
+    if (story.top_entities && story.top_entities.length) item.append(entityChips(story.top_entities));
+    return item;
+  }));
+  list.start = first;
+  clearSide();
+  $("previous").disabled = state.offset === 0;
+  $("next").disabled = last >= result.total;
+}
+
+function drawStory(result) {
+  const story = result.story;
+  const status = $("status");
+  status.replaceChildren(element("strong", story.title), " ", storyMeta(story, "span"));
+  if (result.articles_total > result.articles.length) {
+    status.append(" ", element("span", "The " + result.articles.length + " oldest of " + result.articles_total
+      + " articles.", "meta"));
+  }
+  const list = $("hits");
+  list.replaceChildren(...result.articles.map(drawHit));
+  list.start = 1;
+  clearSide();
 }
 
 function drawFacet(name, counts) {
@@ -320,7 +444,7 @@ document.addEventListener("DOMContentLoaded", () => {
     readForm();
     update(true);
   });
-  for (const id of ["sort", "histogram", "collapse", "from", "to"]) {
+  for (const id of ["sort", "histogram", "collapse", "from", "to", "view"]) {
     $(id).addEventListener("change", () => { readForm(); update(true); });
   }
   $("previous").addEventListener("click", () => {

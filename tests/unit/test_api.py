@@ -588,3 +588,19 @@ def test_the_page_json_shapes_match_the_script(client: TestClient) -> None:
     for name in ("total", "hits", "facets", "histogram", "matched_entities", "highlights", "published", "source"):
         assert name in script
         assert name in json.dumps(document)
+
+
+def test_the_page_reads_the_story_json_it_is_given(client: TestClient) -> None:
+    # The stories view reads these names; a renamed field in the stories JSON would leave it blank.
+    listing = json.dumps(_stories(client))
+    story = client.get("/api/stories/mutiny").text
+    script = client.get("/app.js").text
+    for name in ("stories", "story_id", "title", "size", "copies", "sources", "first_published", "last_published"):
+        assert name in script and name in listing
+    for name in ("top_entities", "label", "count"):
+        assert name in script and name in listing
+    for name in ("story", "articles", "articles_total"):
+        assert name in script and name in story
+    assert "api/stories" in script
+    page = client.get("/").text
+    assert '<select id="view" name="view">' in page
