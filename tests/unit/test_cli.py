@@ -23,7 +23,7 @@ def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.Comp
 
 def test_every_documented_command_is_there():
     commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-    assert {"services", "run", "topics", "demo-feeds", "search", "subscribe"} <= commands
+    assert {"services", "run", "topics", "demo-feeds", "search", "subscribe", "stories", "story"} <= commands
 
 
 def test_an_invalid_query_exits_2_with_one_line(capsys, tmp_path):
@@ -57,6 +57,8 @@ def test_run_without_feeds_says_what_is_missing(capsys, tmp_path):
     "args",
     [
         ["search", "wagner", "--es", "http://127.0.0.1:1"],
+        ["stories", "wagner", "--es", "http://127.0.0.1:1"],
+        ["story", "some-story", "--es", "http://127.0.0.1:1"],
         ["topics", "--kafka", "127.0.0.1:1"],
     ],
 )
