@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -174,17 +174,10 @@ async def _article(request: Request) -> Response:
 
 async def _stories(request: Request) -> Response:
     single = _parameters(request, STORY_SINGLE, REPEATABLE)
-    text = single.get("q", "")
-    parse_query(text)
+    parse_query(single.get("q", ""))
     sort = _choice(single, "sort", ("latest", "size"))
     query = StoryQuery(
-        text=text,
-        entities=_filter(request, "entity"),
-        topics=_filter(request, "topic"),
-        sources=_filter(request, "source"),
-        language=_text("language", single["language"]) if "language" in single else None,
-        since=_time(single, "since"),
-        until=_time(single, "until"),
+        **_article_filters(request, single),
         sort="size" if sort == "size" else "latest",
         size=_integer(single, "size", 20, 1, MAX_SIZE),
         offset=_integer(single, "offset", 0, 0, MAX_RESULT_WINDOW - 1),
@@ -230,13 +223,7 @@ def _search_query(request: Request) -> tuple[SearchQuery, set[str]]:
     sort = _choice(single, "sort", ("relevance", "date"))
     histogram = _choice(single, "histogram", ("hour", "day"))
     query = SearchQuery(
-        text=text,
-        entities=_filter(request, "entity"),
-        topics=_filter(request, "topic"),
-        sources=_filter(request, "source"),
-        language=_text("language", single["language"]) if "language" in single else None,
-        since=_time(single, "since"),
-        until=_time(single, "until"),
+        **_article_filters(request, single),
         story_id=_text("story", single["story"]) if "story" in single else None,
         sort="date" if sort == "date" else "relevance",
         size=_integer(single, "size", 10, 0, MAX_SIZE),
@@ -263,6 +250,19 @@ def _parameters(request: Request, single: tuple[str, ...], repeatable: tuple[str
         if values and values[0] != "":
             given[name] = values[0]
     return given
+
+
+def _article_filters(request: Request, single: dict[str, str]) -> dict[str, Any]:
+    """The text and filters that articles are matched with, as fields of SearchQuery and StoryQuery."""
+    return {
+        "text": single.get("q", ""),
+        "entities": _filter(request, "entity"),
+        "topics": _filter(request, "topic"),
+        "sources": _filter(request, "source"),
+        "language": _text("language", single["language"]) if "language" in single else None,
+        "since": _time(single, "since"),
+        "until": _time(single, "until"),
+    }
 
 
 def _filter(request: Request, name: str) -> tuple[str, ...]:

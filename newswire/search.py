@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery
@@ -38,9 +38,25 @@ MAX_STORY_ARTICLES = 1000
 ENTITY_KEY_SEPARATOR = "\x1f"
 
 
+def check_page(size: int, offset: int, *, smallest: int) -> None:
+    """InvalidQuery unless ``smallest <= size <= 1000``, ``offset >= 0`` and the page ends within the window."""
+    if not smallest <= size <= 1000:
+        raise InvalidQuery(f"size must be between {smallest} and 1000, got {size}")
+    if offset < 0:
+        raise InvalidQuery(f"offset must be 0 or more, got {offset}")
+    if offset + size > MAX_RESULT_WINDOW:
+        raise InvalidQuery(f"offset + size must stay within {MAX_RESULT_WINDOW}, got {offset + size}")
+
+
+def check_range(since: datetime | None, until: datetime | None) -> None:
+    """InvalidQuery when ``since`` is after ``until``."""
+    if since and until and since > until:
+        raise InvalidQuery(f"the date range is empty: since {since} is after until {until}")
+
+
 @dataclass(frozen=True, slots=True)
-class SearchQuery:
-    """A search: query text (see :mod:`newswire.query`) plus exact filters, sort, paging and extras."""
+class ArticleFilter:
+    """Which articles match: query text (see :mod:`newswire.query`) and exact filters."""
 
     text: str = ""
     entities: tuple[str, ...] = ()
@@ -49,6 +65,16 @@ class SearchQuery:
     language: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+    def article_filter_fields(self) -> dict[str, Any]:
+        """The text and filters alone, as keyword arguments of any :class:`ArticleFilter`."""
+        return {name.name: getattr(self, name.name) for name in fields(ArticleFilter)}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery(ArticleFilter):
+    """A search: query text (see :mod:`newswire.query`) plus exact filters, sort, paging and extras."""
+
     story_id: str | None = None
     sort: Literal["relevance", "date"] = "relevance"
     size: int = 10
@@ -60,14 +86,10 @@ class SearchQuery:
     collapse_duplicates: bool = False
 
     def __post_init__(self) -> None:
-        if not 0 <= self.size <= 1000:
-            raise InvalidQuery(f"size must be between 0 and 1000, got {self.size}")
-        if self.offset < 0 or self.offset + self.size > MAX_RESULT_WINDOW:
-            raise InvalidQuery(f"offset + size must stay within {MAX_RESULT_WINDOW}, got {self.offset + self.size}")
+        check_page(self.size, self.offset, smallest=0)
         if not 1 <= self.facet_size <= 1000:
             raise InvalidQuery(f"facet size must be between 1 and 1000, got {self.facet_size}")
-        if self.since and self.until and self.since > self.until:
-            raise InvalidQuery(f"the date range is empty: since {self.since} is after until {self.until}")
+        check_range(self.since, self.until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +124,7 @@ class SearchResult:
 
 
 @dataclass(frozen=True, slots=True)
-class StoryQuery:
+class StoryQuery(ArticleFilter):
     """Which stories to list: those with at least one article matching the text and every filter.
 
     ``text`` and the filters mean what they mean in :class:`SearchQuery`; ``story_id`` picks one story (also one
@@ -110,27 +132,14 @@ class StoryQuery:
     first, ``sort="size"`` the one with the most articles first (then the newest); ties go by story id.
     """
 
-    text: str = ""
-    entities: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-    language: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
     story_id: str | None = None
     sort: Literal["latest", "size"] = "latest"
     size: int = 20
     offset: int = 0
 
     def __post_init__(self) -> None:
-        if not 1 <= self.size <= 1000:
-            raise InvalidQuery(f"size must be between 1 and 1000, got {self.size}")
-        if self.offset < 0:
-            raise InvalidQuery(f"offset must be 0 or more, got {self.offset}")
-        if self.offset + self.size > MAX_RESULT_WINDOW:
-            raise InvalidQuery(f"offset + size must stay within {MAX_RESULT_WINDOW}, got {self.offset + self.size}")
-        if self.since and self.until and self.since > self.until:
-            raise InvalidQuery(f"the date range is empty: since {self.since} is after until {self.until}")
+        check_page(self.size, self.offset, smallest=1)
+        check_range(self.since, self.until)
         if self.sort not in ("latest", "size"):
             raise InvalidQuery(f"sort must be latest or size, got {self.sort!r}")
 
@@ -142,17 +151,7 @@ class StoryQuery:
 
     def article_filter(self) -> SearchQuery:
         """The search for the articles that make a story match (text and filters; no story, paging or extras)."""
-        return SearchQuery(
-            text=self.text,
-            entities=self.entities,
-            topics=self.topics,
-            sources=self.sources,
-            language=self.language,
-            since=self.since,
-            until=self.until,
-            size=0,
-            highlight=False,
-        )
+        return SearchQuery(**self.article_filter_fields(), size=0, highlight=False)
 
 
 @dataclass(frozen=True, slots=True)

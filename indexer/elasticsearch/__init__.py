@@ -236,22 +236,29 @@ class ElasticsearchStore(SearchStore):
         request = search_request(query)
         tree = parse_query(query.text)
         highlight = Highlighter(tree) if query.highlight and tree is not None else None
+        return read_result(self._search(request, query.text, "search"), highlight)
+
+    def _search(self, request: dict[str, Any], text: str, what: str) -> dict[str, Any]:
+        """The body of the answer to a search ``request`` for the query ``text``; a 400 is an InvalidQuery."""
         try:
             response = self._client.search(index=self.alias, **request)
         except ApiError as exc:
             if exc.meta.status == 400:
-                raise InvalidQuery(f"Elasticsearch refused the query {query.text!r}: {_api_detail(exc)}") from exc
-            raise self._translated(exc, "search") from exc
+                raise InvalidQuery(f"Elasticsearch refused the query {text!r}: {_api_detail(exc)}") from exc
+            raise self._translated(exc, what) from exc
         except TransportError as exc:
-            raise self._translated(exc, "search") from exc
-        return read_result(response.body, highlight)
+            raise self._translated(exc, what) from exc
+        body: dict[str, Any] = response.body
+        return body
 
     def stories(self, query: StoryQuery) -> StoriesResult:
         keys: list[str] | None = None
         if not query.matches_everything:
             keys, after = [], None
             while True:
-                page, after = stories.read_keys(self._search_stories(stories.keys_request(query, after), query))
+                page, after = stories.read_keys(
+                    self._search(stories.keys_request(query, after), query.text, "list stories")
+                )
                 keys.extend(page)
                 if len(keys) > stories.MAX_MATCHING_STORIES:
                     raise InvalidQuery(
@@ -262,24 +269,14 @@ class ElasticsearchStore(SearchStore):
                     break
             if not keys:
                 return StoriesResult(total=0, stories=())
-        cardinality, page = stories.read_order(self._search_stories(stories.order_request(query, keys), query), query)
+        cardinality, page = stories.read_order(
+            self._search(stories.order_request(query, keys), query.text, "list stories"), query
+        )
         total = len(keys) if keys is not None else cardinality or 0
         if not page:
             return StoriesResult(total=total, stories=())
-        details = self._search_stories(stories.details_request(page), query)
+        details = self._search(stories.details_request(page), query.text, "list stories")
         return StoriesResult(total=total, stories=stories.read_summaries(details, page))
-
-    def _search_stories(self, request: dict[str, Any], query: StoryQuery) -> dict[str, Any]:
-        try:
-            response = self._client.search(index=self.alias, **request)
-        except ApiError as exc:
-            if exc.meta.status == 400:
-                raise InvalidQuery(f"Elasticsearch refused the story query {query.text!r}: {_api_detail(exc)}") from exc
-            raise self._translated(exc, "list stories") from exc
-        except TransportError as exc:
-            raise self._translated(exc, "list stories") from exc
-        body: dict[str, Any] = response.body
-        return body
 
     def get(self, article_id: str) -> EnrichedArticle | None:
         try:
