@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any, Final, Literal
 
+import fastjsonschema
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
@@ -194,7 +196,23 @@ def _validator(kind: str) -> jsonschema.protocols.Validator:
     return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
 
 
+@cache
+def _fast_validator(kind: str) -> Callable[[Any], Any]:
+    compiled: Callable[[Any], Any] = fastjsonschema.compile(json_schema(kind))
+    return compiled
+
+
 def _check(kind: str, document: Any) -> None:
+    # Every message of the pipeline goes through here twice, so a valid one is passed by a compiled validator
+    # (about 15 times faster); only a document it refuses goes to the reference validator, which words the error
+    # and has the last say. tests/unit/test_contract.py checks the compiled one never passes what the reference
+    # refuses.
+    try:
+        _fast_validator(kind)(document)
+    except fastjsonschema.JsonSchemaException:
+        pass
+    else:
+        return
     error = jsonschema.exceptions.best_match(_validator(kind).iter_errors(document))
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -121,3 +122,60 @@ def test_decoding_arbitrary_bytes_either_works_or_is_a_contract_error(value):
     for decode in (decode_raw, decode_enriched, decode_deadletter):
         with contextlib.suppress(ContractError):
             decode(value)
+
+
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.floats(allow_nan=False),
+    st.text(max_size=40),
+    st.sampled_from(["2023-06-24T07:20:00Z", "2023-06-24T07:20:00", "2023-06-24 07:20:00Z", "", "Z", "x" * 300]),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+def _paths(document: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _mutated(document: Any, path: tuple[Any, ...], action: str, value: Any) -> Any:
+    document = json.loads(json.dumps(document))
+    parent = document
+    for part in path[:-1]:
+        parent = parent[part]
+    last = path[-1]
+    if action == "delete":
+        del parent[last]
+    elif action == "extra" and isinstance(parent, dict):
+        parent[f"{last}_unknown"] = value
+    else:
+        parent[last] = value
+    return document
+
+
+@given(data=st.data())
+def test_the_fast_schema_check_never_passes_what_the_reference_validator_refuses(data):
+    """Valid messages skip the reference JSON Schema validator, so the compiled one must be at least as strict."""
+    import jsonschema
+
+    for kind, value in (("raw", encode_raw(article_factory())), ("enriched", encode_enriched(enriched_factory()))):
+        document = json.loads(value)
+        path = data.draw(st.sampled_from(_paths(document)))
+        action = data.draw(st.sampled_from(["delete", "replace", "extra"]))
+        broken = _mutated(document, path, action, data.draw(_ODD_VALUES))
+        reference = jsonschema.validators.validator_for(json_schema(kind))
+        errors = list(reference(json_schema(kind), format_checker=reference.FORMAT_CHECKER).iter_errors(broken))
+        try:
+            (decode_raw if kind == "raw" else decode_enriched)(json.dumps(broken))
+        except ContractError:
+            continue
+        assert not errors, f"{kind} message passed the check although the reference validator refuses it: {errors[0]}"
