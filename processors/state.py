@@ -155,6 +155,9 @@ class SharedGrouping(LocalGrouping):
         self.start_timeout = start_timeout
         self._consumer: Consumer | None = None
         self._outputs: list[Output] = []
+        # encode_state writes the replica last, so a record of ours ends with this: it needs no decoding, as the
+        # tracker observed the decision when it was made (decoding every own record back cost ~0.3 ms an article).
+        self._own_suffix = b',"replica":' + json.dumps(self.replica, ensure_ascii=False).encode("utf-8") + b"}"
         self.records_read = 0
 
     def start(self) -> None:
@@ -198,6 +201,8 @@ class SharedGrouping(LocalGrouping):
             value = record.value
             if marker is not None and value == marker:
                 seen_marker = True
+                continue
+            if value.endswith(self._own_suffix):
                 continue
             try:
                 decoded = decode_state(value)
