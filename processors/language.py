@@ -35,6 +35,11 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+def load_detector() -> None:
+    """Load the language model now (about 0.4 s) rather than on the first article."""
+    _identifier()
+
+
 def _primary(tag: str | None) -> str | None:
     """``"en-GB"`` -> ``"en"``; None for an empty tag."""
     if not tag:

@@ -20,7 +20,7 @@ from newswire.processors.aliases import AliasTable
 from newswire.processors.base import Enricher, TopicClassifier, TopicInput
 from newswire.processors.cleaning import mask_boilerplate
 from newswire.processors.entities import doc_spans, extract_entities, model_version, shared_pipeline
-from newswire.processors.language import detect_language, is_supported
+from newswire.processors.language import detect_language, is_supported, load_detector
 from newswire.processors.topics import LexiconTopicClassifier, simple_words
 from newswire.settings import Settings
 from newswire.stage import BatchOutcome, Output, Rejection, Stage
@@ -64,6 +64,7 @@ class ArticleProcessor(Enricher):
         self.classifier = classifier or LexiconTopicClassifier()
         self.grouping = grouping
         self.wanted_labels = settings.wanted_labels
+        load_detector()
         self.model_language = str(nlp.lang)
         self.enrichment_template = {
             "model": settings.spacy_model,

@@ -50,6 +50,7 @@ MAX_TERMS = 40  # words kept per article (the most frequent), so the shared stat
 RETRIEVAL_TERMS = 15  # an article looks for candidate stories through its rarest words among these
 CANDIDATES = 10  # stories scored in full for one article: those sharing the most (rarest) retrieval keys with it
 RECENT_MEMBERS = 16  # the latest articles of a story that a new article is compared with
+REFRESH_SHARE = 0.02  # word weights are recomputed when the window's size has changed by more than this share
 _STOPWORD_TEXT = """
     a about above after again against all also am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have having he
@@ -129,9 +130,12 @@ class StoryTracker:
         self._postings: dict[str, set[str]] = defaultdict(set)
         self._document_frequency: Counter[str] = Counter()
         self._clock: datetime | None = None
-        # Valid while the window does not change (within one decision); cleared whenever it does.
+        # Weights as of the last refresh (see _window_changed): exact while the window is small, and in a large one
+        # refreshed each time it has grown or shrunk by REFRESH_SHARE, so a decision does not recompute the
+        # vectors of every member it compares with (they change very little between two articles).
         self._idf_cache: dict[str, float] = {}
         self._vector_cache: dict[str, dict[str, float]] = {}
+        self._weights_size = 0
         # Expiry queues: (time, id); an entry is stale when the article or story has moved on since.
         self._article_queue: list[tuple[datetime, str]] = []
         self._story_queue: list[tuple[datetime, str]] = []
@@ -188,9 +192,8 @@ class StoryTracker:
         self._advance(features.published)
         if self._clock is not None and features.published < self._clock - self.window:
             return  # older than the window: nothing new can join it
-        self._idf_cache.clear()
-        self._vector_cache.clear()
         self._articles[features.article_id] = (features, assignment)
+        self._window_changed()
         heapq.heappush(self._article_queue, (features.published, features.article_id))
         for term in features.terms:
             self._document_frequency[term] += 1
@@ -282,10 +285,16 @@ class StoryTracker:
                     if not posting:
                         del self._postings[key]
 
+    def _window_changed(self) -> None:
+        if abs(len(self._articles) - self._weights_size) > self._weights_size * REFRESH_SHARE:
+            self._idf_cache.clear()
+            self._vector_cache.clear()
+            self._weights_size = len(self._articles)
+
     def _forget(self, article_id: str) -> None:
-        self._idf_cache.clear()
-        self._vector_cache.clear()
         features, _ = self._articles.pop(article_id)
+        self._vector_cache.pop(article_id, None)
+        self._window_changed()
         for key in (*features.terms, *features.entities):
             self._document_frequency[key] -= 1
             if self._document_frequency[key] <= 0:
