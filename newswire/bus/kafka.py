@@ -122,6 +122,9 @@ class KafkaBus(Bus):
                 acks="all",
                 enable_idempotence=True,
                 linger_ms=5,
+                # A stage sends a whole batch of enriched articles (a few kB each) at once and then flushes; with
+                # the default 16 kB a batch went out as dozens of requests, each one costly in a Python client.
+                batch_size=256 * 1024,
                 allow_auto_create_topics=False,
                 max_block_ms=10_000,
             )
