@@ -21,7 +21,7 @@ from newswire.cli_support import stop_event
 from newswire.contract import EnrichedArticle, decode_enriched, format_time
 from newswire.errors import ContractError
 from newswire.query import parse_query, positive_tokens, tokenize
-from newswire.search import SearchHit, SearchQuery, SearchResult
+from newswire.search import SearchHit, SearchQuery, SearchResult, SearchStore
 from newswire.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -89,16 +89,30 @@ def use_embedded_bus(args: argparse.Namespace, settings: Settings) -> bool:
     return settings.kafka is None and (settings.data_dir / "bus.sqlite3").exists()
 
 
+def filters_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The query text and exact filters given on the command line (``newswire search`` and ``newswire stories``)."""
+    return {
+        "text": args.query,
+        "entities": tuple(args.entity),
+        "topics": tuple(args.topic),
+        "sources": tuple(args.source),
+        "language": args.language,
+        "since": args.since,
+        "until": args.until,
+    }
+
+
+def open_store_of(args: argparse.Namespace, settings: Settings) -> SearchStore:
+    """The search store the command line and settings point at."""
+    from newswire.indexer import open_store  # noqa: PLC0415 - the store driver loads only when reading
+
+    return open_store(settings, embedded=use_embedded_store(args, settings))
+
+
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     tree = parse_query(args.query)  # a syntax error is reported before any connection is made
     query = SearchQuery(
-        text=args.query,
-        entities=tuple(args.entity),
-        topics=tuple(args.topic),
-        sources=tuple(args.source),
-        language=args.language,
-        since=args.since,
-        until=args.until,
+        **filters_of(args),
         story_id=args.story_id,
         sort=args.sort,
         size=args.size,
@@ -107,9 +121,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
         histogram=args.histogram,
         collapse_duplicates=args.collapse_duplicates,
     )
-    from newswire.indexer import open_store  # noqa: PLC0415 - the store driver loads only when searching
-
-    store = open_store(settings, embedded=use_embedded_store(args, settings))
+    store = open_store_of(args, settings)
     try:
         result = store.search(query)
     finally:

@@ -15,13 +15,12 @@ import re
 import sys
 from typing import Any
 
-from newswire.commands.read import _timestamp, hit_as_json, use_embedded_store
+from newswire.commands.read import _timestamp, filters_of, hit_as_json, open_store_of
 from newswire.contract import EnrichedArticle, format_time
 from newswire.errors import InvalidQuery
 from newswire.query import parse_query
 from newswire.search import (
     SearchHit,
-    SearchStore,
     StoriesResult,
     StoryQuery,
     StorySummary,
@@ -80,27 +79,15 @@ def check_story_id(story_id: str) -> str:
     return story_id
 
 
-def _open(args: argparse.Namespace, settings: Settings) -> SearchStore:
-    from newswire.indexer import open_store  # noqa: PLC0415 - the store driver loads only when reading
-
-    return open_store(settings, embedded=use_embedded_store(args, settings))
-
-
 def _stories(args: argparse.Namespace, settings: Settings) -> int:
     parse_query(args.query)  # a syntax error is reported before any connection is made
     query = StoryQuery(
-        text=args.query,
-        entities=tuple(args.entity),
-        topics=tuple(args.topic),
-        sources=tuple(args.source),
-        language=args.language,
-        since=args.since,
-        until=args.until,
+        **filters_of(args),
         sort=args.sort,
         size=args.size,
         offset=args.offset,
     )
-    store = _open(args, settings)
+    store = open_store_of(args, settings)
     try:
         result = store.stories(query)
     finally:
@@ -114,7 +101,7 @@ def _stories(args: argparse.Namespace, settings: Settings) -> int:
 
 def _story(args: argparse.Namespace, settings: Settings) -> int:
     story_id = check_story_id(args.story_id)
-    store = _open(args, settings)
+    store = open_store_of(args, settings)
     try:
         found = store.stories(StoryQuery(story_id=story_id, size=1)).stories
         total, articles = story_articles(store, story_id) if found else (0, [])
