@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -24,6 +25,7 @@ from newswire.ingest.parse import ParsedFeed, parse_feed
 logger = logging.getLogger(__name__)
 
 MAX_WORKERS = 4
+ORPHAN_CHECK_SECONDS = 1.0
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -37,8 +39,28 @@ def _get_pool() -> ProcessPoolExecutor:
     global _pool  # noqa: PLW0603 - one pool per process
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=workers(), mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(
+                max_workers=workers(),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         return _pool
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: leave as soon as the poller that started it is gone.
+
+    A poller killed outright (SIGKILL, the OOM killer) cannot stop its pool, and its idle workers would wait on their
+    queue for ever; each one checks once a second that its parent is still the process that started it.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _discard(pool: ProcessPoolExecutor) -> None:
