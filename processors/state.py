@@ -63,6 +63,7 @@ def encode_state(features: Features, assignment: Assignment, replica: str) -> by
         "terms": features.terms,
         "entities": features.entities,
         "fingerprint": encode_fingerprint(features.fingerprint) if features.fingerprint is not None else None,
+        "estimated": features.estimated,
         "replica": replica,
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -82,6 +83,9 @@ def decode_state(value: bytes) -> tuple[Features, Assignment] | None:
             raise ContractError("a story state record needs a non-empty id and story_id")
         if duplicate_of is not None and not isinstance(duplicate_of, str):
             raise ContractError("duplicate_of must be a string or null")
+        estimated = document.get("estimated", False)
+        if not isinstance(estimated, bool):
+            raise ContractError("estimated must be true or false")
         published = datetime.fromisoformat(str(document["published"]).replace("Z", "+00:00"))
         if published.tzinfo is None:
             raise ContractError("published must carry a time zone")
@@ -91,6 +95,7 @@ def decode_state(value: bytes) -> tuple[Features, Assignment] | None:
             terms=_weights(document["terms"]),
             entities=_weights(document["entities"]),
             fingerprint=decode_fingerprint(document["fingerprint"]) if document.get("fingerprint") else None,
+            estimated=estimated,
         )
         return features, Assignment(story_id, duplicate_of or None)
     except ContractError:
@@ -118,7 +123,7 @@ class LocalGrouping:
         return [self._assign(article) for article in articles]
 
     def _assign(self, article: EnrichedArticle) -> EnrichedArticle:
-        features = features_of(article)
+        features = self.tracker.place(features_of(article))
         assignment = self.tracker.assign(features)
         self.published(features, assignment)
         return article.model_copy(update={"story_id": assignment.story_id, "duplicate_of": assignment.duplicate_of})

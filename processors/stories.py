@@ -16,7 +16,10 @@ Similarity of an article to a story (both described by :class:`Features`):
   damped by the time since the story's latest article (half the weight after :data:`TIME_HALF_LIFE`). The mean,
   unlike the best link, keeps one article that straddles two events from chaining them into one story.
 
-Stories whose latest article is older than the window are closed.
+An article joins only a story whose articles span to within :data:`WINDOW` of its date. It may arrive up to
+:data:`LATE` behind the newest article seen (feeds are polled in turn; a first poll brings days of each feed at once)
+and still find its story; stories whose latest article is older than both are closed. An undated article (its date
+is the fetch time) is placed at the newest date seen instead, so it cannot close a week of stories.
 
 The tracker only holds state; :mod:`newswire.processors.state` shares it between replicas.
 """
@@ -28,7 +31,7 @@ import logging
 import math
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,7 +44,10 @@ from newswire.processors.topics import simple_words
 logger = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=48)
-# The middle of the best plateau (0.085-0.105) on tests/unit/processors/data/stories_dev.jsonl; the shipped
+# How far behind the newest article another may arrive and still find its story: feeds are polled in turn, and a
+# first poll brings each feed's last days at once, so an hour-old article can come after one from this minute.
+LATE = timedelta(hours=48)
+# The middle of the best plateau (0.085-0.11) on tests/unit/processors/data/stories_dev.jsonl; the shipped
 # evaluation set played no part in choosing it.
 THRESHOLD = 0.095
 TIME_HALF_LIFE = timedelta(hours=24)
@@ -74,6 +80,7 @@ class Features:
     terms: dict[str, float]
     entities: dict[str, float]  # "LABEL:canonical name" -> mentions
     fingerprint: np.ndarray[Any, np.dtype[np.uint32]] | None = None
+    estimated: bool = False  # the feed gave no usable date: ``published`` is when the article was fetched
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,14 @@ def features_of(article: EnrichedArticle) -> Features:
     kept = dict(sorted(terms.items(), key=lambda item: (-item[1], item[0]))[:MAX_TERMS])
     entities = {f"{entity.label}:{entity.name.casefold()}": float(entity.count) for entity in article.entities}
     title_words = simple_words(article.title)
-    return Features(article.id, article.published, kept, entities, fingerprint(body_words or title_words))
+    return Features(
+        article.id,
+        article.published,
+        kept,
+        entities,
+        fingerprint(body_words or title_words),
+        estimated=article.published_estimated,
+    )
 
 
 @dataclass(slots=True)
@@ -119,10 +133,12 @@ class StoryTracker:
         self,
         *,
         window: timedelta = WINDOW,
+        late: timedelta = LATE,
         threshold: float = THRESHOLD,
         duplicate_threshold: float = 0.6,
     ) -> None:
         self.window = window
+        self.late = late
         self.threshold = threshold
         self.duplicates = DuplicateIndex(duplicate_threshold)
         self._articles: dict[str, tuple[Features, Assignment]] = {}
@@ -154,12 +170,23 @@ class StoryTracker:
         return len(self._articles)
 
     # --- deciding --------------------------------------------------------------------------------------------
+    def place(self, features: Features) -> Features:
+        """``features`` with an estimated date moved to the window's clock (the latest real date seen).
+
+        An undated article gets its fetch time as its date; taken at its word, a backfill of last week's news with
+        one undated item would move the window to today and close every story of the week.
+        """
+        if not features.estimated or self._clock is None:
+            return features
+        return replace(features, published=min(features.published, self._clock), estimated=False)
+
     def decide(self, features: Features) -> Assignment:
         """The assignment of a new article (without remembering it; :meth:`observe` does that)."""
         known = self.known(features.article_id)
         if known is not None:
             return known
-        self._advance(features.published)
+        features = self.place(features)
+        self._advance(features)
         if features.fingerprint is not None:
             original = self.duplicates.first_copy(features.fingerprint, features.published)
             if original is not None and original in self._articles:
@@ -167,6 +194,8 @@ class StoryTracker:
         best_id, best_score = None, 0.0
         vector = self._vector(features)
         for story_id in self._candidates(features):
+            if self._gap(features, self._stories[story_id]) > self.window.total_seconds():
+                continue
             score = self.similarity(features, self._stories[story_id], vector)
             if score > best_score or (score == best_score and best_id is not None and story_id < best_id):
                 best_id, best_score = story_id, score
@@ -189,8 +218,9 @@ class StoryTracker:
             # Another replica decided differently (a race); the later decision wins. The story it left keeps the
             # article's words in its sums until it closes, which only makes it slightly easier to join.
             self._forget(features.article_id)
-        self._advance(features.published)
-        if self._clock is not None and features.published < self._clock - self.window:
+        features = self.place(features)
+        self._advance(features)
+        if self._clock is not None and features.published < self._clock - self.window - self.late:
             return  # older than the window: nothing new can join it
         self._articles[features.article_id] = (features, assignment)
         self._window_changed()
@@ -222,9 +252,17 @@ class StoryTracker:
         if not story.recent:
             return 0.0
         mean = sum(_cosine(vector, self._vector(member)) for member in story.recent) / len(story.recent)
-        gap = abs((features.published - story.last).total_seconds())
-        damping: float = 0.5 ** (gap / TIME_HALF_LIFE.total_seconds())
+        damping: float = 0.5 ** (self._gap(features, story) / TIME_HALF_LIFE.total_seconds())
         return mean * damping
+
+    @staticmethod
+    def _gap(features: Features, story: _Story) -> float:
+        """Seconds between the article and the story's span (0 when it falls within it)."""
+        if features.published > story.last:
+            return (features.published - story.last).total_seconds()
+        if features.published < story.first:
+            return (story.first - features.published).total_seconds()
+        return 0.0
 
     def _vector(self, features: Features) -> dict[str, float]:
         """Words and entities (prefixed, so a word and a name never collide), each weighted by rarity, unit length."""
@@ -259,14 +297,16 @@ class StoryTracker:
         return [story_id for story_id, _ in ranked[:CANDIDATES]]
 
     # --- the window ------------------------------------------------------------------------------------------
-    def _advance(self, published: datetime) -> None:
-        """Move the clock (the latest publication time seen, never past now) and close what fell out."""
+    def _advance(self, features: Features) -> None:
+        """Move the clock (the latest real publication time seen, never past now) and close what fell out."""
+        if features.estimated:
+            return
         now = datetime.now(UTC)
-        moment = min(published, now)
+        moment = min(features.published, now)
         if self._clock is not None and moment <= self._clock:
             return
         self._clock = moment
-        horizon = moment - self.window
+        horizon = moment - self.window - self.late
         while self._article_queue and self._article_queue[0][0] < horizon:
             published, article_id = heapq.heappop(self._article_queue)
             entry = self._articles.get(article_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -77,6 +77,44 @@ def test_stories_close_after_the_window(article_factory):
     assert tracker.known(early.id) is None
 
 
+def _report(article_factory, title, published, **fields):
+    body = (
+        f"{title}. Wagner fighters who had taken the army headquarters in Rostov-on-Don left the city overnight "
+        "after a deal brokered by Alexander Lukashenko, and residents came out to watch the columns roll away."
+    )
+    return _enriched(article_factory, title=title, content=body, published=published, **fields)
+
+
+def test_an_undated_article_does_not_close_the_stories_of_a_backfill(article_factory):
+    """A feed item without a date gets its fetch time; it must not move the window to today."""
+    grouping = LocalGrouping()
+    monday = datetime(2023, 6, 24, 21, 0, tzinfo=UTC)
+    first = _report(article_factory, "Wagner leaves Rostov", monday)
+    undated = _report(article_factory, "Wagner columns leave Rostov", utc_now(), published_estimated=True)
+    later = _report(article_factory, "Rostov watches Wagner leave", monday + timedelta(hours=2))
+    first, undated, later = grouping.assign([first, undated, later])
+    assert later.story_id == first.story_id
+    assert undated.story_id == first.story_id
+
+
+def test_an_article_arriving_after_newer_ones_still_finds_its_story(article_factory):
+    """Feeds are polled in turn: one feed's Saturday report can come after another feed's Tuesday news."""
+    grouping = LocalGrouping()
+    saturday = datetime(2023, 6, 24, 21, 0, tzinfo=UTC)
+    first = _report(article_factory, "Wagner leaves Rostov", saturday)
+    tuesday = _enriched(
+        article_factory,
+        title="Lagarde signals a July rate rise",
+        content="The European Central Bank will raise rates again in July, its president told the Sintra forum, "
+        "and cannot yet say where the peak will be.",
+        published=saturday + timedelta(days=3),
+    )
+    late = _report(article_factory, "Cheers as Wagner leaves Rostov", saturday + timedelta(hours=1))
+    first, tuesday, late = grouping.assign([first, tuesday, late])
+    assert late.story_id == first.story_id
+    assert tuesday.story_id not in (first.story_id, late.story_id)
+
+
 def test_replicas_share_stories_and_first_copies_through_the_bus(article_factory, data_dir):
     settings = load_settings(data_dir=data_dir)
     bus = open_bus(settings, embedded=True)
@@ -129,6 +167,10 @@ def test_state_records_round_trip(article_factory):
     assert back.published == features.published
     assert back.fingerprint is not None and features.fingerprint is not None
     assert back.fingerprint.tolist() == features.fingerprint.tolist()
+    assert back.estimated is False
+    undated = features_of(article.model_copy(update={"published_estimated": True}))
+    decoded = decode_state(encode_state(undated, assignment, "replica-1"))
+    assert decoded is not None and decoded[0].estimated is True
 
 
 _JSON = st.recursive(
@@ -162,6 +204,8 @@ def test_hostile_state_records_decode_or_are_refused_with_a_contract_error(value
         b'"entities": {}}',
         b'{"schema": "newswire.storystate/1", "id": "a", "published": "2023-06-24T00:00:00Z", "story_id": "a", '
         b'"terms": [], "entities": {}, "fingerprint": "!!"}',
+        b'{"schema": "newswire.storystate/1", "id": "a", "published": "2023-06-24T00:00:00Z", "story_id": "a", '
+        b'"terms": {}, "entities": {}, "estimated": "yes"}',
         b"[1, 2]",
         b'{"schema": "something/else"}',
     ],
