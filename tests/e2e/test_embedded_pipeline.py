@@ -82,3 +82,25 @@ def test_an_invalid_query_is_one_clear_line(demo_run):
     assert result.stderr.strip().count("\n") == 0
     assert "missing ')'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_stories_group_the_coverage_of_one_event_and_keep_sport_apart(demo_run):
+    """`newswire stories` after a first run: the demo feeds come one after another, days of each at once."""
+    env, _ = demo_run
+    result = run_newswire("stories", "--json", "--sort", "size", "--size", "100", env=env)
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert listing["total"] < demo_entry_count() / 2, "most articles were left in stories of their own"
+    biggest = listing["stories"][0]
+    assert biggest["size"] >= 3 and biggest["sources"] >= 2, biggest
+    labels = story_of_title()
+    for story in listing["stories"]:
+        if story["size"] < 2:
+            continue
+        shown = run_newswire("story", story["story_id"], "--json", env=env)
+        assert shown.returncode == 0, shown.stderr
+        articles = json.loads(shown.stdout)["articles"]
+        assert len(articles) == story["size"]
+        gold = {labels.get(article["title"], "") for article in articles}
+        sport = {label for label in gold if any(word in label for word in SPORT_WORDS)}
+        assert not sport or sport == gold, f"story {story['title']!r} mixes {sorted(gold)}"
