@@ -13,8 +13,9 @@ Similarity of an article to a story (both described by :class:`Features`):
   articles, so what every article of the week has ("Wagner", "Prigozhin") counts little and what one event has
   ("convoy", "M4", "Voronezh") counts a lot; two articles' similarity is the cosine of these vectors;
 - an article's similarity to a story is its **mean** similarity to the story's recent members (average linkage),
-  damped by the time since the story's latest article (half the weight after :data:`TIME_HALF_LIFE`). The mean,
-  unlike the best link, keeps one article that straddles two events from chaining them into one story.
+  damped by the time between the article and the story's span of dates (half the weight after
+  :data:`TIME_HALF_LIFE`). The mean, unlike the best link, keeps one article that straddles two events from
+  chaining them into one story.
 
 An article joins only a story whose articles span to within :data:`WINDOW` of its date. It may arrive up to
 :data:`LATE` behind the newest article seen (feeds are polled in turn; a first poll brings days of each feed at once)
