@@ -37,6 +37,29 @@ from newswire.errors import BusError, BusUnavailable
 
 logger = logging.getLogger(__name__)
 
+
+class _ClosedSocketRace(logging.Filter):
+    """Turn kafka-python's traceback for a socket closed under its IO thread into one debug line.
+
+    kafka-python 3.0.12 (the newest release) can close a connection from the caller's thread while its IO thread is
+    reading or writing it; the IO thread then finds the socket gone (``'NoneType' object has no attribute 'recv'``),
+    logs the error with a traceback and drops the connection, which was being closed anyway. A clean shutdown must
+    not print a traceback, so that one case is logged at debug level without it (upstream: dpkp/kafka-python pull
+    requests 2995 and 3097). Any other network error keeps its level and traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, AttributeError) and "'NoneType' object has no attribute" in str(error):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            record.msg = f"{record.msg} (the socket was closed under the IO thread: {error})"
+            record.exc_info, record.exc_text = None, None
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+logging.getLogger("kafka.net.transport").addFilter(_ClosedSocketRace())
+
 _TOPIC_ALREADY_EXISTS = kafka.errors.TopicAlreadyExistsError.errno
 
 
