@@ -37,10 +37,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newswire.commands.read import result_as_json
-from newswire.commands.stories import MAX_STORY_ID_CHARS, stories_as_json, story_as_json
+from newswire.commands.stories import check_story_id, stories_as_json, story_as_json
 from newswire.errors import InvalidQuery, NewswireError, SearchUnavailable
 from newswire.query import parse_query, positive_tokens
-from newswire.search import MAX_RESULT_WINDOW, SearchQuery, SearchStore, StoryQuery, story_articles
+from newswire.search import MAX_RESULT_WINDOW, SearchQuery, SearchStore, StoryQuery, read_story
 
 logger = logging.getLogger(__name__)
 
@@ -190,16 +190,17 @@ async def _stories(request: Request) -> Response:
 async def _story(request: Request) -> Response:
     _parameters(request, (), ())
     story_id = request.path_params["story_id"]
-    if not story_id or len(story_id) > MAX_STORY_ID_CHARS or _CONTROL.search(story_id):
+    try:
+        check_story_id(story_id)
+    except InvalidQuery:
         return _error(404, "no story with this id")
     store: SearchStore = request.app.state.store
 
     def read() -> Response:
-        found = store.stories(StoryQuery(story_id=story_id, size=1)).stories
-        if not found:
+        found = read_story(store, story_id)
+        if found is None:
             return _error(404, f"no story with id {story_id!r}")
-        total, articles = story_articles(store, story_id)
-        return JSONResponse(story_as_json(found[0], total, articles))
+        return JSONResponse(story_as_json(*found))
 
     return await run_in_threadpool(read)
 

@@ -234,6 +234,18 @@ def story_articles(
     return total, articles[:limit]
 
 
+def read_story(store: SearchStore, story_id: str) -> tuple[StorySummary, int, list[EnrichedArticle]] | None:
+    """One story as ``newswire story`` and ``/api/stories/{id}`` show it, or None when the store has no such story.
+
+    The summary, how many articles the story has, and its oldest articles, oldest first (see :func:`story_articles`).
+    """
+    found = store.stories(StoryQuery(story_id=story_id, size=1)).stories
+    if not found:
+        return None
+    total, articles = story_articles(store, story_id)
+    return found[0], total, articles
+
+
 @dataclass(frozen=True, slots=True)
 class UpsertResult:
     """What a bulk write did: ``written`` documents, and those the store refused for good (to dead-letter)."""

@@ -24,7 +24,7 @@ from newswire.search import (
     StoriesResult,
     StoryQuery,
     StorySummary,
-    story_articles,
+    read_story,
 )
 from newswire.settings import Settings
 
@@ -103,17 +103,16 @@ def _story(args: argparse.Namespace, settings: Settings) -> int:
     story_id = check_story_id(args.story_id)
     store = open_store_of(args, settings)
     try:
-        found = store.stories(StoryQuery(story_id=story_id, size=1)).stories
-        total, articles = story_articles(store, story_id) if found else (0, [])
+        found = read_story(store, story_id)
     finally:
         store.close()
-    if not found:
+    if found is None:
         print(f"newswire story: no story with id {story_id!r}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(story_as_json(found[0], total, articles), ensure_ascii=False, indent=2))
+        print(json.dumps(story_as_json(*found), ensure_ascii=False, indent=2))
     else:
-        print_story(found[0], total, articles)
+        print_story(*found)
     return 0
 
 
