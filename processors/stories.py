@@ -195,8 +195,6 @@ class StoryTracker:
         best_id, best_score = None, 0.0
         vector = self._vector(features)
         for story_id in self._candidates(features):
-            if self._gap(features, self._stories[story_id]) > self.window.total_seconds():
-                continue
             score = self.similarity(features, self._stories[story_id], vector)
             if score > best_score or (score == best_score and best_id is not None and story_id < best_id):
                 best_id, best_score = story_id, score
@@ -248,12 +246,17 @@ class StoryTracker:
 
     # --- similarity ------------------------------------------------------------------------------------------
     def similarity(self, features: Features, story: _Story, vector: dict[str, float] | None = None) -> float:
-        """How well ``features`` fits ``story``: its mean cosine to the recent members, damped by the story's age."""
-        vector = vector if vector is not None else self._vector(features)
-        if not story.recent:
+        """How well ``features`` fits ``story``: its mean cosine to the recent members, time-damped.
+
+        The damping halves with every :data:`TIME_HALF_LIFE` between the article and the story's span of dates; a
+        story more than the window away scores 0.
+        """
+        gap = self._gap(features, story)
+        if not story.recent or gap > self.window.total_seconds():
             return 0.0
+        vector = vector if vector is not None else self._vector(features)
         mean = sum(_cosine(vector, self._vector(member)) for member in story.recent) / len(story.recent)
-        damping: float = 0.5 ** (self._gap(features, story) / TIME_HALF_LIFE.total_seconds())
+        damping: float = 0.5 ** (gap / TIME_HALF_LIFE.total_seconds())
         return mean * damping
 
     @staticmethod
