@@ -39,8 +39,7 @@ from newswire.bus import open_bus, pipeline_topics
 from newswire.contract import Article, article_id, encode_raw
 from newswire.processors.cleaning import mask_boilerplate
 from newswire.processors.entities import shared_pipeline
-from newswire.processors.service import ArticleProcessor, build_process_stage
-from newswire.processors.state import SharedGrouping, state_topic
+from newswire.processors.service import build_process_stage
 from newswire.settings import Settings, load_settings
 from newswire.stage import BatchOutcome
 
@@ -166,14 +165,9 @@ def worker(settings: Settings) -> None:
     The counting is done by the parent, so the worker's time and CPU are the processor's alone.
     """
     bus = open_bus(settings, embedded=False, client_id="newswire-bench")
-    processor = ArticleProcessor(
-        settings, grouping=SharedGrouping(bus, state_topic(settings).name, settings.processor_group)
-    )
-    bus.ensure_topics([state_topic(settings)])
-    stage = build_process_stage(settings, bus, processor=processor)
-    handle = stage.handle
+    nlp, _ = shared_pipeline(settings.spacy_model)  # the one pipeline the stage's processor will use
     times: dict[str, float] = {"spacy_cpu": 0.0}
-    pipe = processor.nlp.pipe
+    pipe = nlp.pipe
 
     def timed_pipe(texts: Any, **options: Any) -> list[Any]:
         started = time.thread_time()
@@ -181,7 +175,9 @@ def worker(settings: Settings) -> None:
         times["spacy_cpu"] += time.thread_time() - started
         return docs
 
-    processor.nlp.pipe = timed_pipe  # the CPU spaCy itself takes inside the replica, to split the gap to bare
+    nlp.pipe = timed_pipe  # the CPU spaCy itself takes inside the replica, to split the gap to bare
+    stage = build_process_stage(settings, bus)
+    handle = stage.handle
 
     def timed(records: Any) -> BatchOutcome:
         times.setdefault("first", time.time())
