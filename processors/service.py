@@ -9,6 +9,7 @@ the batch goes on.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ from newswire.stage import BatchOutcome, Output, Rejection, Stage
 logger = logging.getLogger(__name__)
 
 PROCESSOR_VERSION = "0.2.0"
+WARM_UP_TEXT = "Wagner fighters left Rostov-on-Don on Saturday night, the regional governor said in Moscow."
 STAGE_NAME = "processor"
 
 
@@ -71,6 +73,11 @@ class ArticleProcessor(Enricher):
             "model_version": model_version(nlp),
             "processor_version": f"{PROCESSOR_VERSION}+{self.classifier.name}-{self.classifier.version}",
         }
+
+    def warm_up(self) -> None:
+        """Run the pipeline once on a short text, so the first batch does not pay for the model's first allocations."""
+        for _ in self.nlp.pipe([WARM_UP_TEXT]):
+            pass
 
     def enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
         texts = [mask_boilerplate(article.text) for article in articles]
@@ -149,11 +156,13 @@ def handle_batch(
 class ProcessStage(Stage):
     """The stage loop, with the shared story state caught up before the first batch and released at the end."""
 
-    def __init__(self, *, grouping: Grouping | None, **stage: Any) -> None:
+    def __init__(self, *, processor: ArticleProcessor, **stage: Any) -> None:
         super().__init__(**stage)
-        self.grouping = grouping
+        self.processor = processor
+        self.grouping = processor.grouping
 
     def run(self) -> None:
+        self.processor.warm_up()
         if self.grouping is not None:
             self.grouping.start()
         try:
@@ -161,6 +170,16 @@ class ProcessStage(Stage):
         finally:
             if self.grouping is not None:
                 self.grouping.close()
+
+
+def freeze_loaded_objects() -> None:
+    """Take what is loaded so far (the language model, the modules) out of the cyclic garbage collector's scans.
+
+    A long-running processor keeps these for its whole life; without this every full collection walks them again.
+    Called by the ``newswire process`` command once its stage is built, not by library code.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def build_process_stage(settings: Settings, bus: Bus, *, processor: ArticleProcessor | None = None) -> ProcessStage:
@@ -181,7 +200,7 @@ def build_process_stage(settings: Settings, bus: Bus, *, processor: ArticleProce
         return handle_batch(enricher, records, settings.topic_enriched, grouping)
 
     return ProcessStage(
-        grouping=grouping,
+        processor=processor,
         name=STAGE_NAME,
         bus=bus,
         topics=[settings.topic_raw],
