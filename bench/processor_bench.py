@@ -11,11 +11,12 @@ What it measures, in one run on the same generated articles:
 
 It prints words/s and articles/s of each, the ratio of 1 replica to bare (target >= 0.90), of 2 replicas to 1
 (target >= 1.6 on two cores) and each worker's peak RSS (target < 700 MB). A replica's time runs from its first
-batch to its last, so model loading and the group join are left out of both sides. Because a shared machine makes
-wall-clock figures swing, it also prints CPU time per article (every thread of the process, so the Kafka client's
-too) and the ratio on CPU time, with the load average before and after.
+batch to its last, so model loading and the group join are left out of both sides. A shared machine makes
+wall-clock figures swing by up to a tenth between identical runs, so bare and 1 replica run in alternating
+``--rounds`` (each replica on a fresh group and story state) and the median ratio is the figure; each round also
+prints CPU time per article (every thread of the process, so the Kafka client's too) and the ratio on CPU time.
 
-    .venv/bin/python bench/processor_bench.py --articles 2000 [--kafka 127.0.0.1:9092]
+    .venv/bin/python bench/processor_bench.py --articles 1500 --rounds 3 [--kafka 127.0.0.1:9092]
 
 The articles are generated here from sentence templates (no copied text); the generator is seeded.
 """
@@ -28,6 +29,7 @@ import os
 import random
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -39,7 +41,7 @@ from newswire.bus import open_bus, pipeline_topics
 from newswire.contract import Article, article_id, encode_raw
 from newswire.processors.cleaning import mask_boilerplate
 from newswire.processors.entities import shared_pipeline
-from newswire.processors.service import build_process_stage
+from newswire.processors.service import build_process_stage, freeze_loaded_objects
 from newswire.settings import Settings, load_settings
 from newswire.stage import BatchOutcome
 
@@ -177,6 +179,7 @@ def worker(settings: Settings) -> None:
 
     nlp.pipe = timed_pipe  # the CPU spaCy itself takes inside the replica, to split the gap to bare
     stage = build_process_stage(settings, bus)
+    freeze_loaded_objects()  # as ``newswire process`` does
     handle = stage.handle
 
     def timed(records: Any) -> BatchOutcome:
@@ -235,10 +238,43 @@ def summarise(name: str, seconds: float, articles: int, words: int) -> dict[str,
     return figures
 
 
+def stage_run(args: argparse.Namespace, run: str, name: str, replicas: int, articles: int) -> dict[str, Any]:
+    """Run ``replicas`` workers on a fresh group, enriched topic and story state; their time, CPU and memory."""
+    enriched = f"{run}.enriched.{name}"
+    bus = open_bus(load_settings(kafka=args.kafka), embedded=False, client_id="newswire-bench")
+    bus.ensure_topics(
+        pipeline_topics(
+            load_settings(
+                kafka=args.kafka,
+                topic_raw=f"{run}.raw",
+                topic_enriched=enriched,
+                topic_deadletter=f"{run}.raw.dead",
+                topic_feeds=f"{run}.feeds",
+                topic_partitions=2,
+            )
+        )
+    )
+    bus.close()
+    workers = run_replicas(
+        load_settings(kafka=args.kafka, topic_raw=f"{run}.raw", topic_enriched=enriched),
+        replicas,
+        articles,
+        f"{run}-group-{name}",
+    )
+    return {
+        "seconds": max(w["last"] for w in workers) - min(w["first"] for w in workers),
+        "cpu": sum(w["cpu_last"] - w["cpu_first"] for w in workers),
+        "spacy_cpu": sum(w["spacy_cpu"] for w in workers),
+        "rss_mb": [w["rss_mb"] for w in workers],
+        "articles": [int(w.get("articles", 0)) for w in workers],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kafka", default="127.0.0.1:9092")
     parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="bare / 1 replica pairs; the median ratio is reported")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--raw", help=argparse.SUPPRESS)
     parser.add_argument("--enriched", help=argparse.SUPPRESS)
@@ -264,8 +300,9 @@ def main() -> int:
         topic_partitions=2,
     )
     articles = generate(args.articles)
+    count = len(articles)
     words = sum(len(article.text.split()) for article in articles)
-    print(f"{len(articles)} articles, {words} words ({words / len(articles):.0f} a piece); topics {run}.*")
+    print(f"{count} articles, {words} words ({words / count:.0f} a piece); topics {run}.*")
 
     bus = open_bus(settings, embedded=False, client_id="newswire-bench")
     bus.ensure_topics(pipeline_topics(settings))
@@ -273,59 +310,42 @@ def main() -> int:
     for article in articles:
         producer.send(settings.topic_raw, article.id.encode(), encode_raw(article))
     producer.close()
-
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    bare_run = bare(settings, articles)
-    reference = summarise("bare spaCy", bare_run["seconds"], len(articles), words)
-    cpu_per_article = {0: bare_run["cpu"] / len(articles)}
-    spacy_per_article: dict[int, float] = {}
-    print(f"{'':12} peak RSS of this process {peak_rss_mb():.0f} MB")
-
-    results: dict[int, dict[str, float]] = {}
-    for replicas in (1, 2):
-        enriched = f"{run}.enriched.{replicas}"
-        bus.ensure_topics(
-            [
-                *pipeline_topics(
-                    load_settings(
-                        kafka=args.kafka,
-                        topic_raw=settings.topic_raw,
-                        topic_enriched=enriched,
-                        topic_deadletter=f"{run}.raw.dead",
-                        topic_feeds=f"{run}.feeds",
-                        topic_partitions=2,
-                    )
-                )
-            ]
-        )
-        workers = run_replicas(
-            load_settings(kafka=args.kafka, topic_raw=settings.topic_raw, topic_enriched=enriched),
-            replicas,
-            len(articles),
-            f"{run}-group-{replicas}",
-        )
-        seconds = max(w["last"] for w in workers) - min(w["first"] for w in workers)
-        cpu_per_article[replicas] = sum(w["cpu_last"] - w["cpu_first"] for w in workers) / len(articles)
-        spacy_per_article[replicas] = sum(w["spacy_cpu"] for w in workers) / len(articles)
-        results[replicas] = summarise(f"{replicas} replica{'s' if replicas > 1 else ''}", seconds, len(articles), words)
-        print(
-            f"{'':12} peak RSS per worker: {', '.join(format(w['rss_mb'], '.0f') + ' MB' for w in workers)}; "
-            f"articles per worker: {', '.join(str(int(w.get('articles', 0))) for w in workers)}"
-        )
     bus.close()
 
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    pairs: list[tuple[dict[str, float], dict[str, Any]]] = []
+    for round_number in range(1, args.rounds + 1):
+        print(f"round {round_number}")
+        bare_run = bare(settings, articles)
+        summarise("bare spaCy", bare_run["seconds"], count, words)
+        one = stage_run(args, run, f"one-{round_number}", 1, count)
+        summarise("1 replica", one["seconds"], count, words)
+        print(
+            f"{'':12} ratio {bare_run['seconds'] / one['seconds']:.2f} (CPU {bare_run['cpu'] / one['cpu']:.2f}); "
+            f"CPU ms per article: bare {bare_run['cpu'] / count * 1000:.1f}, replica {one['cpu'] / count * 1000:.1f} "
+            f"of which spaCy {one['spacy_cpu'] / count * 1000:.1f}; peak RSS {one['rss_mb'][0]:.0f} MB"
+        )
+        pairs.append((bare_run, one))
+    two = stage_run(args, run, "two", 2, count)
+    summarise("2 replicas", two["seconds"], count, words)
+    print(
+        f"{'':12} peak RSS per worker: {', '.join(format(rss, '.0f') + ' MB' for rss in two['rss_mb'])}; "
+        f"articles per worker: {', '.join(str(n) for n in two['articles'])}"
+    )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+    ratios = sorted(bare_run["seconds"] / one["seconds"] for bare_run, one in pairs)
+    cpu_ratios = sorted(bare_run["cpu"] / one["cpu"] for bare_run, one in pairs)
+    bare_median = statistics.median(bare_run["seconds"] for bare_run, _ in pairs)
+    one_median = statistics.median(one["seconds"] for _, one in pairs)
+    print(f"\nmedians over {len(pairs)} rounds:")
+    summarise("bare spaCy", bare_median, count, words)
+    summarise("1 replica", one_median, count, words)
     print(
-        f"\nCPU ms per article: bare {cpu_per_article[0] * 1000:.1f}, 1 replica {cpu_per_article[1] * 1000:.1f}, "
-        f"2 replicas {cpu_per_article[2] * 1000:.1f} (all threads of each process)"
+        f"1 replica / bare spaCy: {statistics.median(ratios):.2f} (rounds {', '.join(f'{r:.2f}' for r in ratios)}; "
+        f"CPU time {statistics.median(cpu_ratios):.2f})  (target >= 0.90)"
     )
-    print(
-        f"of which spaCy inside the replicas: {spacy_per_article[1] * 1000:.1f} (1 replica), "
-        f"{spacy_per_article[2] * 1000:.1f} (2 replicas); the rest is the processor's own work and the Kafka client"
-    )
-    print(f"1 replica / bare spaCy, CPU time:   {cpu_per_article[0] / cpu_per_article[1]:.2f}  (target >= 0.90)")
-    print(f"1 replica / bare spaCy, wall clock: {results[1]['articles_s'] / reference['articles_s']:.2f}")
-    print(f"2 replicas / 1 replica:  {results[2]['articles_s'] / results[1]['articles_s']:.2f}  (target >= 1.6)")
+    print(f"2 replicas / 1 replica: {one_median / two['seconds']:.2f}  (target >= 1.6)")
     return 0
 
 
