@@ -47,7 +47,8 @@ def run_process(args: argparse.Namespace, settings: Settings) -> int:
     """Run the processor stage until SIGTERM/SIGINT."""
     from newswire.cli_support import stop_event  # noqa: PLC0415
     from newswire.processors.entities import shared_pipeline  # noqa: PLC0415 - loads spaCy
-    from newswire.processors.service import build_process_stage, freeze_loaded_objects  # noqa: PLC0415
+    from newswire.processors.runtime import prepare_long_run  # noqa: PLC0415
+    from newswire.processors.service import build_process_stage  # noqa: PLC0415
 
     stop = stop_event()
     shared_pipeline(settings.spacy_model)  # a missing model fails here, before anything touches the broker
@@ -55,7 +56,7 @@ def run_process(args: argparse.Namespace, settings: Settings) -> int:
     try:
         bus.ensure_topics(pipeline_topics(settings))
         stage = build_process_stage(settings, bus)
-        freeze_loaded_objects()
+        prepare_long_run()
 
         def stop_on_signal() -> None:
             stop.wait()

@@ -9,7 +9,6 @@ the batch goes on.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -170,16 +169,6 @@ class ProcessStage(Stage):
         finally:
             if self.grouping is not None:
                 self.grouping.close()
-
-
-def freeze_loaded_objects() -> None:
-    """Take what is loaded so far (the language model, the modules) out of the cyclic garbage collector's scans.
-
-    A long-running processor keeps these for its whole life; without this every full collection walks them again.
-    Called by the ``newswire process`` command once its stage is built, not by library code.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def build_process_stage(settings: Settings, bus: Bus, *, processor: ArticleProcessor | None = None) -> ProcessStage:

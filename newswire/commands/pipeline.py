@@ -12,6 +12,7 @@ from newswire.cli_support import stop_event
 from newswire.demo import FeedServer, demo_feeds_dir
 from newswire.errors import ConfigError
 from newswire.pipeline import Backends, Pipeline
+from newswire.processors.runtime import prepare_long_run
 from newswire.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"newswire run: {backends.describe(settings)}", file=sys.stderr)
     try:
         pipeline = Pipeline(settings, backends)
+        prepare_long_run()
         if backends.embedded_store:
             print(f'search it with: newswire search "wagner mutiny" --data-dir {settings.data_dir}', file=sys.stderr)
         pipeline.run(stop, once=args.once)
