@@ -30,7 +30,9 @@ def bare_pipe(texts: list[str], model: str, batch_size: int) -> tuple[float, int
 import json, sys, time
 start = time.perf_counter()
 from newswire.processors.entities import shared_pipeline
+from newswire.processors.runtime import prepare_long_run
 nlp, _ = shared_pipeline({model!r})
+prepare_long_run()  # the same process settings as `newswire run`
 texts = json.load(sys.stdin)
 words = 0
 for doc in nlp.pipe(texts, batch_size={batch_size}):

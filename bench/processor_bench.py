@@ -14,9 +14,11 @@ It prints words/s and articles/s of each, the ratio of 1 replica to bare (target
 batch to its last, so model loading and the group join are left out of both sides. A shared machine makes
 wall-clock figures swing by up to a tenth between identical runs, so bare and 1 replica run in alternating
 ``--rounds`` (each replica on a fresh group and story state) and the median ratio is the figure; each round also
-prints CPU time per article (every thread of the process, so the Kafka client's too) and the ratio on CPU time.
+prints CPU time per article (every thread of the process, so the Kafka client's too), the ratio on CPU time, and
+spaCy's kernel time and page faults. Both sides run with the process settings of ``newswire process``
+(:mod:`newswire.processors.runtime`), so the ratio is the processor's own cost.
 
-    .venv/bin/python bench/processor_bench.py --articles 1500 --rounds 3 [--kafka 127.0.0.1:9092]
+    .venv/bin/python bench/processor_bench.py --articles 1500 --rounds 5 [--kafka 127.0.0.1:9092]
 
 The articles are generated here from sentence templates (no copied text); the generator is seeded.
 """
@@ -41,7 +43,8 @@ from newswire.bus import open_bus, pipeline_topics
 from newswire.contract import Article, article_id, encode_raw
 from newswire.processors.cleaning import mask_boilerplate
 from newswire.processors.entities import shared_pipeline
-from newswire.processors.service import build_process_stage, freeze_loaded_objects
+from newswire.processors.runtime import prepare_long_run
+from newswire.processors.service import build_process_stage
 from newswire.settings import Settings, load_settings
 from newswire.stage import BatchOutcome
 
@@ -150,15 +153,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def kernel_share() -> tuple[float, int]:
+    """This thread's system CPU seconds and minor page faults so far."""
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_stime, usage.ru_minflt
+
+
 def bare(settings: Settings, articles: list[Article]) -> dict[str, float]:
     nlp, _ = shared_pipeline(settings.spacy_model)
     texts = [mask_boilerplate(article.text) for article in articles]
     list(nlp.pipe(texts[:50]))  # warm up
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, (sys_cpu, faults) = time.perf_counter(), time.process_time(), kernel_share()
     for start in range(0, len(texts), settings.batch_size):
         for _ in nlp.pipe(texts[start : start + settings.batch_size], batch_size=1000):
             pass
-    return {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
+    sys_end, faults_end = kernel_share()
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+        "sys": sys_end - sys_cpu,
+        "faults": faults_end - faults,
+    }
 
 
 def worker(settings: Settings) -> None:
@@ -168,18 +183,21 @@ def worker(settings: Settings) -> None:
     """
     bus = open_bus(settings, embedded=False, client_id="newswire-bench")
     nlp, _ = shared_pipeline(settings.spacy_model)  # the one pipeline the stage's processor will use
-    times: dict[str, float] = {"spacy_cpu": 0.0}
+    times: dict[str, float] = {"spacy_cpu": 0.0, "spacy_sys": 0.0, "spacy_faults": 0}
     pipe = nlp.pipe
 
     def timed_pipe(texts: Any, **options: Any) -> list[Any]:
-        started = time.thread_time()
+        started, (sys_cpu, faults) = time.thread_time(), kernel_share()
         docs = list(pipe(texts, **options))
+        sys_end, faults_end = kernel_share()
         times["spacy_cpu"] += time.thread_time() - started
+        times["spacy_sys"] += sys_end - sys_cpu
+        times["spacy_faults"] += faults_end - faults
         return docs
 
     nlp.pipe = timed_pipe  # the CPU spaCy itself takes inside the replica, to split the gap to bare
     stage = build_process_stage(settings, bus)
-    freeze_loaded_objects()  # as ``newswire process`` does
+    prepare_long_run()  # as ``newswire process`` does
     handle = stage.handle
 
     def timed(records: Any) -> BatchOutcome:
@@ -265,6 +283,8 @@ def stage_run(args: argparse.Namespace, run: str, name: str, replicas: int, arti
         "seconds": max(w["last"] for w in workers) - min(w["first"] for w in workers),
         "cpu": sum(w["cpu_last"] - w["cpu_first"] for w in workers),
         "spacy_cpu": sum(w["spacy_cpu"] for w in workers),
+        "spacy_sys": sum(w["spacy_sys"] for w in workers),
+        "spacy_faults": sum(w["spacy_faults"] for w in workers),
         "rss_mb": [w["rss_mb"] for w in workers],
         "articles": [int(w.get("articles", 0)) for w in workers],
     }
@@ -274,7 +294,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kafka", default="127.0.0.1:9092")
     parser.add_argument("--articles", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3, help="bare / 1 replica pairs; the median ratio is reported")
+    parser.add_argument("--rounds", type=int, default=5, help="bare / 1 replica pairs; the median ratio is reported")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--raw", help=argparse.SUPPRESS)
     parser.add_argument("--enriched", help=argparse.SUPPRESS)
@@ -312,6 +332,7 @@ def main() -> int:
     producer.close()
     bus.close()
 
+    prepare_long_run()  # the bare loop runs with the same process settings as a replica
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     pairs: list[tuple[dict[str, float], dict[str, Any]]] = []
     for round_number in range(1, args.rounds + 1):
@@ -322,8 +343,11 @@ def main() -> int:
         summarise("1 replica", one["seconds"], count, words)
         print(
             f"{'':12} ratio {bare_run['seconds'] / one['seconds']:.2f} (CPU {bare_run['cpu'] / one['cpu']:.2f}); "
-            f"CPU ms per article: bare {bare_run['cpu'] / count * 1000:.1f}, replica {one['cpu'] / count * 1000:.1f} "
-            f"of which spaCy {one['spacy_cpu'] / count * 1000:.1f}; peak RSS {one['rss_mb'][0]:.0f} MB"
+            f"CPU ms per article: bare {bare_run['cpu'] / count * 1000:.1f} "
+            f"(kernel {bare_run['sys'] / count * 1000:.2f}, "
+            f"{bare_run['faults'] / count:.0f} page faults), replica {one['cpu'] / count * 1000:.1f} of which spaCy "
+            f"{one['spacy_cpu'] / count * 1000:.1f} (kernel {one['spacy_sys'] / count * 1000:.2f}, "
+            f"{one['spacy_faults'] / count:.0f} page faults); peak RSS {one['rss_mb'][0]:.0f} MB"
         )
         pairs.append((bare_run, one))
     two = stage_run(args, run, "two", 2, count)
