@@ -153,7 +153,7 @@ def handle_batch(
 
 
 class ProcessStage(Stage):
-    """The stage loop, with the shared story state caught up before the first batch and released at the end."""
+    """The stage loop, with the model warmed up and the shared story state caught up before the first batch."""
 
     def __init__(self, *, processor: ArticleProcessor, **stage: Any) -> None:
         super().__init__(**stage)
