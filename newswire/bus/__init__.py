@@ -93,6 +93,15 @@ class Consumer(ABC):
         return None
 
 
+def next_positions(records: Sequence[Record]) -> dict[tuple[str, int], int]:
+    """The position a commit of ``records`` stores per ``(topic, partition)``: one past its highest offset there."""
+    positions: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        positions[key] = max(positions.get(key, 0), record.offset + 1)
+    return positions
+
+
 class Bus(ABC):
     """A connection to one bus (a Kafka cluster or an embedded bus file)."""
 

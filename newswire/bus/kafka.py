@@ -32,7 +32,7 @@ with warnings.catch_warnings():
     import kafka.errors
     from kafka import KafkaAdminClient, OffsetAndMetadata, TopicPartition
 
-from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec, close_clients
+from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec, close_clients, next_positions
 from newswire.errors import BusError, BusUnavailable
 
 logger = logging.getLogger(__name__)
@@ -293,11 +293,10 @@ class KafkaConsumer(Consumer):
     def commit(self, records: Sequence[Record]) -> None:
         if not records:
             return
-        positions: dict[TopicPartition, int] = {}
-        for record in records:
-            partition = TopicPartition(record.topic, record.partition)
-            positions[partition] = max(positions.get(partition, 0), record.offset + 1)
-        offsets = {partition: OffsetAndMetadata(offset, "", -1) for partition, offset in positions.items()}
+        offsets = {
+            TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
+            for (topic, partition), offset in next_positions(records).items()
+        }
         try:
             self._client.commit(offsets, timeout_ms=30_000)
         except kafka.errors.CommitFailedError as exc:

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from newswire.bus import Consumer, Record
+from newswire.bus import Consumer, Record, next_positions
 from newswire.bus.embedded.groups import _drop_member, _Group, _Member, _process_alive
 from newswire.bus.embedded.storage import TopicPartition
 from newswire.errors import BusError
@@ -174,10 +174,7 @@ class EmbeddedConsumer(Consumer):
     def commit(self, records: Sequence[Record]) -> None:
         if not records:
             return
-        positions: dict[TopicPartition, int] = {}
-        for record in records:
-            tp = (record.topic, record.partition)
-            positions[tp] = max(positions.get(tp, 0), record.offset + 1)
+        positions = next_positions(records)
         shared = self._bus._shared
         with self._lock, shared.groups_lock:
             if self._closed:
