@@ -37,12 +37,7 @@ def add_commands(
         description='Query language: words (all must match), "a phrase", OR, -word or NOT word, (groups), prefix*.',
     )
     search.add_argument("query", nargs="?", default="", help='e.g. "wagner mutiny" or \'"Rostov-on-Don" OR Moscow\'')
-    search.add_argument("--entity", action="append", default=[], help="only articles naming this entity (repeat)")
-    search.add_argument("--topic", action="append", default=[], help="only articles with this topic label (repeat)")
-    search.add_argument("--source", action="append", default=[], help="only articles from this source (repeat)")
-    search.add_argument("--language", help="only articles in this language (ISO 639-1)")
-    search.add_argument("--since", type=_timestamp, help="published at or after (ISO date or date-time, UTC)")
-    search.add_argument("--until", type=_timestamp, help="published before (ISO date or date-time, UTC)")
+    add_filter_arguments(search, "only articles")
     search.add_argument("--story", dest="story_id", help="only articles of this story id")
     search.add_argument("--sort", choices=("relevance", "date"), default="relevance")
     search.add_argument("--size", type=int, default=10, help="hits to show [10]")
@@ -87,6 +82,17 @@ def use_embedded_bus(args: argparse.Namespace, settings: Settings) -> bool:
     if getattr(args, "embedded", False):
         return True
     return settings.kafka is None and (settings.data_dir / "bus.sqlite3").exists()
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser, matching: str) -> None:
+    """The filter flags :func:`filters_of` reads; ``matching`` opens their help ("only articles", ...)."""
+    when = "(ISO date or date-time, UTC)"
+    parser.add_argument("--entity", action="append", default=[], help=f"{matching} naming this entity (repeat)")
+    parser.add_argument("--topic", action="append", default=[], help=f"{matching} labelled with this topic (repeat)")
+    parser.add_argument("--source", action="append", default=[], help=f"{matching} from this source (repeat)")
+    parser.add_argument("--language", help=f"{matching} in this language (ISO 639-1)")
+    parser.add_argument("--since", type=_timestamp, help=f"{matching} published at or after {when}")
+    parser.add_argument("--until", type=_timestamp, help=f"{matching} published before {when}")
 
 
 def filters_of(args: argparse.Namespace) -> dict[str, Any]:

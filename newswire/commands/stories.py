@@ -15,7 +15,7 @@ import re
 import sys
 from typing import Any
 
-from newswire.commands.read import _timestamp, filters_of, hit_as_json, open_store_of
+from newswire.commands.read import add_filter_arguments, filters_of, hit_as_json, open_store_of
 from newswire.contract import EnrichedArticle, format_time
 from newswire.errors import InvalidQuery
 from newswire.query import parse_query
@@ -47,12 +47,7 @@ def add_commands(
         "as `newswire search`); sizes, times, sources and entities count all the story's articles.",
     )
     stories.add_argument("query", nargs="?", default="", help='e.g. "wagner mutiny"; empty: every story')
-    stories.add_argument("--entity", action="append", default=[], help="a story with an article naming this entity")
-    stories.add_argument("--topic", action="append", default=[], help="... with an article on this topic (repeat)")
-    stories.add_argument("--source", action="append", default=[], help="... with an article from this source")
-    stories.add_argument("--language", help="... with an article in this language (ISO 639-1)")
-    stories.add_argument("--since", type=_timestamp, help="... with an article published at or after (UTC)")
-    stories.add_argument("--until", type=_timestamp, help="... with an article published before (UTC)")
+    add_filter_arguments(stories, "only stories with an article")
     stories.add_argument("--sort", choices=("latest", "size"), default="latest", help="newest or biggest first")
     stories.add_argument("--size", type=int, default=20, help="stories to show, 1 to 1000 [20]")
     stories.add_argument("--offset", type=int, default=0, help="stories to skip [0]")
