@@ -230,17 +230,21 @@ function drawActiveFilters() {
   $("active").hidden = list.children.length === 0;
 }
 
-function drawResult(result) {
-  const hits = result.hits || [];
+// One page of a listing: the count line, the numbered items and the paging buttons.
+function drawPage(items, total, noun, nouns) {
   const first = state.offset + 1;
-  const last = state.offset + hits.length;
-  $("status").textContent = result.total === 0 ? "No article matches."
-    : result.total + (result.total === 1 ? " article matches" : " articles match") + "; showing " + first + "–" + last + ".";
+  const last = state.offset + items.length;
+  $("status").textContent = total === 0 ? "No " + noun + " matches."
+    : total + (total === 1 ? " " + noun + " matches" : " " + nouns + " match") + "; showing " + first + "–" + last + ".";
   const list = $("hits");
-  list.replaceChildren(...hits.map(drawHit));
+  list.replaceChildren(...items);
   list.start = first;
   $("previous").disabled = state.offset === 0;
-  $("next").disabled = last >= result.total;
+  $("next").disabled = last >= total;
+}
+
+function drawResult(result) {
+  drawPage((result.hits || []).map(drawHit), result.total, "article", "articles");
   const facets = result.facets || {};
   for (const name of Object.keys(FILTERS)) drawFacet(name, facets[FILTERS[name]] || []);
   drawHistogram(result.histogram || []);
@@ -332,13 +336,7 @@ function entityChips(entities) {
 }
 
 function drawStories(result) {
-  const stories = result.stories || [];
-  const first = state.offset + 1;
-  const last = state.offset + stories.length;
-  $("status").textContent = result.total === 0 ? "No story matches."
-    : result.total + (result.total === 1 ? " story matches" : " stories match") + "; showing " + first + "–" + last + ".";
-  const list = $("hits");
-  list.replaceChildren(...stories.map((story) => {
+  drawPage((result.stories || []).map((story) => {
     const item = element("li", null, "hit story");
     const heading = element("h3");
     const open = element("button", story.title, "story-title");
@@ -349,11 +347,8 @@ function drawStories(result) {
     item.append(heading, storyMeta(story));
     if (story.top_entities && story.top_entities.length) item.append(entityChips(story.top_entities));
     return item;
-  }));
-  list.start = first;
+  }), result.total, "story", "stories");
   clearSide();
-  $("previous").disabled = state.offset === 0;
-  $("next").disabled = last >= result.total;
 }
 
 function drawStory(result) {
