@@ -158,17 +158,17 @@ class ProcessStage(Stage):
     def __init__(self, *, processor: ArticleProcessor, **stage: Any) -> None:
         super().__init__(**stage)
         self.processor = processor
-        self.grouping = processor.grouping
 
     def run(self) -> None:
         self.processor.warm_up()
-        if self.grouping is not None:
-            self.grouping.start()
+        grouping = self.processor.grouping
+        if grouping is not None:
+            grouping.start()
         try:
             super().run()
         finally:
-            if self.grouping is not None:
-                self.grouping.close()
+            if grouping is not None:
+                grouping.close()
 
 
 def build_process_stage(settings: Settings, bus: Bus, *, processor: ArticleProcessor | None = None) -> ProcessStage:
