@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from datasketch import MinHash
 from hypothesis import given
 from hypothesis import strategies as st
 
 from newswire.bus import open_bus
 from newswire.contract import EnrichedArticle, Enrichment, Entity, utc_now
 from newswire.errors import ContractError
+from newswire.processors.duplicates import NUM_PERM, SCHEME, fingerprint, shingles
 from newswire.processors.evaluate import bcubed, evaluate_stories
 from newswire.processors.state import LocalGrouping, SharedGrouping, decode_state, encode_state, state_topic
 from newswire.processors.stories import StoryTracker, features_of
@@ -171,6 +173,23 @@ def test_state_records_round_trip(article_factory):
     undated = features_of(article.model_copy(update={"published_estimated": True}))
     decoded = decode_state(encode_state(undated, assignment, "replica-1"))
     assert decoded is not None and decoded[0].estimated is True
+
+
+_WORDS = st.lists(st.sampled_from(["wagner", "rostov", "convoy", "kremlin", "x", "1", "m4", "voronezh"]), max_size=60)
+
+
+@given(words=_WORDS | st.lists(st.text(min_size=1, max_size=12), max_size=40))
+def test_fingerprint_is_datasketchs_minhash(words):
+    """Stored fingerprints must keep their meaning: the fast path gives datasketch's own MinHash values."""
+    values = fingerprint(words)
+    found = shingles(words)
+    if len(found) < 8:
+        assert values is None
+        return
+    reference = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
+    reference.update_batch([shingle.encode("utf-8") for shingle in found])
+    assert values is not None and values.dtype.name == "uint32"
+    assert values.tolist() == reference.hashvalues.tolist()
 
 
 _JSON = st.recursive(
