@@ -152,6 +152,11 @@ class StoryTracker:
         # vectors of every member it compares with (they change very little between two articles).
         self._idf_cache: dict[str, float] = {}
         self._vector_cache: dict[str, dict[str, float]] = {}
+        # Per story the sum of its recent members' vectors: the mean cosine to the members is its dot product with
+        # the article's vector over the member count, one sparse product per story instead of one per member. Kept
+        # up to date as members come and go; dropped with the vectors when the weights are refreshed.
+        self._member_sums: dict[str, dict[str, float]] = {}
+        self._last_keys: tuple[str, list[str]] | None = None
         self._weights_size = 0
         # Expiry queues: (time, id); an entry is stale when the article or story has moved on since.
         self._article_queue: list[tuple[datetime, str]] = []
@@ -237,6 +242,11 @@ class StoryTracker:
         story.last = max(story.last, features.published)
         heapq.heappush(self._story_queue, (story.last, story.story_id))
         story.size += 1
+        total = self._member_sums.get(story.story_id)
+        if total is not None:
+            if len(story.recent) == story.recent.maxlen:
+                _accumulate(total, self._vector(story.recent[0]), -1.0)  # the member the append pushes out
+            _accumulate(total, self._vector(features), 1.0)
         story.recent.append(features)
         for key in self._retrieval_keys(features):
             self._postings[key].add(story.story_id)
@@ -255,7 +265,7 @@ class StoryTracker:
         if not story.recent or gap > self.window.total_seconds():
             return 0.0
         vector = vector if vector is not None else self._vector(features)
-        mean = sum(_cosine(vector, self._vector(member)) for member in story.recent) / len(story.recent)
+        mean = _cosine(vector, self._member_sum(story)) / len(story.recent)
         damping: float = 0.5 ** (gap / TIME_HALF_LIFE.total_seconds())
         return mean * damping
 
@@ -280,6 +290,14 @@ class StoryTracker:
         vector = self._vector_cache[features.article_id] = {key: value / norm for key, value in weighted.items()}
         return vector
 
+    def _member_sum(self, story: _Story) -> dict[str, float]:
+        total = self._member_sums.get(story.story_id)
+        if total is None:
+            total = self._member_sums[story.story_id] = {}
+            for member in story.recent:
+                _accumulate(total, self._vector(member), 1.0)
+        return total
+
     def _idf(self, key: str) -> float:
         value = self._idf_cache.get(key)
         if value is None:
@@ -288,8 +306,13 @@ class StoryTracker:
         return value
 
     def _retrieval_keys(self, features: Features) -> list[str]:
+        last = self._last_keys
+        if last is not None and last[0] == features.article_id:
+            return last[1]  # decide() ranked them a moment ago, for the observe() that follows
         ranked = sorted(features.terms, key=lambda term: (-_damped(features.terms[term]) * self._idf(term), term))
-        return [f"t:{term}" for term in ranked[:RETRIEVAL_TERMS]] + [f"e:{entity}" for entity in features.entities]
+        keys = [f"t:{term}" for term in ranked[:RETRIEVAL_TERMS]] + [f"e:{entity}" for entity in features.entities]
+        self._last_keys = (features.article_id, keys)
+        return keys
 
     def _candidates(self, features: Features) -> list[str]:
         shared: dict[str, float] = {}
@@ -322,6 +345,7 @@ class StoryTracker:
             if story is None or story.last != last:
                 continue
             del self._stories[story_id]
+            self._member_sums.pop(story_id, None)
             for key in story.keys:
                 posting = self._postings.get(key)
                 if posting is not None:
@@ -333,6 +357,7 @@ class StoryTracker:
         if abs(len(self._articles) - self._weights_size) > self._weights_size * REFRESH_SHARE:
             self._idf_cache.clear()
             self._vector_cache.clear()
+            self._member_sums.clear()
             self._weights_size = len(self._articles)
 
     def _forget(self, article_id: str) -> None:
@@ -350,6 +375,16 @@ def _cosine(unit: dict[str, float], other: dict[str, float]) -> float:
     if len(other) < len(unit):
         unit, other = other, unit
     return sum(weight * other[key] for key, weight in unit.items() if key in other)
+
+
+def _accumulate(total: dict[str, float], vector: dict[str, float], sign: float) -> None:
+    """Add (``sign`` 1) or take away (-1) ``vector`` from ``total``; what cancels out (to rounding) goes."""
+    for key, value in vector.items():
+        updated = total.get(key, 0.0) + sign * value
+        if sign < 0 and abs(updated) < 1e-12:
+            total.pop(key, None)
+        else:
+            total[key] = updated
 
 
 def _norm(vector: dict[str, float]) -> float:
