@@ -40,6 +40,7 @@ TOPIC_MACRO_F1_TARGET = 0.80
 STORY_BCUBED_F1_TARGET = 0.90
 DUPLICATE_TARGET = 0.90
 BATCH = 64
+AGREEMENT_DIR = "agreement"  # beside stories.jsonl: independent labellings of the same articles
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,8 +247,38 @@ def evaluate_stories(processor: ArticleProcessor, path: Path, tracker: StoryTrac
     report.details += [
         f"  B-cubed precision {precision:.3f}, recall {recall:.3f}; {len(set(predicted.values()))} stories found",
         f"  copies: {len(gold_copies)} labelled, {len(found_copies)} found",
+        *agreement_lines(gold, predicted, path.parent / AGREEMENT_DIR),
     ]
     return report
+
+
+def agreement_lines(gold: dict[str, str], predicted: dict[str, str], folder: Path) -> list[str]:
+    """How the labellings in ``folder`` agree with the gold set, each other and ``predicted`` (report lines).
+
+    Each ``<labeller>.json`` maps every article id of the story set to a story, labelled independently of the gold
+    set (see ``processors/eval/README.md``): the scale against which the story figure is read. B-cubed F1 is
+    symmetric, so "A against B" is "B against A".
+    """
+    labellings: dict[str, dict[str, str]] = {}
+    for labels_path in sorted(folder.glob("*.json")):
+        labels = {str(key): str(value) for key, value in json.loads(labels_path.read_text(encoding="utf-8")).items()}
+        if set(labels) != set(gold):
+            raise ConfigError(f"{labels_path}: labels {len(labels)} articles, the story set has {len(gold)}")
+        labellings[labels_path.stem] = labels
+    if not labellings:
+        return []
+    lines = [f"  independent labellings ({folder.name}/), B-cubed F1:"]
+    names = sorted(labellings)
+    for name in names:
+        labels = labellings[name]
+        lines.append(
+            f"    {name}: {len(set(labels.values()))} stories; against the gold {bcubed(gold, labels)[2]:.3f}, "
+            f"the grouping against it {bcubed(labels, predicted)[2]:.3f}"
+        )
+    for index, name in enumerate(names):
+        for other in names[index + 1 :]:
+            lines.append(f"    {name} against {other}: {bcubed(labellings[name], labellings[other])[2]:.3f}")
+    return lines
 
 
 EVALUATIONS = {"topics": evaluate_topics, "entities": evaluate_entities, "stories": evaluate_stories}

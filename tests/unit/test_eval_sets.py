@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from newswire.processors.base import TOPIC_LABELS
+from newswire.processors.evaluate import bcubed
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "processors" / "eval"
 
@@ -288,3 +289,29 @@ def test_readme_topic_counts_match_the_data(topic_articles: list[dict[str, Any]]
 def test_readme_entity_counts_match_the_data(entity_articles: list[dict[str, Any]]) -> None:
     counts = Counter(entity["label"] for article in entity_articles for entity in article["entities"])
     assert _readme_counts("### Gold entities per label") == dict(counts)
+
+
+# -- agreement/ ------------------------------------------------------------------------------------------------------
+def _labelling(name: str) -> dict[str, str]:
+    labels: dict[str, str] = json.loads((EVAL_DIR / "agreement" / f"{name}.json").read_text("utf-8"))
+    return labels
+
+
+@pytest.mark.parametrize("name", ["annotator_a", "annotator_b"])
+def test_each_labelling_places_every_story_article_once(name: str) -> None:
+    gold = {row["id"] for row in _read_jsonl("stories.jsonl")}
+    labels = _labelling(name)
+    assert set(labels) == gold
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", story) for story in labels.values())
+
+
+def test_readme_agreement_table_matches_the_labellings() -> None:
+    gold = {row["id"]: row["story"] for row in _read_jsonl("stories.jsonl")}
+    first, second = _labelling("annotator_a"), _labelling("annotator_b")
+    readme = (EVAL_DIR / "README.md").read_text("utf-8")
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| `annotator_")}
+    between = f"{bcubed(first, second)[2]:.3f}"
+    for name, labels in (("annotator_a", first), ("annotator_b", second)):
+        row = rows[f"`{name}.json`"]
+        cells = [cell.strip() for cell in row.split("|")[2:5]]
+        assert cells == [str(len(set(labels.values()))), f"{bcubed(gold, labels)[2]:.3f}", between], row
