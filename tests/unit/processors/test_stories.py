@@ -18,7 +18,7 @@ from newswire.errors import ContractError
 from newswire.processors.duplicates import NUM_PERM, SCHEME, fingerprint, shingles
 from newswire.processors.evaluate import bcubed, evaluate_stories
 from newswire.processors.state import LocalGrouping, SharedGrouping, decode_state, encode_state, state_topic
-from newswire.processors.stories import StoryTracker, features_of
+from newswire.processors.stories import RECENT_MEMBERS, Assignment, Features, StoryTracker, features_of
 from newswire.settings import load_settings
 
 DEV_SET = Path(__file__).parent / "data" / "stories_dev.jsonl"
@@ -190,6 +190,29 @@ def test_fingerprint_is_datasketchs_minhash(words):
     reference.update_batch([shingle.encode("utf-8") for shingle in found])
     assert values is not None and values.dtype.name == "uint32"
     assert values.tolist() == reference.hashvalues.tolist()
+
+
+_TERMS = st.dictionaries(
+    st.sampled_from(["wagner", "rostov", "convoy", "m4", "kremlin", "deal", "rouble"]), st.integers(1, 4), min_size=1
+)
+
+
+@given(members=st.lists(_TERMS, min_size=1, max_size=2 * RECENT_MEMBERS + 3), probe=_TERMS)
+def test_story_similarity_is_the_mean_cosine_to_its_recent_members(members, probe):
+    """The per-story sums kept up to date as members come and go give what the definition gives."""
+    start = datetime(2023, 6, 24, 6, tzinfo=UTC)
+    tracker = StoryTracker()
+    article = Features("probe", start, {term: float(count) for term, count in probe.items()}, {})
+    for number, terms in enumerate(members):
+        member = Features(f"m{number}", start, {term: float(count) for term, count in terms.items()}, {})
+        tracker.observe(member, Assignment("story"))
+        story = tracker._stories["story"]
+        tracker.similarity(article, story)  # builds the sums on the way, so later members update them
+    expected = sum(
+        sum(weight * tracker._vector(member).get(key, 0.0) for key, weight in tracker._vector(article).items())
+        for member in story.recent
+    ) / len(story.recent)
+    assert tracker.similarity(article, story) == pytest.approx(expected, abs=1e-9)
 
 
 _JSON = st.recursive(
