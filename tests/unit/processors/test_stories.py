@@ -6,6 +6,7 @@ import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from datasketch import MinHash
@@ -198,10 +199,15 @@ _TERMS = st.dictionaries(
 
 
 @given(members=st.lists(_TERMS, min_size=1, max_size=2 * RECENT_MEMBERS + 3), probe=_TERMS)
+@mock.patch("newswire.processors.stories.REFRESH_SHARE", 1.0)
 def test_story_similarity_is_the_mean_cosine_to_its_recent_members(members, probe):
     """The per-story sums kept up to date as members come and go give what the definition gives."""
     start = datetime(2023, 6, 24, 6, tzinfo=UTC)
     tracker = StoryTracker()
+    # Other articles first, and weights refreshed only when the window doubles: the members below then come and go
+    # between two refreshes, so the sums are updated in place rather than rebuilt.
+    for number in range(200):
+        tracker.observe(Features(f"other{number}", start, {f"word{number}": 1.0}, {}), Assignment(f"other{number}"))
     article = Features("probe", start, {term: float(count) for term, count in probe.items()}, {})
     for number, terms in enumerate(members):
         member = Features(f"m{number}", start, {term: float(count) for term, count in terms.items()}, {})
