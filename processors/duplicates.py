@@ -56,7 +56,7 @@ def fingerprint(words: list[str]) -> np.ndarray[Any, np.dtype[np.uint32]] | None
     The values are those of a datasketch ``MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")`` updated with the
     UTF-8 shingles (its SHA-1 hash, the MurmurHash3 finalizer, then ``a * h + b`` in 32 bits per permutation), so
     fingerprints in the shared state keep their meaning; computed here in one pass, without a MinHash object or a
-    ``struct`` call per shingle, it takes 60% of the time.
+    ``struct`` call per shingle, it takes about two thirds of the time.
     """
     found = shingles(words)
     if len(found) < MIN_SHINGLES:
