@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from newswire.bus import open_bus
 from newswire.contract import EnrichedArticle, Enrichment, Entity, utc_now
 from newswire.errors import ContractError
-from newswire.processors.duplicates import NUM_PERM, SCHEME, fingerprint, shingles
+from newswire.processors.duplicates import MIN_SHINGLES, NUM_PERM, SCHEME, fingerprint, shingles
 from newswire.processors.evaluate import bcubed, evaluate_stories
 from newswire.processors.state import LocalGrouping, SharedGrouping, decode_state, encode_state, state_topic
 from newswire.processors.stories import RECENT_MEMBERS, Assignment, Features, StoryTracker, features_of
@@ -184,7 +184,7 @@ def test_fingerprint_is_datasketchs_minhash(words):
     """Stored fingerprints must keep their meaning: the fast path gives datasketch's own MinHash values."""
     values = fingerprint(words)
     found = shingles(words)
-    if len(found) < 8:
+    if len(found) < MIN_SHINGLES:
         assert values is None
         return
     reference = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
