@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run run-services services services-down lint typecheck test test-unit bench clean
+.PHONY: install run run-services services services-down lint typecheck layers test test-unit bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,12 @@ lint: install
 typecheck: install
 	scripts/typecheck
 
+## The layering contract (app > stages > floor), on the installed module names.
+layers: install
+	scripts/check-layers
+
 ## Everything CI runs: lint, types, and all tests against the real Kafka and Elasticsearch.
-test: install lint typecheck services
+test: install lint typecheck layers services
 	$(BIN)/pytest -p no:cacheprovider
 
 test-unit: install

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from corpus import REPO, scaled, write_feeds
 
-from newswire.demo import FeedServer
+from newswire.app.demo import FeedServer
 
 
 def bare_pipe(texts: list[str], model: str, batch_size: int) -> tuple[float, int]:

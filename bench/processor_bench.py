@@ -36,6 +36,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -225,9 +226,10 @@ def worker(settings: Settings) -> None:
         return outcome
 
     stage.handle = timed
-    signal.signal(signal.SIGTERM, lambda *_: stage.stop())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print("ready", flush=True)
-    stage.run()
+    stage.run(stop)
     bus.close()
     print(json.dumps({**times, "rss_mb": peak_rss_mb()}), flush=True)
 

@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 RUN=data/services
 mkdir -p "$RUN"
-export NEWSWIRE_KAFKA="${NEWSWIRE_KAFKA:-127.0.0.1:9092}"
-export NEWSWIRE_ES="${NEWSWIRE_ES:-http://127.0.0.1:9200}"
+# Kafka and Elasticsearch: NEWSWIRE_KAFKA / NEWSWIRE_ES when set, the settings' loopback defaults otherwise.
 export NEWSWIRE_DATA_DIR="${NEWSWIRE_DATA_DIR:-data}"
 
 start() {  # name, command...
@@ -39,8 +38,10 @@ case "${1:-start}" in
     start processor-2 "$BIN/newswire" process
     start indexer "$BIN/newswire" index
     echo
-    echo "search:    $BIN/newswire search \"wagner mutiny\" --es $NEWSWIRE_ES"
-    echo "subscribe: $BIN/newswire subscribe --kafka $NEWSWIRE_KAFKA --from-beginning"
+    es=$("$BIN/python" -c 'from newswire.settings import load_settings; print(load_settings().es_url)')
+    kafka=$("$BIN/python" -c 'from newswire.settings import load_settings; print(load_settings().kafka_servers)')
+    echo "search:    $BIN/newswire search \"wagner mutiny\" --es $es"
+    echo "subscribe: $BIN/newswire subscribe --kafka $kafka --from-beginning"
     echo "stop:      deploy/run-services.sh stop"
     ;;
   stop) stop ;;

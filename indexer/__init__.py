@@ -7,12 +7,8 @@ Stores: :class:`~newswire.indexer.elasticsearch.ElasticsearchStore` (production)
 
 from __future__ import annotations
 
-import logging
-
 from newswire.search import SearchStore
 from newswire.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 
 def open_store(settings: Settings, *, embedded: bool) -> SearchStore:
@@ -23,7 +19,7 @@ def open_store(settings: Settings, *, embedded: bool) -> SearchStore:
     if embedded:
         from newswire.indexer.embedded import EmbeddedStore  # noqa: PLC0415 - stores load only when chosen
 
-        return EmbeddedStore(settings.data_dir / "search.sqlite3")
+        return EmbeddedStore(settings.embedded_store_path)
     from newswire.indexer.elasticsearch import ElasticsearchStore  # noqa: PLC0415
 
     api_key = settings.es_api_key.get_secret_value() if settings.es_api_key else None

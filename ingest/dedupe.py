@@ -8,7 +8,6 @@ each other's stories would otherwise flip its revision back and forth).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,8 +17,6 @@ from newswire.ingest.base import SeenArticle
 from newswire.ingest.normalize import content_hash
 from newswire.ingest.parse import ParsedEntry
 from newswire.ingest.state import KnownArticle
-
-logger = logging.getLogger(__name__)
 
 MIN_REMEMBERED = 200
 

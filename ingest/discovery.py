@@ -6,7 +6,6 @@ already a feed is returned as it is.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import urljoin
@@ -15,8 +14,6 @@ from newswire.errors import FeedError
 from newswire.ingest.base import FeedConfig
 from newswire.ingest.fetch import PAGE_ACCEPT, Fetcher
 from newswire.ingest.parse import parse_feed
-
-logger = logging.getLogger(__name__)
 
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"})
 MAX_PAGE_BYTES = 2 * 1024 * 1024

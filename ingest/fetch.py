@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import zlib
 from collections import defaultdict
@@ -27,8 +26,6 @@ import httpx
 from newswire.ingest.base import FailureKind, FetchFailure, FetchResult
 from newswire.ingest.netguard import AddressRefused, GuardedBackend
 from newswire.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"  # noqa: E501
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"

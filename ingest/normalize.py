@@ -7,7 +7,6 @@ a date that cannot be trusted is replaced by the fetch time and marked as estima
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -15,8 +14,6 @@ from functools import cache
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 

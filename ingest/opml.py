@@ -6,7 +6,6 @@ OPML outlines may carry two attributes of ours besides ``xmlUrl`` and ``title``/
 
 from __future__ import annotations
 
-import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,8 +15,6 @@ from xml.sax.saxutils import quoteattr
 from newswire.errors import ConfigError
 from newswire.ingest.base import FeedConfig
 from newswire.ingest.parse import strip_doctype
-
-logger = logging.getLogger(__name__)
 
 MAX_LIST_BYTES = 20 * 1024 * 1024
 

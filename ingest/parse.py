@@ -11,7 +11,6 @@ to plain text here (scripts, styles and tags dropped), so feedparser's sanitiser
 from __future__ import annotations
 
 import io
-import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,8 +27,6 @@ from newswire.ingest.normalize import (
     language_code,
     normalize_date,
 )
-
-logger = logging.getLogger(__name__)
 
 # The prolog ends at the first element; only there can a DOCTYPE appear.
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")

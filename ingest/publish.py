@@ -32,7 +32,7 @@ class Publication:
     articles: list[Article]
     known: list[KnownArticle]
     done: asyncio.Future[None]
-    extra: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (topic, key, value) sent with the feed
+    feed_records: list[tuple[bytes, bytes]] = field(default_factory=list)  # (key, value) for the feeds topic
 
 
 class Publisher:
@@ -55,16 +55,19 @@ class Publisher:
         self._producer = await loop.run_in_executor(self._thread, self.bus.producer)
         self._task = asyncio.create_task(self._run(), name="ingest-publisher")
 
-    async def publish(
-        self,
-        feed: Feed | None,
-        articles: list[Article],
-        known: list[KnownArticle],
-        extra: list[tuple[str, bytes, bytes]] | None = None,
-    ) -> None:
+    async def publish(self, feed: Feed, articles: list[Article], known: list[KnownArticle]) -> None:
         """Publish ``articles``, then write ``feed`` back; :class:`BusError` if the bus did not take them."""
+        await self._enqueue(feed, articles, known, [])
+
+    async def publish_feed_records(self, records: list[tuple[bytes, bytes]]) -> None:
+        """Write ``(key, value)`` records to the feeds topic (seeded feeds, feeds written back), acknowledged."""
+        await self._enqueue(None, [], [], records)
+
+    async def _enqueue(
+        self, feed: Feed | None, articles: list[Article], known: list[KnownArticle], records: list[tuple[bytes, bytes]]
+    ) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put(Publication(feed, articles, known, done, extra or []))
+        await self._queue.put(Publication(feed, articles, known, done, records))
         await done
 
     async def close(self) -> None:
@@ -123,12 +126,12 @@ class Publisher:
             self.state.release(article.id for article in articles)
             self.published += len(articles)
         feeds = [item.feed for item in batch if item.feed is not None]
-        extras = [extra for item in batch for extra in item.extra]
+        records = [record for item in batch for record in item.feed_records]
         for feed in feeds:
             producer.send(self.topic_feeds, feed.key.encode("ascii"), feed.to_json())
-        for topic, key, value in extras:
-            producer.send(topic, key, value)
-        if feeds or extras:
+        for key, value in records:
+            producer.send(self.topic_feeds, key, value)
+        if feeds or records:
             producer.flush()
             self.flushes += 1
             self.state.save_feeds(feeds)

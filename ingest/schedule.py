@@ -11,14 +11,11 @@
 
 from __future__ import annotations
 
-import logging
 import random
 import re
 
 from newswire.ingest.base import FeedState
 from newswire.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 JITTER = 0.05  # +-5% on a regular interval: spreads feeds added together without blurring the schedule
 MAX_RETRY_AFTER = 7 * 86400.0

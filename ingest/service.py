@@ -99,7 +99,7 @@ class Poller:
             return set()
         issued = time.time()
         records = [command_record(config, ADD, issued=issued) for config in configs]
-        await publisher.publish(None, [], [], extra=[(self.settings.topic_feeds, key, value) for key, value in records])
+        await publisher.publish_feed_records(records)
         logger.info("seeded %d feeds from %s into %s", len(records), self.settings.feeds, self.settings.topic_feeds)
         return {key.decode("ascii") for key, _value in records}
 
@@ -157,9 +157,7 @@ class Poller:
 
     async def _write_back(self, feeds: list[Feed], publisher: Publisher) -> None:
         try:
-            await publisher.publish(
-                None, [], [], extra=[(self.settings.topic_feeds, f.key.encode("ascii"), f.to_json()) for f in feeds]
-            )
+            await publisher.publish_feed_records([(f.key.encode("ascii"), f.to_json()) for f in feeds])
         except BusError as exc:
             logger.warning("writing %d feeds back to %s: %s", len(feeds), self.settings.topic_feeds, exc)
 

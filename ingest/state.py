@@ -8,7 +8,6 @@ that the downstream stages absorb (same id, same key).
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
 import time
@@ -18,8 +17,6 @@ from pathlib import Path
 
 from newswire.errors import ConfigError
 from newswire.ingest.base import Feed
-
-logger = logging.getLogger(__name__)
 
 STATE_FILE = "ingest-state.sqlite3"
 

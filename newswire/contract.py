@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -24,11 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 
 from newswire.errors import ContractError
 
-logger = logging.getLogger(__name__)
-
 RAW_SCHEMA: Final = "newswire.raw/1"
 ENRICHED_SCHEMA: Final = "newswire.enriched/1"
 DEADLETTER_SCHEMA: Final = "newswire.deadletter/1"
+
+
+# What an article id looks like (the schemas' "id" pattern): a store that keys rows by it can check it cheaply.
+ARTICLE_ID = re.compile(r"[0-9a-f]{8,128}")
 
 
 def article_id(canonical_url: str | None, *, feed_url: str = "", guid: str | None = None) -> str:
@@ -251,6 +253,15 @@ def decode_raw(value: bytes | str) -> Article:
 
 def encode_enriched(article: EnrichedArticle) -> bytes:
     return _encode("enriched", article)
+
+
+def enriched_json(article: EnrichedArticle) -> str:
+    """The JSON text of an article that is already a checked :class:`EnrichedArticle`, for a store to keep.
+
+    The same document as :func:`encode_enriched`, without checking it against the schema again: a store writes what
+    the indexer decoded (and checked) at the bus boundary a moment before.
+    """
+    return json.dumps(article.model_dump(mode="json", by_alias=True), ensure_ascii=False, separators=(",", ":"))
 
 
 def decode_enriched(value: bytes | str) -> EnrichedArticle:

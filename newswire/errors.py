@@ -15,9 +15,8 @@ elasticsearch-py, httpx, spaCy, sqlite3) are translated at the boundary with ``r
     ├── EnrichmentError        enrichment failed for a reason other than bad input (model missing)
     └── ServicesError          the local Kafka / Elasticsearch services could not be installed or run
 
-Signals (not faults, not subclasses of :class:`NewswireError`):
+Signal (not a fault, not a subclass of :class:`NewswireError`):
 
-    Skip                       leave this message out, for a stated reason (counted, never silent)
     RetryAfter                 back off and try again after ``seconds``
 """
 
@@ -66,14 +65,6 @@ class EnrichmentError(NewswireError):
 
 class ServicesError(NewswireError):
     """The local Kafka or Elasticsearch services could not be installed, started or stopped."""
-
-
-class Skip(Exception):
-    """Leave the current item out for ``reason``; the caller counts it and sets it aside."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class RetryAfter(Exception):

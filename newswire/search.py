@@ -18,7 +18,7 @@ is a story of its own, under its own id. :func:`story_articles` reads the articl
 
 from __future__ import annotations
 
-import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -28,14 +28,14 @@ from typing import Any, Literal
 from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery
 
-logger = logging.getLogger(__name__)
-
 FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "content": 1.0}
 FACETS = ("entities", "topics", "sources")
 MAX_RESULT_WINDOW = 10_000
 MAX_TOP_ENTITIES = 5
 MAX_STORY_ARTICLES = 1000
 ENTITY_KEY_SEPARATOR = "\x1f"
+MAX_STORY_ID_CHARS = 128  # an article id's limit in the contract
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_page(size: int, offset: int, *, smallest: int) -> None:
@@ -232,6 +232,13 @@ def story_articles(
         articles.append(own)
     articles.sort(key=lambda article: (article.published, article.id))
     return total, articles[:limit]
+
+
+def check_story_id(story_id: str) -> str:
+    """``story_id`` when it can be one (1 to 128 characters, no control character); InvalidQuery otherwise."""
+    if not story_id or len(story_id) > MAX_STORY_ID_CHARS or _CONTROL.search(story_id):
+        raise InvalidQuery(f"a story id is 1 to {MAX_STORY_ID_CHARS} characters without control characters")
+    return story_id
 
 
 def read_story(store: SearchStore, story_id: str) -> tuple[StorySummary, int, list[EnrichedArticle]] | None:

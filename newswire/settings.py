@@ -7,7 +7,6 @@ environment.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -17,10 +16,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newswire.errors import ConfigError
 
-logger = logging.getLogger(__name__)
-
-DEFAULT_KAFKA = "127.0.0.1:9092"
-DEFAULT_ELASTICSEARCH = "http://127.0.0.1:9200"
+# Where the local services listen: the settings' defaults, and what `newswire services up` starts them on.
+LOOPBACK = "127.0.0.1"
+KAFKA_PORT = 9092
+ELASTICSEARCH_PORT = 9200
+DEFAULT_KAFKA = f"{LOOPBACK}:{KAFKA_PORT}"
+DEFAULT_ELASTICSEARCH = f"http://{LOOPBACK}:{ELASTICSEARCH_PORT}"
+EMBEDDED_BUS_FILE = "bus.sqlite3"
+EMBEDDED_STORE_FILE = "search.sqlite3"
 
 
 class Settings(BaseSettings):
@@ -116,6 +119,16 @@ class Settings(BaseSettings):
     def es_url(self) -> str:
         """Elasticsearch URL for the services (the localhost default when unset)."""
         return self.es or DEFAULT_ELASTICSEARCH
+
+    @property
+    def embedded_bus_path(self) -> Path:
+        """The embedded bus's file in the data directory."""
+        return self.data_dir / EMBEDDED_BUS_FILE
+
+    @property
+    def embedded_store_path(self) -> Path:
+        """The embedded search store's file in the data directory."""
+        return self.data_dir / EMBEDDED_STORE_FILE
 
     @property
     def wanted_labels(self) -> frozenset[str]:

@@ -6,6 +6,9 @@ positions. A crash anywhere before the commit means the batch is read again, whi
 absorb. A record that cannot be handled (bad JSON, wrong schema, refused by the store) goes to the dead-letter
 topic with the reason and its origin, and is counted; it never stops the stage. A transient failure (the search
 cluster is down) is retried with the same batch after a back-off, without committing.
+
+A stage runs until the stop event it was given is set: the process's signal event for a service, the pipeline's
+own event in the one-process run. That is the only way to stop one.
 """
 
 from __future__ import annotations
@@ -52,8 +55,8 @@ class BatchOutcome:
 BatchHandler = Callable[[Sequence[Record]], BatchOutcome]
 
 
-def dead_letter(stage: str, rejection: Rejection) -> Output:
-    """The dead-letter message for ``rejection``, keyed like the original."""
+def dead_letter(stage: str, rejection: Rejection, topic: str) -> Output:
+    """The dead-letter message for ``rejection`` on ``topic``, keyed like the original."""
     record = rejection.record
     key = record.key.decode("utf-8", "replace") if record.key is not None else None
     letter = DeadLetter(
@@ -63,11 +66,11 @@ def dead_letter(stage: str, rejection: Rejection) -> Output:
         origin=Origin(topic=record.topic, partition=record.partition, offset=record.offset, key=key),
         payload=record.value.decode("utf-8", "replace"),
     )
-    return Output(topic="", key=record.key, value=encode_deadletter(letter))
+    return Output(topic=topic, key=record.key, value=encode_deadletter(letter))
 
 
 class Stage:
-    """Runs ``handle`` over batches from ``topics`` in consumer group ``group`` until :meth:`stop`."""
+    """Runs ``handle`` over batches from ``topics`` in consumer group ``group`` until its stop event is set."""
 
     def __init__(
         self,
@@ -96,15 +99,6 @@ class Stage:
         self.counters: Counter[str] = Counter()
         self.last_activity = time.monotonic()
         self._busy = False
-        self._stop = threading.Event()
-
-    def stop(self) -> None:
-        """Finish the batch in hand (without committing a half-done one) and return from :meth:`run`."""
-        self._stop.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     def idle_for(self) -> float:
         """Seconds since the stage last finished a batch (or started); 0 while it is handling one."""
@@ -112,18 +106,19 @@ class Stage:
             return 0.0
         return time.monotonic() - self.last_activity
 
-    def run(self) -> None:
+    def run(self, stop: threading.Event) -> None:
+        """Handle batches until ``stop`` is set; the batch in hand is finished, or left uncommitted to be read again."""
         consumer = self.bus.consumer(self.topics, self.group)
         producer = self.bus.producer()
         last_report = time.monotonic()
         logger.info("%s: consuming %s as group %s", self.name, ",".join(self.topics), self.group)
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 records = consumer.poll(self.batch_size, self.poll_timeout)
                 if records:
                     self._busy = True
                     try:
-                        self._run_batch(records, consumer, producer)
+                        self._run_batch(records, consumer, producer, stop)
                     finally:
                         self.last_activity = time.monotonic()
                         self._busy = False
@@ -138,7 +133,9 @@ class Stage:
     def report(self) -> None:
         logger.info("%s: %s", self.name, ", ".join(f"{k}={v}" for k, v in sorted(self.counters.items())) or "idle")
 
-    def _run_batch(self, records: Sequence[Record], consumer: Consumer, producer: Producer) -> None:
+    def _run_batch(
+        self, records: Sequence[Record], consumer: Consumer, producer: Producer, stop: threading.Event
+    ) -> None:
         backoff = 1.0
         while True:
             try:
@@ -155,18 +152,18 @@ class Stage:
                         record.offset,
                         rejection.reason,
                     )
-                    letter = dead_letter(self.name, rejection)
-                    producer.send(self.deadletter_topic, letter.key, letter.value)
+                    letter = dead_letter(self.name, rejection, self.deadletter_topic)
+                    producer.send(letter.topic, letter.key, letter.value)
                 producer.flush()
             except (RetryAfter, BusError) as exc:
-                if self._stop.is_set():
+                if stop.is_set():
                     logger.warning("%s: stopping with an unfinished batch; it will be read again: %s", self.name, exc)
                     return
                 wait = exc.seconds if isinstance(exc, RetryAfter) else backoff
                 wait = min(wait, self.max_backoff) * random.uniform(0.8, 1.2)
                 self.counters["retries"] += 1
                 logger.warning("%s: batch of %d failed, retrying in %.1fs: %s", self.name, len(records), wait, exc)
-                self._stop.wait(wait)
+                stop.wait(wait)
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
             break

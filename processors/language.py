@@ -10,12 +10,9 @@ then the language the feed declared wins, and with neither the article is assume
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 SAMPLE_CHARS = 300
 CONFIDENT = 0.80  # normalised probability above which the detector overrules the feed's declared language

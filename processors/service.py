@@ -10,14 +10,15 @@ the batch goes on.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from newswire.bus import Bus, Record
 from newswire.contract import Article, EnrichedArticle, Enrichment, Entity, Topic, decode_raw, encode_enriched, utc_now
 from newswire.errors import ContractError
 from newswire.processors.aliases import AliasTable
-from newswire.processors.base import Enricher, TopicClassifier, TopicInput
+from newswire.processors.base import Enricher, Grouping, TopicClassifier, TopicInput
 from newswire.processors.cleaning import mask_boilerplate
 from newswire.processors.entities import doc_spans, extract_entities, model_version, shared_pipeline
 from newswire.processors.language import detect_language, is_supported, load_detector
@@ -32,20 +33,6 @@ WARM_UP_TEXT = "Wagner fighters left Rostov-on-Don on Saturday night, the region
 # Words in each text of the warm-up batch: about a news article's length, so the batch takes what a real one takes.
 WARM_UP_WORDS = 300
 STAGE_NAME = "processor"
-
-
-class Grouping(Protocol):
-    """Assigns ``story_id`` and ``duplicate_of`` to enriched articles, in order (see :mod:`.state`)."""
-
-    def assign(self, articles: Sequence[EnrichedArticle]) -> list[EnrichedArticle]: ...
-
-    def drain_outputs(self) -> list[Output]:
-        """Messages recording the decisions made since the last call, to send with the batch."""
-        ...
-
-    def start(self) -> None: ...
-
-    def close(self) -> None: ...
 
 
 class ArticleProcessor(Enricher):
@@ -128,12 +115,10 @@ def warm_up_pipeline(nlp: Any, batch_size: int) -> None:
         pass
 
 
-def handle_batch(
-    processor: Enricher, records: Sequence[Record], topic_enriched: str, grouping: Grouping | None = None
-) -> BatchOutcome:
+def handle_batch(processor: Enricher, records: Sequence[Record], topic_enriched: str) -> BatchOutcome:
     """Decode, enrich and encode ``records``; what cannot be handled becomes a :class:`Rejection`.
 
-    The decisions ``grouping`` made for the batch go out with the enriched articles (before the commit).
+    The decisions the processor's grouping made for the batch go out with the enriched articles (before the commit).
     """
     outcome = BatchOutcome()
     valid: list[tuple[Record, Article]] = []
@@ -162,31 +147,31 @@ def handle_batch(
             outcome.rejections.append(Rejection(record, str(exc), type(exc).__name__))
             continue
         outcome.outputs.append(Output(topic_enriched, article.id.encode("utf-8"), value))
-    if grouping is not None:
-        outcome.outputs += grouping.drain_outputs()
+    if processor.grouping is not None:
+        outcome.outputs += processor.grouping.drain_outputs()
     return outcome
 
 
 class ProcessStage(Stage):
     """The stage loop, with the model warmed up and the shared story state caught up before the first batch."""
 
-    def __init__(self, *, processor: ArticleProcessor, **stage: Any) -> None:
+    def __init__(self, *, processor: Enricher, **stage: Any) -> None:
         super().__init__(**stage)
         self.processor = processor
 
-    def run(self) -> None:
+    def run(self, stop: threading.Event) -> None:
         self.processor.warm_up(self.batch_size)
         grouping = self.processor.grouping
         if grouping is not None:
             grouping.start()
         try:
-            super().run()
+            super().run(stop)
         finally:
             if grouping is not None:
                 grouping.close()
 
 
-def build_process_stage(settings: Settings, bus: Bus, *, processor: ArticleProcessor | None = None) -> ProcessStage:
+def build_process_stage(settings: Settings, bus: Bus, *, processor: Enricher | None = None) -> ProcessStage:
     """The processor stage: group ``settings.processor_group`` on ``settings.topic_raw`` to ``topic_enriched``.
 
     Without a ``processor``, one is built with story grouping shared through the bus (see :mod:`.state`).
@@ -198,10 +183,9 @@ def build_process_stage(settings: Settings, bus: Bus, *, processor: ArticleProce
         bus.ensure_topics([topic])
         processor = ArticleProcessor(settings, grouping=SharedGrouping(bus, topic.name, settings.processor_group))
     enricher = processor
-    grouping = processor.grouping
 
     def handle(records: Sequence[Record]) -> BatchOutcome:
-        return handle_batch(enricher, records, settings.topic_enriched, grouping)
+        return handle_batch(enricher, records, settings.topic_enriched)
 
     return ProcessStage(
         processor=processor,

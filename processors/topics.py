@@ -15,7 +15,6 @@ It runs offline on the words spaCy already tokenised, costs a few dictionary loo
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Sequence
@@ -26,8 +25,6 @@ from pathlib import Path
 from newswire.contract import Topic
 from newswire.errors import ConfigError
 from newswire.processors.base import TOPIC_LABELS, TopicClassifier, TopicInput
-
-logger = logging.getLogger(__name__)
 
 TITLE_BOOST = 2.0
 _MIN_STEM = 3

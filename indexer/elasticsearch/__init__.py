@@ -53,6 +53,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
+from newswire.highlight import Highlighter
 from newswire.indexer.elasticsearch import stories
 from newswire.indexer.elasticsearch.translation import (
     FACET_FIELDS,
@@ -69,7 +70,6 @@ from newswire.indexer.elasticsearch.translation import (
     template_name,
     translate,
 )
-from newswire.indexer.embedded import Highlighter
 from newswire.query import parse_query
 from newswire.search import SearchQuery, SearchResult, SearchStore, StoriesResult, StoryQuery, UpsertResult
 

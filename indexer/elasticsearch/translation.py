@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from newswire.contract import EnrichedArticle
 from newswire.errors import SearchError
-from newswire.indexer.embedded import Highlighter
+from newswire.highlight import Highlighter
 from newswire.query import And, Node, Or, Phrase, Term, parse_query, tokenize
 from newswire.search import (
     FIELD_WEIGHTS,

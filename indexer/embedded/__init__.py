@@ -50,12 +50,12 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
-from newswire.contract import EnrichedArticle, encode_enriched
-from newswire.errors import ContractError, InvalidQuery, SearchError, SearchUnavailable
-from newswire.indexer.embedded.highlight import Highlighter
+from newswire.contract import ARTICLE_ID, EnrichedArticle, enriched_json
+from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
+from newswire.highlight import Highlighter
 from newswire.indexer.embedded.sql import (
     FIELDS,
     SCHEMA,
@@ -73,6 +73,19 @@ from newswire.search import SearchHit, SearchQuery, SearchResult, SearchStore, S
 __all__ = ["SCHEMA_VERSION", "EmbeddedStore", "Highlighter", "match_expression"]
 
 logger = logging.getLogger(__name__)
+
+# SQLite result codes that mean the file cannot be used now (not a fault of the query or the data).
+_UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
+_QUERY_ACTIONS = frozenset({"search", "list stories"})
 
 
 class EmbeddedStore(SearchStore):
@@ -119,27 +132,35 @@ class EmbeddedStore(SearchStore):
 
     @contextmanager
     def _translate(self, action: str) -> Iterator[None]:
-        """sqlite3 errors as ours: a locked or unreadable file is unavailable, anything else a search error."""
+        """sqlite3 errors as ours, by SQLite's result code: a locked, unreadable or not yet created store is
+        unavailable (the caller may retry), a query SQLite refuses is invalid, anything else a search error."""
         try:
             yield
-        except sqlite3.OperationalError as exc:
-            message = str(exc)
-            if "locked" in message or "busy" in message:
+        except sqlite3.Error as exc:
+            code = (exc.sqlite_errorcode or 0) & 0xFF  # the primary code of an extended one (SQLITE_IOERR_*, ...)
+            if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise SearchUnavailable(
                     f"the embedded search store {self.path} stayed locked by another writer for "
                     f"{self.busy_timeout:g}s ({action})"
                 ) from exc
-            if "no such table" in message:
+            if code in _UNAVAILABLE_CODES:
+                raise SearchUnavailable(f"cannot {action} the embedded search store {self.path}: {exc}") from exc
+            if code == sqlite3.SQLITE_ERROR and not self._has_tables():
                 raise SearchUnavailable(
                     f"the embedded search store {self.path} has no tables yet; `newswire run` creates them"
                 ) from exc
-            if "unable to open" in message or "readonly" in message or "disk" in message:
-                raise SearchUnavailable(f"cannot {action} the embedded search store {self.path}: {exc}") from exc
-            if "fts5" in message:
+            if code == sqlite3.SQLITE_ERROR and action in _QUERY_ACTIONS:
+                # The full-text MATCH expression is the only part of a query's SQL built from the user's words.
                 raise InvalidQuery(f"the embedded search store cannot run the query: {exc}") from exc
             raise SearchError(f"{action} failed on the embedded search store {self.path}: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise SearchError(f"{action} failed on the embedded search store {self.path}: {exc}") from exc
+
+    def _has_tables(self) -> bool:
+        """Whether the store's tables exist (asked on a connection of its own, outside any failed transaction)."""
+        try:
+            with closing(sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)) as probe:
+                return probe.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles'").fetchone() is not None
+        except sqlite3.Error:
+            return False
 
     @contextmanager
     def _read(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -176,9 +197,14 @@ class EmbeddedStore(SearchStore):
         documents: list[tuple[EnrichedArticle, str]] = []
         rejected: list[tuple[str, str]] = []
         for article in articles:
+            if not ARTICLE_ID.fullmatch(article.id):
+                rejected.append((article.id, f"cannot store article: {article.id!r} is not an article id"))
+                continue
             try:
-                documents.append((article, encode_enriched(article).decode("utf-8")))
-            except (ContractError, UnicodeError) as exc:
+                document = enriched_json(article)
+                document.encode("utf-8")  # a lone surrogate cannot be stored; refused here, with the article's id
+                documents.append((article, document))
+            except UnicodeError as exc:
                 rejected.append((article.id, f"cannot store article: {exc}"))
         written = 0
         connection = self._connection()

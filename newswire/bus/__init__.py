@@ -17,7 +17,6 @@ The semantics both drivers keep:
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,8 +26,6 @@ from newswire.errors import BusError
 
 if TYPE_CHECKING:
     from newswire.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +146,7 @@ def open_bus(settings: Settings, *, embedded: bool, client_id: str = "newswire")
     if embedded:
         from newswire.bus.embedded import EmbeddedBus  # noqa: PLC0415 - drivers load only when chosen
 
-        return EmbeddedBus(settings.data_dir / "bus.sqlite3")
+        return EmbeddedBus(settings.embedded_bus_path)
     from newswire.bus.kafka import KafkaBus  # noqa: PLC0415
 
     return KafkaBus(settings.kafka_servers, client_id=client_id, replication=settings.topic_replication)

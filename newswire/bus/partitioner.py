@@ -8,10 +8,7 @@ other keeps its per-key order.
 
 from __future__ import annotations
 
-import logging
 import struct
-
-logger = logging.getLogger(__name__)
 
 _SEED = 0x9747B28C
 _M = 0x5BD1E995

@@ -17,7 +17,7 @@ import feedparser
 import pytest
 import yaml
 
-from newswire.demo import DEMO_FEEDS, FeedServer
+from newswire.app.demo import DEMO_FEEDS, FeedServer
 
 REPO = Path(__file__).resolve().parents[2]
 NEWSWIRE = str(Path(sys.executable).with_name("newswire"))

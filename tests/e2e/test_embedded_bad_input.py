@@ -35,14 +35,14 @@ def test_poison_messages_are_set_aside_and_good_ones_indexed(data_dir):
     producer.flush()
 
     stages = [build_process_stage(settings, bus), build_index_stage(settings, bus, store)]
-    threads = [threading.Thread(target=stage.run, daemon=True) for stage in stages]
+    stop = threading.Event()
+    threads = [threading.Thread(target=stage.run, args=(stop,), daemon=True) for stage in stages]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 120
     while store.count() < 2 and time.monotonic() < deadline and all(t.is_alive() for t in threads):
         time.sleep(0.2)
-    for stage in stages:
-        stage.stop()
+    stop.set()
     for thread in threads:
         thread.join(timeout=60)
 

@@ -15,9 +15,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 
+from newswire.app.demo import FeedServer
 from newswire.bus.embedded import EmbeddedBus
 from newswire.contract import article_id, decode_raw
-from newswire.demo import FeedServer
 from newswire.errors import SearchUnavailable
 from newswire.indexer.embedded import EmbeddedStore
 from tests.e2e.conftest import NEWSWIRE, base_env, run_newswire, wait_until

@@ -235,7 +235,9 @@ def test_dead_letters_travel_like_any_other_message(bus, topic, unique_name):
     send_all(bus, raw, range(1))
     consumer = bus.consumer([raw], unique_name("processor"))
     (bad,) = read(consumer, 1)
-    letter = dead_letter("processor", Rejection(bad, "no entities: model refused the text", "EnrichmentError"))
+    letter = dead_letter(
+        "processor", Rejection(bad, "no entities: model refused the text", "EnrichmentError"), "news.deadletter"
+    )
     producer = bus.producer()
     producer.send(deadletter, letter.key, letter.value)
     producer.flush()

@@ -155,11 +155,12 @@ class Running:
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
         self.failure: BaseException | None = None
+        self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         try:
-            self.stage.run()
+            self.stage.run(self.stop)
         except BaseException as exc:
             self.failure = exc
 
@@ -168,7 +169,7 @@ class Running:
         return self.stage
 
     def __exit__(self, *exc_info: object) -> None:
-        self.stage.stop()
+        self.stop.set()
         self.thread.join(timeout=60)
         assert not self.thread.is_alive()
         assert self.failure is None, self.failure
@@ -278,7 +279,7 @@ def test_the_index_command_indexes_until_sigterm_then_exits_cleanly(settings, bu
     for name in ("kafka", "es", "topic_enriched", "topic_deadletter", "indexer_group", "index_alias"):
         env[f"NEWSWIRE_{name.upper()}"] = str(getattr(settings, name))
     command = subprocess.Popen(
-        [sys.executable, "-m", "newswire.cli", "index"], env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "newswire.app.cli", "index"], env=env, stderr=subprocess.PIPE, text=True
     )
     try:
         wait_until(lambda: len(indexed_ids(store)) == len(articles), "the command to index the articles")
@@ -297,7 +298,7 @@ def test_the_index_command_names_an_unreachable_node_in_one_line():
     env = {name: value for name, value in os.environ.items() if not name.startswith("NEWSWIRE_")}
     env["NEWSWIRE_ES"] = "http://127.0.0.1:9"
     done = subprocess.run(
-        [sys.executable, "-m", "newswire.cli", "index"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "newswire.app.cli", "index"], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0
     assert "Traceback" not in done.stderr

@@ -19,15 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from newswire.commands.read import result_as_json
-from newswire.commands.stories import stories_as_json
+from newswire.app.api import CONTENT_SECURITY_POLICY, create_app
+from newswire.app.commands.serve import listen
 from newswire.contract import EnrichedArticle, Entity, Topic, decode_enriched
 from newswire.errors import ConfigError, SearchError
-from newswire.indexer.api import CONTENT_SECURITY_POLICY, create_app
-from newswire.indexer.api_commands import listen
 from newswire.indexer.embedded import EmbeddedStore
 from newswire.query import parse_query, positive_tokens
 from newswire.search import SearchQuery, SearchResult, SearchStore, StoriesResult, StoryQuery, UpsertResult
+from newswire.views import result_as_json, stories_as_json
 from tests.factories import BASE_TIME, article_factory, enriched_factory
 
 PRIGOZHIN = Entity(name="Yevgeny Prigozhin", label="PERSON", count=2)
@@ -530,9 +529,9 @@ def test_listen_on_a_port_in_use_is_a_config_error() -> None:
 
 _SERVE = """
 import argparse, sys
-from newswire.cli import common_parser, settings_from
-from newswire.cli_support import configure_logging
-from newswire.indexer.api_commands import add_commands
+from newswire.app.cli import common_parser, settings_from
+from newswire.app.signals import configure_logging
+from newswire.app.commands.serve import add_commands
 parser = argparse.ArgumentParser(prog="newswire")
 add_commands(parser.add_subparsers(dest="command", required=True), [common_parser()])
 args = parser.parse_args(sys.argv[1:])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newswire.cli import build_parser, main
+from newswire.app.cli import build_parser, main
 
 NEWSWIRE = str(Path(sys.executable).with_name("newswire"))
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from newswire.cli import build_parser
+from newswire.app.cli import build_parser
 from newswire.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]

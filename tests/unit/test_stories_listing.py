@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newswire.cli import main
+from newswire.app.cli import main
 from newswire.contract import EnrichedArticle, Entity
 from newswire.errors import InvalidQuery, SearchUnavailable
 from newswire.indexer.embedded import EmbeddedStore

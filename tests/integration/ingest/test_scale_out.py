@@ -51,7 +51,7 @@ class PollerProcess:
         self.log = log_dir / f"{name}.log"
         with self.log.open("wb") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "newswire.cli", "ingest", "--data-dir", str(data_dir), *args],
+                [sys.executable, "-m", "newswire.app.cli", "ingest", "--data-dir", str(data_dir), *args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -67,14 +67,15 @@ class _Running:
 
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
-        self.thread = threading.Thread(target=stage.run, daemon=True)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=stage.run, args=(self.stop,), daemon=True)
 
     def __enter__(self) -> Stage:
         self.thread.start()
         return self.stage
 
     def __exit__(self, *exc: object) -> None:
-        self.stage.stop()
+        self.stop.set()
         self.thread.join(timeout=60)
         assert not self.thread.is_alive()
 

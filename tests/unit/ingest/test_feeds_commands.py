@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from newswire.cli import main
+from newswire.app.cli import main
 from newswire.ingest.base import FeedConfig
 from newswire.ingest.discovery import alternate_links
 from newswire.ingest.opml import parse_opml, to_opml

@@ -130,7 +130,9 @@ def test_poison_messages_are_rejected_and_the_rest_enriched(nlp_and_aliases, art
     assert sorted(rejection.record.offset for rejection in outcome.rejections) == [1, 2, 3, 5]
     poison_rejection = next(r for r in outcome.rejections if r.record.offset == 3)
     assert poison_rejection.error_type == "ValueError"
-    letter = decode_deadletter(dead_letter("processor", poison_rejection).value)
+    letter_output = dead_letter("processor", poison_rejection, "news.deadletter")
+    assert letter_output.topic == "news.deadletter"
+    letter = decode_deadletter(letter_output.value)
     assert letter.origin.offset == 3 and "POISON" in letter.payload
 
 

@@ -2,7 +2,7 @@
 
 ``newswire stories [QUERY]`` lists the stories with at least one article matching the query and filters, one line
 each (newest article, size, sources, title, top entities, story id); ``newswire story ID`` prints one story and its
-articles, oldest first. The store is the one ``newswire search`` would use (see :mod:`newswire.commands.read`).
+articles, oldest first. The store is the one ``newswire search`` would use (see :mod:`newswire.app.commands.read`).
 The JSON documents (``--json``) are those of the HTTP API's ``/api/stories`` and ``/api/stories/{id}``.
 """
 
@@ -10,30 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import re
 import sys
-from typing import Any
 
-from newswire.commands.read import add_filter_arguments, filters_of, hit_as_json, open_store_of
-from newswire.contract import EnrichedArticle, format_time
-from newswire.errors import InvalidQuery
+from newswire.app.commands.read import add_filter_arguments, filters_of, open_store_of
+from newswire.contract import EnrichedArticle
 from newswire.query import parse_query
-from newswire.search import (
-    SearchHit,
-    StoriesResult,
-    StoryQuery,
-    StorySummary,
-    read_story,
-)
+from newswire.search import StoriesResult, StoryQuery, StorySummary, check_story_id, read_story
 from newswire.settings import Settings
+from newswire.views import stories_as_json, story_as_json
 
-logger = logging.getLogger(__name__)
-
-MAX_STORY_ID_CHARS = 128  # an article id's limit in the contract
 TITLE_CHARS = 72
 SHOWN_ENTITIES = 3
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def add_commands(
@@ -65,13 +52,6 @@ def add_commands(
     story.add_argument("--json", action="store_true", help="machine-readable output")
     story.add_argument("--embedded", action="store_true", help="read the embedded store in the data directory")
     story.set_defaults(func=_story)
-
-
-def check_story_id(story_id: str) -> str:
-    """``story_id`` when it can be one (1 to 128 characters, no control character); InvalidQuery otherwise."""
-    if not story_id or len(story_id) > MAX_STORY_ID_CHARS or _CONTROL.search(story_id):
-        raise InvalidQuery(f"a story id is 1 to {MAX_STORY_ID_CHARS} characters without control characters")
-    return story_id
 
 
 def _stories(args: argparse.Namespace, settings: Settings) -> int:
@@ -109,38 +89,6 @@ def _story(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print_story(*found)
     return 0
-
-
-# --- JSON, shared with the HTTP API ---------------------------------------------------------------------------
-
-
-def summary_as_json(story: StorySummary) -> dict[str, Any]:
-    return {
-        "story_id": story.story_id,
-        "title": story.title,
-        "size": story.size,
-        "copies": story.copies,
-        "first_published": format_time(story.first_published),
-        "last_published": format_time(story.last_published),
-        "sources": story.sources,
-        "top_entities": [{"name": e.name, "label": e.label, "count": e.count} for e in story.top_entities],
-    }
-
-
-def stories_as_json(result: StoriesResult) -> dict[str, Any]:
-    """The document of ``newswire stories --json`` and ``GET /api/stories``."""
-    return {"total": result.total, "stories": [summary_as_json(story) for story in result.stories]}
-
-
-def story_as_json(story: StorySummary, total: int, articles: list[EnrichedArticle]) -> dict[str, Any]:
-    """The document of ``newswire story ID --json`` and ``GET /api/stories/{id}``: articles oldest first."""
-    listed = []
-    for article in articles:
-        document = hit_as_json(SearchHit(article=article, score=0.0), set(), set())
-        for unranked in ("score", "highlights", "matched_entities"):
-            del document[unranked]
-        listed.append(document)
-    return {"story": summary_as_json(story), "articles_total": total, "articles": listed}
 
 
 # --- text ------------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from newswire.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent  # app/ sits at the top of the checkout
 DEMO_FEEDS = REPO_ROOT / "deploy" / "demo" / "feeds"
 
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
-from newswire.bus import open_bus, pipeline_topics
-from newswire.cli_support import stop_event
-from newswire.demo import FeedServer, demo_feeds_dir
+from newswire.app.demo import FeedServer, demo_feeds_dir
+from newswire.app.parts import Default, Parts
+from newswire.app.pipeline import Pipeline
+from newswire.app.signals import stop_event
+from newswire.bus import pipeline_topics
 from newswire.errors import ConfigError
-from newswire.pipeline import Backends, Pipeline
 from newswire.processors.runtime import prepare_long_run
 from newswire.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 
 def add_commands(
@@ -56,7 +54,7 @@ def add_commands(
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_event()
-    backends = Backends.for_settings(settings)
+    parts = Parts.choose(settings, Default.CREATE)
     server: FeedServer | None = None
     if args.demo:
         server = FeedServer(demo_feeds_dir()).start()
@@ -68,11 +66,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if not settings.feeds:
         raise ConfigError("no feeds to poll: give --feeds (OPML file, URL list file or URLs) or --demo")
-    print(f"newswire run: {backends.describe(settings)}", file=sys.stderr)
+    print(f"newswire run: {parts.describe(settings)}", file=sys.stderr)
     try:
-        pipeline = Pipeline(settings, backends)
+        pipeline = Pipeline(settings, parts)
         prepare_long_run()
-        if backends.embedded_store:
+        if parts.embedded_store:
             print(f'search it with: newswire search "wagner mutiny" --data-dir {settings.data_dir}', file=sys.stderr)
         pipeline.run(stop, once=args.once)
     finally:
@@ -82,7 +80,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    bus = open_bus(settings, embedded=False, client_id="newswire-topics")
+    bus = Parts.choose(settings, Default.SERVICE).open_bus(settings, client_id="newswire-topics")
     try:
         specs = pipeline_topics(settings)
         bus.ensure_topics(specs)

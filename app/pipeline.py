@@ -2,7 +2,7 @@
 
 With neither Kafka nor Elasticsearch configured it runs on the embedded bus and the embedded search store in the data
 directory; with ``--kafka`` / ``--es`` the same three stages run against the real services (a single-box
-deployment). The stages do not know which they have.
+deployment). The stages do not know which they have: :class:`~newswire.app.parts.Parts` decides.
 """
 
 from __future__ import annotations
@@ -10,50 +10,31 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
-from newswire.bus import Bus, open_bus, pipeline_topics
+from newswire.app.parts import Parts
+from newswire.bus import Bus, pipeline_topics
+from newswire.indexer.service import build_index_stage
+from newswire.ingest.service import run_ingest
+from newswire.processors.service import build_process_stage
 from newswire.search import SearchStore
 from newswire.settings import Settings
 from newswire.stage import Stage
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Backends:
-    embedded_bus: bool
-    embedded_store: bool
-
-    @classmethod
-    def for_settings(cls, settings: Settings) -> Backends:
-        """Embedded parts for whatever the settings do not point at a real service."""
-        return cls(embedded_bus=settings.kafka is None, embedded_store=settings.es is None)
-
-    def describe(self, settings: Settings) -> str:
-        bus = f"embedded bus in {settings.data_dir}" if self.embedded_bus else f"Kafka at {settings.kafka_servers}"
-        store = (
-            f"embedded search store in {settings.data_dir}"
-            if self.embedded_store
-            else f"Elasticsearch at {settings.es_url}"
-        )
-        return f"{bus}, {store}"
+__all__ = ["Pipeline"]
 
 
 class Pipeline:
-    """Ingest, process and index in one process until :meth:`stop` (or, with ``once``, until drained)."""
+    """Ingest, process and index in one process until the stop event is set (or, with ``once``, until drained)."""
 
-    def __init__(self, settings: Settings, backends: Backends) -> None:
-        from newswire.indexer import open_store  # noqa: PLC0415 - stage packages load when a pipeline is built
-        from newswire.indexer.service import build_index_stage  # noqa: PLC0415
-        from newswire.processors.service import build_process_stage  # noqa: PLC0415
-
+    def __init__(self, settings: Settings, parts: Parts) -> None:
         self.settings = settings
-        self.backends = backends
+        self.parts = parts
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.bus: Bus = open_bus(settings, embedded=backends.embedded_bus, client_id="newswire-run")
+        self.bus: Bus = parts.open_bus(settings, client_id="newswire-run")
         self.bus.ensure_topics(pipeline_topics(settings))
-        self.store: SearchStore = open_store(settings, embedded=backends.embedded_store)
+        self.store: SearchStore = parts.open_store(settings)
         self.store.ensure_ready()
         self.stages: list[Stage] = [
             build_process_stage(settings, self.bus),
@@ -62,12 +43,17 @@ class Pipeline:
         self._threads: list[threading.Thread] = []
 
     def run(self, stop: threading.Event, *, once: bool = False, idle_seconds: float = 3.0) -> None:
-        """Run until ``stop`` is set; with ``once``, poll each feed once and return when everything is indexed."""
-        from newswire.ingest.service import run_ingest  # noqa: PLC0415
+        """Run until ``stop`` is set; with ``once``, poll each feed once and return when everything is indexed.
 
+        The stages stop when ingest has returned (on ``stop``, or drained with ``once``), so whatever ingest
+        published is processed and indexed first; a stage that fails sets ``stop`` for all.
+        """
+        stages_stop = threading.Event()
         failures: list[BaseException] = []
         for stage in self.stages:
-            thread = threading.Thread(target=self._guard, args=(stage, failures, stop), name=stage.name, daemon=True)
+            thread = threading.Thread(
+                target=self._guard, args=(stage, stages_stop, failures, stop), name=stage.name, daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         try:
@@ -75,8 +61,7 @@ class Pipeline:
             if once:
                 self._drain(stop, idle_seconds)
         finally:
-            for stage in self.stages:
-                stage.stop()
+            stages_stop.set()
             for thread in self._threads:
                 thread.join(timeout=60)
             self.store.refresh()
@@ -94,9 +79,11 @@ class Pipeline:
             time.sleep(0.2)
 
     @staticmethod
-    def _guard(stage: Stage, failures: list[BaseException], stop: threading.Event) -> None:
+    def _guard(
+        stage: Stage, stages_stop: threading.Event, failures: list[BaseException], stop: threading.Event
+    ) -> None:
         try:
-            stage.run()
+            stage.run(stages_stop)
         except BaseException as exc:
             logger.exception("%s stopped on an error; stopping the pipeline", stage.name)
             failures.append(exc)

@@ -1,4 +1,4 @@
-"""``newswire serve``: the HTTP search API and the search page (:mod:`newswire.indexer.api`) under uvicorn.
+"""``newswire serve``: the HTTP search API and the search page (:mod:`newswire.app.api`) under uvicorn.
 
 The store is chosen as for ``newswire search``: ``--embedded`` or an embedded store in the data directory (when
 ``--es`` is not given), Elasticsearch otherwise. Stops cleanly on SIGTERM or Ctrl-C.
@@ -14,11 +14,10 @@ import threading
 
 import uvicorn
 
-from newswire.cli_support import stop_event
-from newswire.commands.read import use_embedded_store
+from newswire.app.api import create_app
+from newswire.app.parts import Default, Parts
+from newswire.app.signals import stop_event
 from newswire.errors import ConfigError, NewswireError
-from newswire.indexer import open_store
-from newswire.indexer.api import create_app
 from newswire.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -57,8 +56,8 @@ def listen(host: str, port: int) -> socket.socket:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_event()  # our handlers first: uvicorn restores them and replays the signal that stopped it
-    embedded = use_embedded_store(args, settings)
-    app = create_app(functools.partial(open_store, settings, embedded=embedded))
+    parts = Parts.choose(settings, Default.FIND, embedded=args.embedded)
+    app = create_app(functools.partial(parts.open_store, settings))
     sock = listen(args.host, args.port)
     config = uvicorn.Config(
         app,
@@ -75,7 +74,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     watcher.start()
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    store = "the embedded store in " + str(settings.data_dir) if embedded else "Elasticsearch at " + settings.es_url
+    store = (
+        "the embedded store in " + str(settings.data_dir)
+        if parts.embedded_store
+        else "Elasticsearch at " + settings.es_url
+    )
     logger.info("serving search on http://%s:%d/ from %s", shown, port, store)
     try:
         server.run(sockets=[sock])

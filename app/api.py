@@ -36,11 +36,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from newswire.commands.read import result_as_json
-from newswire.commands.stories import check_story_id, stories_as_json, story_as_json
 from newswire.errors import InvalidQuery, NewswireError, SearchUnavailable
 from newswire.query import parse_query, positive_tokens
-from newswire.search import MAX_RESULT_WINDOW, SearchQuery, SearchStore, StoryQuery, read_story
+from newswire.search import MAX_RESULT_WINDOW, SearchQuery, SearchStore, StoryQuery, check_story_id, read_story
+from newswire.views import result_as_json, stories_as_json, story_as_json
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +97,7 @@ def create_app(open_store: Callable[[], SearchStore]) -> Starlette:
         finally:
             await run_in_threadpool(store.close)
 
-    pages = {name: resources.files("newswire.indexer").joinpath("web", name).read_bytes() for name in PAGE_FILES}
+    pages = {name: resources.files("newswire.app").joinpath("web", name).read_bytes() for name in PAGE_FILES}
 
     def page(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def serve_file(request: Request) -> Response:

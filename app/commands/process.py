@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import threading
 from pathlib import Path
 
-from newswire.bus import open_bus, pipeline_topics
+from newswire.app.parts import Default, Parts
+from newswire.app.signals import stop_event
+from newswire.bus import pipeline_topics
 from newswire.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 
 def add_commands(
@@ -45,25 +43,18 @@ def add_commands(
 
 def run_process(args: argparse.Namespace, settings: Settings) -> int:
     """Run the processor stage until SIGTERM/SIGINT."""
-    from newswire.cli_support import stop_event  # noqa: PLC0415
     from newswire.processors.entities import shared_pipeline  # noqa: PLC0415 - loads spaCy
     from newswire.processors.runtime import prepare_long_run  # noqa: PLC0415
     from newswire.processors.service import build_process_stage  # noqa: PLC0415
 
     stop = stop_event()
     shared_pipeline(settings.spacy_model)  # a missing model fails here, before anything touches the broker
-    bus = open_bus(settings, embedded=False, client_id="newswire-processor")
+    bus = Parts.choose(settings, Default.SERVICE).open_bus(settings, client_id="newswire-processor")
     try:
         bus.ensure_topics(pipeline_topics(settings))
         stage = build_process_stage(settings, bus)
         prepare_long_run()
-
-        def stop_on_signal() -> None:
-            stop.wait()
-            stage.stop()
-
-        threading.Thread(target=stop_on_signal, name="processor-stop", daemon=True).start()
-        stage.run()
+        stage.run(stop)
     finally:
         bus.close()
     return 0

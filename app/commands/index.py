@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import threading
-from collections.abc import Callable
 
-from newswire.bus import open_bus, pipeline_topics
-from newswire.cli_support import stop_event
-from newswire.indexer import open_store
+from newswire.app.parts import Default, Parts
+from newswire.app.signals import stop_event
+from newswire.bus import pipeline_topics
 from newswire.indexer.service import build_index_stage
 from newswire.settings import Settings
 
@@ -35,26 +33,19 @@ def add_commands(
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_event()
-    store = open_store(settings, embedded=False)
+    parts = Parts.choose(settings, Default.SERVICE)
+    store = parts.open_store(settings)
     try:
         store.ensure_ready()
-        bus = open_bus(settings, embedded=False, client_id="newswire-indexer")
+        bus = parts.open_bus(settings, client_id="newswire-indexer")
         try:
             used = (settings.topic_enriched, settings.topic_deadletter)
             bus.ensure_topics([topic for topic in pipeline_topics(settings) if topic.name in used])
             stage = build_index_stage(settings, bus, store)
-            # The signal handlers only set the event; this thread turns it into a stop of the stage loop.
-            watcher = threading.Thread(target=_stop_on, args=(stop, stage.stop), name="index-stop", daemon=True)
-            watcher.start()
             logger.info("indexing %s into %s at %s", settings.topic_enriched, settings.index_alias, settings.es_url)
-            stage.run()
+            stage.run(stop)
         finally:
             bus.close()
     finally:
         store.close()
     return 0
-
-
-def _stop_on(event: threading.Event, stop: Callable[[], None]) -> None:
-    event.wait()
-    stop()

@@ -1,20 +1,15 @@
-"""``newswire ingest`` (the poller) and ``newswire feeds ...`` (the feed list and its state).
+"""``newswire ingest``: the poller service, on Kafka at ``--kafka`` (or the local default), until stopped.
 
-The feeds live on the compacted feeds topic, so these commands work on the same bus as the pollers: Kafka at
-``--kafka`` (or the local default), or, for ``feeds`` commands with no ``--kafka`` when the data directory holds an
-embedded bus, that embedded bus (``--embedded`` forces it).
+The feed list it polls lives on the compacted feeds topic; ``newswire feeds ...`` (:mod:`.feeds`) edits it.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 
-from newswire.bus import open_bus
-from newswire.cli_support import stop_event
+from newswire.app.parts import Default, Parts
+from newswire.app.signals import stop_event
 from newswire.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 
 def add_commands(
@@ -45,16 +40,13 @@ def add_commands(
         help="fetch from loopback and private addresses (tests and demos only)",
     )
     ingest.set_defaults(func=_ingest)
-    from newswire.ingest.feeds_commands import add_feeds_commands  # noqa: PLC0415
-
-    add_feeds_commands(subparsers, parents)
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from newswire.ingest.service import run_ingest  # noqa: PLC0415 - loads httpx and feedparser
 
     stop = stop_event()  # set by SIGTERM / SIGINT
-    bus = open_bus(settings, embedded=False, client_id="newswire-ingest")
+    bus = Parts.choose(settings, Default.SERVICE).open_bus(settings, client_id="newswire-ingest")
     try:
         run_ingest(settings, bus, stop, once=args.once)
     finally:

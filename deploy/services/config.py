@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newswire.errors import ServicesError
+from newswire.settings import ELASTICSEARCH_PORT, KAFKA_PORT, LOOPBACK
 
 KAFKA = "kafka"
 ELASTICSEARCH = "elasticsearch"
 ES_USER = "newswire"
-HOST = "127.0.0.1"
+HOST = LOOPBACK
 # Where Elasticsearch's tree goes when its user cannot pass through the services home (a 0700 folder above it).
 ES_FALLBACK_ROOT = Path("/var/lib/newswire")
 _HEAP = re.compile(r"[1-9][0-9]*[kmgKMG]")
@@ -27,14 +28,14 @@ class ServicesConfig:
 
     ``java17_home`` runs Kafka and ``java21_home`` runs Elasticsearch; when ``None`` each is looked up under
     ``/usr/lib/jvm`` (and next to ``java`` on PATH): the oldest JDK >= 17 for Kafka, the newest >= 21 for
-    Elasticsearch (an Elasticsearch 8 also runs on 17 when no newer JDK is there). ``pom`` defaults to this
-    checkout's ``deploy/services/pom.xml``; ``maven_repo`` overrides ``~/.m2/repository``.
+    Elasticsearch (an Elasticsearch 8 also runs on 17 when no newer JDK is there). ``pom`` defaults to the
+    ``pom.xml`` beside this package (``deploy/services/pom.xml``); ``maven_repo`` overrides ``~/.m2/repository``.
     """
 
     home: Path
-    kafka_port: int = 9092
+    kafka_port: int = KAFKA_PORT
     kafka_controller_port: int = 9093
-    es_port: int = 9200
+    es_port: int = ELASTICSEARCH_PORT
     es_heap: str = "1g"
     kafka_heap: str = "512m"
     kafka_version: str = "4.3.1"

@@ -15,7 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from newswire.bus import Bus, open_bus, pipeline_topics
+from newswire.app.parts import Default, Parts
+from newswire.bus import Bus, pipeline_topics
 from newswire.errors import ConfigError, FeedError
 from newswire.ingest.base import Feed, FeedConfig
 from newswire.ingest.directory import ADD, ENABLE, FeedDirectory, command_record
@@ -26,7 +27,7 @@ READ_IDLE_SECONDS = 1.5
 READ_MAX_SECONDS = 20.0
 
 
-def add_feeds_commands(
+def add_commands(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]
 ) -> None:
     feeds = subparsers.add_parser("feeds", help="list, add, enable, import and export feeds")
@@ -62,10 +63,8 @@ def add_feeds_commands(
 
 
 def _bus(args: argparse.Namespace, settings: Settings) -> Bus:
-    embedded = getattr(args, "embedded", False) or (
-        settings.kafka is None and (settings.data_dir / "bus.sqlite3").exists()
-    )
-    bus = open_bus(settings, embedded=embedded, client_id="newswire-feeds")
+    parts = Parts.choose(settings, Default.FIND, embedded=getattr(args, "embedded", False))
+    bus = parts.open_bus(settings, client_id="newswire-feeds")
     bus.ensure_topics(spec for spec in pipeline_topics(settings) if spec.name == settings.topic_feeds)
     return bus
 

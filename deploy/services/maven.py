@@ -15,7 +15,7 @@ from newswire.services.process import _locked
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_POM = Path(__file__).resolve().parents[2] / "deploy" / "services" / "pom.xml"
+DEFAULT_POM = Path(__file__).resolve().parent / "pom.xml"  # the Maven project this package drives, beside it
 _INSTALLED_MARKER = ".newswire-installed"
 
 

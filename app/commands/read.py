@@ -1,9 +1,9 @@
 """``newswire search`` and ``newswire subscribe``: reading what the pipeline produced.
 
-Which backend: with ``--es`` (or ``NEWSWIRE_ES``) search asks Elasticsearch, with ``--kafka`` subscribe reads Kafka.
-Without them, both use the embedded store and bus in the data directory when ``newswire run`` made one there, and
-the local services (Elasticsearch on 127.0.0.1:9200, Kafka on 127.0.0.1:9092) otherwise. ``--embedded`` forces the
-embedded ones.
+Which store and bus: the rule of :mod:`newswire.app.parts` with its ``FIND`` default. With ``--es`` (or
+``NEWSWIRE_ES``) search asks Elasticsearch, with ``--kafka`` subscribe reads Kafka; without them both use the
+embedded store and bus in the data directory when ``newswire run`` made one there, and the local services otherwise.
+``--embedded`` forces the embedded ones. The ``--json`` documents are those of :mod:`newswire.views`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from newswire.bus import open_bus
-from newswire.cli_support import stop_event
-from newswire.contract import EnrichedArticle, decode_enriched, format_time
+from newswire.app.parts import Default, Parts
+from newswire.app.signals import stop_event
+from newswire.contract import decode_enriched
 from newswire.errors import ContractError
-from newswire.query import parse_query, positive_tokens, tokenize
-from newswire.search import SearchHit, SearchQuery, SearchResult, SearchStore
+from newswire.query import parse_query, positive_tokens
+from newswire.search import SearchQuery, SearchResult, SearchStore
 from newswire.settings import Settings
+from newswire.views import matched_entities, result_as_json
 
 logger = logging.getLogger(__name__)
 
@@ -72,18 +73,6 @@ def _timestamp(text: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def use_embedded_store(args: argparse.Namespace, settings: Settings) -> bool:
-    if getattr(args, "embedded", False):
-        return True
-    return settings.es is None and (settings.data_dir / "search.sqlite3").exists()
-
-
-def use_embedded_bus(args: argparse.Namespace, settings: Settings) -> bool:
-    if getattr(args, "embedded", False):
-        return True
-    return settings.kafka is None and (settings.data_dir / "bus.sqlite3").exists()
-
-
 def add_filter_arguments(parser: argparse.ArgumentParser, matching: str) -> None:
     """The filter flags :func:`filters_of` reads; ``matching`` opens their help ("only articles", ...)."""
     when = "(ISO date or date-time, UTC)"
@@ -109,10 +98,8 @@ def filters_of(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def open_store_of(args: argparse.Namespace, settings: Settings) -> SearchStore:
-    """The search store the command line and settings point at."""
-    from newswire.indexer import open_store  # noqa: PLC0415 - the store driver loads only when reading
-
-    return open_store(settings, embedded=use_embedded_store(args, settings))
+    """The search store the command line and settings point at (see :mod:`newswire.app.parts`)."""
+    return Parts.choose(settings, Default.FIND, embedded=args.embedded).open_store(settings)
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,44 +125,6 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print_result(result, wanted, set(args.entity), offset=args.offset)
     return 0
-
-
-def matched_entities(article: EnrichedArticle, query_tokens: set[str], entity_filter: set[str]) -> list[str]:
-    """The article's entities that the query or the entity filter names."""
-    matched = []
-    for entity in article.entities:
-        if entity.name in entity_filter or (query_tokens and set(tokenize(entity.name)) & query_tokens):
-            matched.append(entity.name)
-    return matched
-
-
-def hit_as_json(hit: SearchHit, query_tokens: set[str], entity_filter: set[str]) -> dict[str, Any]:
-    article = hit.article
-    return {
-        "id": article.id,
-        "score": round(hit.score, 4),
-        "source": article.source,
-        "published": format_time(article.published),
-        "title": article.title,
-        "url": article.url,
-        "matched_entities": matched_entities(article, query_tokens, entity_filter),
-        "entities": [{"name": e.name, "label": e.label, "count": e.count} for e in article.entities],
-        "topics": [{"label": t.label, "score": t.score} for t in article.topics],
-        "story_id": article.story_id,
-        "duplicate_of": article.duplicate_of,
-        "highlights": list(hit.highlights),
-    }
-
-
-def result_as_json(result: SearchResult, query_tokens: set[str], entity_filter: set[str]) -> dict[str, Any]:
-    return {
-        "total": result.total,
-        "hits": [hit_as_json(hit, query_tokens, entity_filter) for hit in result.hits],
-        "facets": {
-            name: [{"value": f.value, "count": f.count} for f in counts] for name, counts in result.facets.items()
-        },
-        "histogram": [{"start": format_time(bucket.start), "count": bucket.count} for bucket in result.histogram],
-    }
 
 
 def print_result(result: SearchResult, query_tokens: set[str], entity_filter: set[str], *, offset: int = 0) -> None:
@@ -206,8 +155,8 @@ def print_result(result: SearchResult, query_tokens: set[str], entity_filter: se
 
 def _subscribe(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_event()
-    embedded = use_embedded_bus(args, settings)
-    bus = open_bus(settings, embedded=embedded, client_id="newswire-subscribe")
+    parts = Parts.choose(settings, Default.FIND, embedded=args.embedded)
+    bus = parts.open_bus(settings, client_id="newswire-subscribe")
     group = f"newswire-subscribe-{uuid.uuid4().hex[:12]}"
     consumer = bus.consumer([settings.topic_enriched], group, from_beginning=args.from_beginning)
     entities, topics = set(args.entity), set(args.topic)

@@ -9,29 +9,26 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from newswire.cli_support import configure_logging
+from newswire.app.signals import configure_logging
 from newswire.errors import ConfigError, InvalidQuery, NewswireError
 from newswire.settings import Settings, load_settings
 
-logger = logging.getLogger(__name__)
-
-STAGE_COMMANDS = (
-    "newswire.ingest.commands",
-    "newswire.processors.commands",
-    "newswire.indexer.commands",
-    "newswire.indexer.api_commands",
-)
-LOCAL_COMMANDS = (
-    "newswire.commands.services",
-    "newswire.commands.pipeline",
-    "newswire.commands.read",
-    "newswire.commands.stories",
+# One module a group of sub-commands, in the order `newswire --help` lists them.
+COMMAND_MODULES = (
+    "newswire.app.commands.services",
+    "newswire.app.commands.run",
+    "newswire.app.commands.read",
+    "newswire.app.commands.stories",
+    "newswire.app.commands.ingest",
+    "newswire.app.commands.feeds",
+    "newswire.app.commands.process",
+    "newswire.app.commands.index",
+    "newswire.app.commands.serve",
 )
 
 EXIT_USER_ERROR = 2
@@ -59,14 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Follow how the press covers a story: feeds in, entities and topics added, search and stream out.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in LOCAL_COMMANDS + STAGE_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.add_commands(subparsers, parents)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_commands(subparsers, parents)
     return parser
 
 

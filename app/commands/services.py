@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
-from newswire.settings import Settings
-
-logger = logging.getLogger(__name__)
+from newswire.settings import ELASTICSEARCH_PORT, KAFKA_PORT, LOOPBACK, Settings
 
 
 def add_commands(
@@ -24,8 +21,8 @@ def add_commands(
     )
     parser.add_argument("action", choices=("up", "down", "status", "reset", "install"))
     parser.add_argument("--home", type=Path, default=Path(".services"), help="installs, data and logs [.services]")
-    parser.add_argument("--kafka-port", type=int, default=9092)
-    parser.add_argument("--es-port", type=int, default=9200)
+    parser.add_argument("--kafka-port", type=int, default=KAFKA_PORT, help=f"Kafka's port [{KAFKA_PORT}]")
+    parser.add_argument("--es-port", type=int, default=ELASTICSEARCH_PORT, help=f"port [{ELASTICSEARCH_PORT}]")
     parser.add_argument("--es-heap", default="1g", help="Elasticsearch heap size [1g]")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the services to answer")
     parser.add_argument("--json", action="store_true", help="status as JSON")
@@ -42,7 +39,7 @@ def _services(args: argparse.Namespace, settings: Settings) -> int:
         install(config)
     elif args.action == "up":
         up(config, timeout=args.timeout)
-        print(f"kafka: 127.0.0.1:{args.kafka_port}  elasticsearch: http://127.0.0.1:{args.es_port}")
+        print(f"kafka: {LOOPBACK}:{args.kafka_port}  elasticsearch: http://{LOOPBACK}:{args.es_port}")
     elif args.action == "down":
         down(config)
     elif args.action == "reset":

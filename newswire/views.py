@@ -1,0 +1,86 @@
+"""The JSON documents of search results and stories: one wire format for ``--json`` on the CLI and the HTTP API.
+
+``newswire search --json`` and ``GET /api/search`` print :func:`result_as_json`; ``newswire stories --json`` and
+``GET /api/stories`` :func:`stories_as_json`; ``newswire story ID --json`` and ``GET /api/stories/{id}``
+:func:`story_as_json`. Times are ISO 8601 in UTC with a ``Z``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newswire.contract import EnrichedArticle, format_time
+from newswire.query import tokenize
+from newswire.search import SearchHit, SearchResult, StoriesResult, StorySummary
+
+__all__ = ["hit_as_json", "matched_entities", "result_as_json", "stories_as_json", "story_as_json", "summary_as_json"]
+
+
+def matched_entities(article: EnrichedArticle, query_tokens: set[str], entity_filter: set[str]) -> list[str]:
+    """The article's entities that the query or the entity filter names."""
+    matched = []
+    for entity in article.entities:
+        if entity.name in entity_filter or (query_tokens and set(tokenize(entity.name)) & query_tokens):
+            matched.append(entity.name)
+    return matched
+
+
+def hit_as_json(hit: SearchHit, query_tokens: set[str], entity_filter: set[str]) -> dict[str, Any]:
+    """One hit: the article's fields, its score and highlights, and which of its entities the search named."""
+    article = hit.article
+    return {
+        "id": article.id,
+        "score": round(hit.score, 4),
+        "source": article.source,
+        "published": format_time(article.published),
+        "title": article.title,
+        "url": article.url,
+        "matched_entities": matched_entities(article, query_tokens, entity_filter),
+        "entities": [{"name": e.name, "label": e.label, "count": e.count} for e in article.entities],
+        "topics": [{"label": t.label, "score": t.score} for t in article.topics],
+        "story_id": article.story_id,
+        "duplicate_of": article.duplicate_of,
+        "highlights": list(hit.highlights),
+    }
+
+
+def result_as_json(result: SearchResult, query_tokens: set[str], entity_filter: set[str]) -> dict[str, Any]:
+    """The document of ``newswire search --json`` and ``GET /api/search``."""
+    return {
+        "total": result.total,
+        "hits": [hit_as_json(hit, query_tokens, entity_filter) for hit in result.hits],
+        "facets": {
+            name: [{"value": f.value, "count": f.count} for f in counts] for name, counts in result.facets.items()
+        },
+        "histogram": [{"start": format_time(bucket.start), "count": bucket.count} for bucket in result.histogram],
+    }
+
+
+def summary_as_json(story: StorySummary) -> dict[str, Any]:
+    """One story's summary: title, size, copies, first and last publication, sources, top entities."""
+    return {
+        "story_id": story.story_id,
+        "title": story.title,
+        "size": story.size,
+        "copies": story.copies,
+        "first_published": format_time(story.first_published),
+        "last_published": format_time(story.last_published),
+        "sources": story.sources,
+        "top_entities": [{"name": e.name, "label": e.label, "count": e.count} for e in story.top_entities],
+    }
+
+
+def stories_as_json(result: StoriesResult) -> dict[str, Any]:
+    """The document of ``newswire stories --json`` and ``GET /api/stories``."""
+    return {"total": result.total, "stories": [summary_as_json(story) for story in result.stories]}
+
+
+def story_as_json(story: StorySummary, total: int, articles: list[EnrichedArticle]) -> dict[str, Any]:
+    """The document of ``newswire story ID --json`` and ``GET /api/stories/{id}``: articles oldest first."""
+    listed = []
+    for article in articles:
+        document = hit_as_json(SearchHit(article=article, score=0.0), set(), set())
+        for unranked in ("score", "highlights", "matched_entities"):
+            del document[unranked]
+        listed.append(document)
+    return {"story": summary_as_json(story), "articles_total": total, "articles": listed}
