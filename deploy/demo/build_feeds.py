@@ -54,6 +54,8 @@ class Story(TypedDict):
     authors: list[str]
     categories: list[str]
     story: str
+    event: str
+    storyline: str
     duplicate_of: str | None
 
 

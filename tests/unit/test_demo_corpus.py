@@ -47,6 +47,8 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
     "authors": list,
     "categories": list,
     "story": str,
+    "event": str,
+    "storyline": str,
     "duplicate_of": (str, type(None)),
 }
 

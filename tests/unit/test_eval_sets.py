@@ -315,3 +315,54 @@ def test_readme_agreement_table_matches_the_labellings() -> None:
         row = rows[f"`{name}.json`"]
         cells = [cell.strip() for cell in row.split("|")[2:5]]
         assert cells == [str(len(set(labels.values()))), f"{bcubed(gold, labels)[2]:.3f}", between], row
+
+
+# -- events and storylines ---------------------------------------------------------------------------------------
+SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+@pytest.fixture(scope="module")
+def story_articles() -> list[dict[str, Any]]:
+    return _read_jsonl("stories.jsonl")
+
+
+def test_every_event_lies_in_exactly_one_storyline(story_articles: list[dict[str, Any]]) -> None:
+    storylines_of_event: dict[str, set[str]] = {}
+    for article in story_articles:
+        assert SLUG.fullmatch(article["event"]) and SLUG.fullmatch(article["storyline"]), article["id"]
+        storylines_of_event.setdefault(article["event"], set()).add(article["storyline"])
+    assert {event: lines for event, lines in storylines_of_event.items() if len(lines) > 1} == {}
+
+
+def test_every_copy_is_in_its_originals_event(story_articles: list[dict[str, Any]]) -> None:
+    # E8: a syndicated copy is always in its original's event, so a grouping that finds the copy cannot be penalised.
+    event = {article["id"]: article["event"] for article in story_articles}
+    strays = [a["id"] for a in story_articles if a["duplicate_of"] and event[a["id"]] != event[a["duplicate_of"]]]
+    assert strays == []
+
+
+def test_readme_adjudicated_table_matches_the_data(story_articles: list[dict[str, Any]]) -> None:
+    readme = (EVAL_DIR / "README.md").read_text("utf-8")
+    section = readme[readme.index("### The adjudicated gold") :]
+    table = section[section.index("| Storyline | Event |") :].split("\n\n", 1)[0]
+    cell = r"\s*\|\s*"
+    rows = re.findall(
+        rf"^\|\s*(?:`([\w-]+)`)?{cell}(?:`([\w-]+)`|(\d+) events?){cell}(\d+){cell}([\d: -]+?){cell}$", table, re.M
+    )
+    documented_storylines = {row[0]: (int(row[2]), int(row[3]), row[4]) for row in rows if row[0]}
+    documented_events = {row[1]: (int(row[3]), row[4]) for row in rows if row[1]}
+
+    def first(articles: list[dict[str, Any]]) -> str:
+        return str(min(article["published"] for article in articles))[:16].replace("T", " ")
+
+    by_event: dict[str, list[dict[str, Any]]] = {}
+    by_storyline: dict[str, list[dict[str, Any]]] = {}
+    for article in story_articles:
+        by_event.setdefault(article["event"], []).append(article)
+        by_storyline.setdefault(article["storyline"], []).append(article)
+    assert documented_events == {event: (len(items), first(items)) for event, items in by_event.items()}
+    assert documented_storylines == {
+        storyline: (len({article["event"] for article in items}), len(items), first(items))
+        for storyline, items in by_storyline.items()
+    }
+    assert f"**{len(by_event)} events in {len(by_storyline)} storylines**" in section
