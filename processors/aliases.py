@@ -48,8 +48,9 @@ class AliasTable:
                 logger.warning("alias %r is listed for both %s and %s; keeping %s", alias, known, target, known)
                 continue
             self.entries[key] = target
-            # "the Kremlin" needs no pattern of its own: "Kremlin" matches, and the span then leaves "the" out.
-            if label != DROP and not alias.lower().startswith("the "):
+            # "the Kremlin" needs no pattern of its own: "Kremlin" matches, and the span then leaves "the" out. A
+            # one-letter name ("X") would mark every such letter in a text: the lookup maps it, the ruler does not.
+            if label != DROP and not alias.lower().startswith("the ") and len(alias) > 1:
                 self.patterns.append((alias, label))
 
     def lookup(self, name: str) -> CanonicalName | None:

@@ -151,3 +151,103 @@ def is_junk(name: str) -> bool:
         return True
     # A name has at least one capital (or a non-Latin letter without case); "n't", "week", "the" have none.
     return not any(char.isupper() or not (char.islower() or char.isupper()) for char in letters)
+
+
+# A score ("1-0", "2-1" with any dash, "3:2") or a bare number at the end of a name: "Inter Milan 1-0", "KL Rahul 66".
+_TRAILING_SCORE = re.compile(r"(?:[\s,;:(\[]+\d+(?:\s*[-\u2013\u2014:]\s*\d+)+[)\]]?)+$")
+_TRAILING_NUMBER = re.compile(r"(?:[\s,;:(\[]+\d+(?:[.,]\d+)?[)\]]?)+$")
+_TRAILING_PUNCTUATION = re.compile(rf"[\s{re.escape(_EDGE_JUNK)}.]+$")
+
+
+def strip_trailing_numbers(name: str, *, bare_numbers: bool = True) -> str:
+    """``name`` without the scores, numbers and punctuation glued to its end by the NER.
+
+    Scores always go ("Inter Milan 1-0" -> "Inter Milan"); a bare trailing number ("KL Rahul 66", "Dave Pritchard,
+    58") only with ``bare_numbers``, since some organisations and events end in one (Channel 4, Euro 2024). Never
+    empties a name: a name that is nothing but numbers is left to :func:`is_junk`. Idempotent.
+    """
+    stripped = name
+    previous = None
+    while stripped != previous:
+        previous = stripped
+        stripped = _TRAILING_SCORE.sub("", stripped)
+        if bare_numbers:
+            stripped = _TRAILING_NUMBER.sub("", stripped)
+        # "U.S." and "Washington D.C." keep their last full stop, as in canonical_form.
+        if not _ABBREVIATION_END.search(stripped):
+            stripped = _TRAILING_PUNCTUATION.sub("", stripped)
+    return stripped if any(char.isalpha() for char in stripped) else name
+
+
+# Endings after which a final "s" is part of the singular ("Swiss", "Belarus", "Texas", "Barbados"); "-is" too, as
+# in "Paris" or "Harris", unless the article attests the singular ("Israeli" beside "Israelis").
+_SINGULAR_S = ("ss", "us", "as", "os", "is")
+
+
+def singular_norp(name: str, attested: frozenset[str] = frozenset()) -> str:
+    """The singular of a plural nationality or group name: "Russians" -> "Russian", "Tories" -> "Tory".
+
+    Only the last word changes ("Torres Strait Islanders" -> "Torres Strait Islander"). Words whose final "s"
+    belongs to the singular (Swiss, Belarus) are kept; an ending in "-is" is made singular only when the singular is
+    in ``attested`` (casefolded names seen in the same article), so "Paris" stays "Paris". Idempotent on the
+    result: a singular is returned as it is.
+    """
+    head, _, last = name.rpartition(" ")
+    if len(last) < 4 or last[-1] != "s" or not last[0].isupper() or not last[-2].islower():
+        return name
+    if last.endswith("ies"):
+        singular = last[:-3] + "y"
+    elif last.endswith(_SINGULAR_S):
+        singular = last[:-1] if last.endswith("is") and (f"{head} {last[:-1]}".strip()).casefold() in attested else ""
+    else:
+        singular = last[:-1]
+    if not singular:
+        return name
+    return f"{head} {singular}" if head else singular
+
+
+# Words that head a name of one kind, in spaCy's (OntoNotes) labels: "Kerch Strait" is a LOC, "Crimean Bridge" a
+# FAC, "Eras Tour" an EVENT, whatever the NER said. The head is the last word, or the word before "of" ("Sea of
+# Azov", "Security Service of Ukraine"). Words that are also common surnames or club names (Hall, Bay, Palace,
+# Court, Union, League, State) are left out: there the NER's vote decides.
+_HEADS = {
+    "FAC": "street road avenue boulevard lane bridge stadium arena airport dam tower station motorway highway "
+    "cathedral mosque tunnel pipeline plant prison square building canal",
+    "LOC": "sea ocean river strait straits gulf lake mountains peninsula desert valley gap basin plateau delta glacier "
+    "canyon",
+    "GPE": "republic kingdom territory province oblast county emirates",
+    "ORG": "party ministry council committee commission agency authority university bank group company corporation "
+    "corp inc ltd plc llc club association institute foundation organisation organization police army navy "
+    "parliament assembly senate cooperation alliance brigade battalion regiment fund board office department "
+    "bureau service survey newspapers",
+    "EVENT": "war tour festival cup championship championships olympics games conference summit revolution uprising "
+    "marathon trophy expo",
+}
+_HEAD_LABELS = {head: label for label, heads in _HEADS.items() for head in heads.split()}
+_LEADING_HEAD_LABELS = {"mount": "LOC", "lake": "LOC", "battle": "EVENT", "siege": "EVENT"}
+# Royals and popes keep their title, and a title with one given name (and a regnal number) is a person.
+_ROYAL = re.compile(
+    r"^(?:King|Queen|Prince|Princess|Pope|Emperor|Empress|Sultan|Emir)\s+[A-Z][\w'\u2019-]+(?:\s+[IVX]+)?$"
+)
+
+
+def label_by_shape(name: str) -> str | None:
+    """The label a multi-word name's form gives it ("Kerch Strait" -> LOC, "King Felipe VI" -> PERSON), or None."""
+    words = name.split()
+    if len(words) < 2:
+        return None
+    if _ROYAL.match(name):
+        return "PERSON"
+    lowered = [word.casefold() for word in words]
+    head = lowered[lowered.index("of", 1) - 1] if "of" in lowered[1:] else lowered[-1]
+    return _HEAD_LABELS.get(head) or _LEADING_HEAD_LABELS.get(lowered[0])
+
+
+# "the Lipetsk region" is Lipetsk: an administrative region under its bare name.
+_REGION_WORD = re.compile(r"\s+(?:region|oblast|province)$")
+
+
+def strip_region_word(name: str) -> str:
+    """``name`` without a trailing lower-case "region" / "oblast" / "province" ("Lipetsk region" -> "Lipetsk")."""
+    stripped = _REGION_WORD.sub("", name)
+    return stripped or name
