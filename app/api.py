@@ -1,12 +1,13 @@
 """The HTTP search API and the search page, an ASGI app over any :class:`~newswire.search.SearchStore`.
 
-    GET /api/search?q=&entity=&topic=&source=&language=&since=&until=&story=&sort=&size=&offset=
+    GET /api/search?q=&entity=&topic=&source=&language=&since=&until=&event=&storyline=&sort=&size=&offset=
                     &facets=true&histogram=hour|day&collapse_duplicates=true
                                  the document of ``newswire search --json``
     GET /api/articles/{id}       the enriched article, as on the wire, or 404
-    GET /api/stories?q=&entity=&topic=&source=&language=&since=&until=&sort=latest|size&size=&offset=
-                                 the stories with a matching article: the document of ``newswire stories --json``
-    GET /api/stories/{id}        one story and its articles, oldest first (``newswire story ID --json``), or 404
+    GET /api/stories?q=&entity=&topic=&source=&language=&since=&until=&level=&sort=latest|size&size=&offset=
+                                 the storylines (or events) with a matching article: ``newswire stories --json``
+    GET /api/stories/{id}?level= one storyline (or event): its events as a timeline and its articles, oldest first
+                                 (``newswire story ID --json``), or 404; ``story=`` in a search is ``event=``
     GET /api/health              whether the store answers, and how many articles it holds (503 when it does not)
     GET /                        the search page (``web/index.html``, with ``app.js``, ``app.css``, ``favicon.svg``)
 
@@ -54,6 +55,8 @@ SINGLE = (
     "since",
     "until",
     "story",
+    "event",
+    "storyline",
     "sort",
     "size",
     "offset",
@@ -61,7 +64,8 @@ SINGLE = (
     "histogram",
     "collapse_duplicates",
 )
-STORY_SINGLE = ("q", "language", "since", "until", "sort", "size", "offset")
+STORY_SINGLE = ("q", "language", "since", "until", "level", "sort", "size", "offset")
+LEVEL_SINGLE = ("level",)
 PAGE_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -177,6 +181,7 @@ async def _stories(request: Request) -> Response:
     sort = _choice(single, "sort", ("latest", "size"))
     query = StoryQuery(
         **_article_filters(request, single),
+        level=_level(single),
         sort="size" if sort == "size" else "latest",
         size=_integer(single, "size", 20, 1, MAX_SIZE),
         offset=_integer(single, "offset", 0, 0, MAX_RESULT_WINDOW - 1),
@@ -187,7 +192,7 @@ async def _stories(request: Request) -> Response:
 
 
 async def _story(request: Request) -> Response:
-    _parameters(request, (), ())
+    level = _level(_parameters(request, LEVEL_SINGLE, ()))
     story_id = request.path_params["story_id"]
     try:
         check_story_id(story_id)
@@ -196,7 +201,7 @@ async def _story(request: Request) -> Response:
     store: SearchStore = request.app.state.store
 
     def read() -> Response:
-        found = read_story(store, story_id)
+        found = read_story(store, story_id, level)
         if found is None:
             return _error(404, f"no story with id {story_id!r}")
         return JSONResponse(story_as_json(*found))
@@ -224,7 +229,8 @@ def _search_query(request: Request) -> tuple[SearchQuery, set[str]]:
     histogram = _choice(single, "histogram", ("hour", "day"))
     query = SearchQuery(
         **_article_filters(request, single),
-        story_id=_text("story", single["story"]) if "story" in single else None,
+        story_id=_event(single),
+        storyline_id=_text("storyline", single["storyline"]) if "storyline" in single else None,
         sort="date" if sort == "date" else "relevance",
         size=_integer(single, "size", 10, 0, MAX_SIZE),
         offset=_integer(single, "offset", 0, 0, MAX_RESULT_WINDOW),
@@ -233,6 +239,19 @@ def _search_query(request: Request) -> tuple[SearchQuery, set[str]]:
         collapse_duplicates=_boolean(single, "collapse_duplicates"),
     )
     return query, set(positive_tokens(tree))
+
+
+def _level(single: dict[str, str]) -> Literal["event", "storyline"]:
+    """The ``level`` of a stories request: ``storyline`` (the default) or ``event``."""
+    return "event" if _choice(single, "level", ("storyline", "event")) == "event" else "storyline"
+
+
+def _event(single: dict[str, str]) -> str | None:
+    """The event filter of a search: ``event=``, or ``story=`` as before (both at once must agree)."""
+    given = {single[name] for name in ("event", "story") if name in single}
+    if len(given) > 1:
+        raise BadParameter("event and story name the same filter; give one")
+    return _text("event", given.pop()) if given else None
 
 
 def _parameters(request: Request, single: tuple[str, ...], repeatable: tuple[str, ...]) -> dict[str, str]:

@@ -20,12 +20,13 @@ from typing import Any, Final, Literal
 
 import fastjsonschema
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
 from newswire.errors import ContractError
 
 RAW_SCHEMA: Final = "newswire.raw/1"
-ENRICHED_SCHEMA: Final = "newswire.enriched/1"
+ENRICHED_SCHEMA: Final = "newswire.enriched/2"
+ENRICHED_SCHEMA_1: Final = "newswire.enriched/1"  # still read: its story_id is the event, and its own storyline
 DEADLETTER_SCHEMA: Final = "newswire.deadletter/1"
 
 
@@ -140,15 +141,50 @@ class Enrichment(_Message):
 
 
 class EnrichedArticle(Article):
-    """An article with entities, topics and story grouping (``news.enriched``)."""
+    """An article with entities, topics, its event and storyline (``news.enriched``, schema version 2).
 
-    schema_: Literal["newswire.enriched/1"] = Field(default=ENRICHED_SCHEMA, alias="schema")  # type: ignore[assignment]
+    ``event_id`` is the id of the event's first article, ``storyline_id`` that of the storyline's first event.
+    ``story_id`` is the same as ``event_id``, kept for readers of version 1 for one more version. A version 1
+    message is read as version 2 without them: :attr:`event` is then its ``story_id``, and :attr:`storyline` the
+    event itself. Read the two properties, not the fields, to handle both.
+    """
+
+    schema_: Literal["newswire.enriched/2"] = Field(default=ENRICHED_SCHEMA, alias="schema")  # type: ignore[assignment]
     entities: list[Entity] = Field(default_factory=list)
     topics: list[Topic] = Field(default_factory=list)
-    story_id: str | None = None
+    event_id: str | None = None
+    storyline_id: str | None = None
+    story_id: str | None = Field(default=None, description="Deprecated alias of event_id.")
     duplicate_of: str | None = None
     language_supported: bool = Field(default=True, description="False when NER was skipped for the language.")
     enrichment: Enrichment
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_version_1(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("schema") == ENRICHED_SCHEMA_1:
+            data = {**data, "schema": ENRICHED_SCHEMA}
+        return data
+
+    @property
+    def event(self) -> str | None:
+        """The article's event: ``event_id``, or ``story_id`` in a version 1 message; None before grouping."""
+        return self.event_id or self.story_id
+
+    @property
+    def storyline(self) -> str | None:
+        """The article's storyline: ``storyline_id``, or its event when it has none (version 1)."""
+        return self.storyline_id or self.event
+
+    def grouped(self, event_id: str, storyline_id: str, duplicate_of: str | None) -> EnrichedArticle:
+        """This article in event ``event_id`` of storyline ``storyline_id`` (``story_id`` follows the event)."""
+        update = {
+            "event_id": event_id,
+            "story_id": event_id,
+            "storyline_id": storyline_id,
+            "duplicate_of": duplicate_of,
+        }
+        return self.model_copy(update=update)
 
     @classmethod
     def from_article(cls, article: Article, **enriched: Any) -> EnrichedArticle:
@@ -182,10 +218,19 @@ class DeadLetter(_Message):
         return format_time(value)
 
 
+# The schema file of each kind of message: the version written, and "enriched-1", still read.
+_SCHEMA_FILES: Final = {
+    "raw": "raw-1",
+    "enriched": "enriched-2",
+    "enriched-1": "enriched-1",
+    "deadletter": "deadletter-1",
+}
+
+
 @cache
 def json_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of ``kind`` (``raw``, ``enriched`` or ``deadletter``) shipped in ``newswire/schemas``."""
-    text = resources.files("newswire").joinpath("schemas", f"{kind}-1.schema.json").read_text("utf-8")
+    """The JSON Schema of ``kind`` (``raw``, ``enriched``, ``enriched-1`` or ``deadletter``) in ``newswire/schemas``."""
+    text = resources.files("newswire").joinpath("schemas", f"{_SCHEMA_FILES[kind]}.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -234,7 +279,7 @@ def _decode(kind: str, value: bytes | str) -> dict[str, Any]:
         raise ContractError(f"not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise ContractError(f"expected a JSON object, got {type(document).__name__}")
-    _check(kind, document)
+    _check("enriched-1" if kind == "enriched" and document.get("schema") == ENRICHED_SCHEMA_1 else kind, document)
     return document
 
 

@@ -34,6 +34,7 @@ MAX_RESULT_WINDOW = 10_000
 MAX_TOP_ENTITIES = 5
 MAX_STORY_ARTICLES = 1000
 ENTITY_KEY_SEPARATOR = "\x1f"
+LEVELS = ("event", "storyline")
 MAX_STORY_ID_CHARS = 128  # an article id's limit in the contract
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -75,7 +76,8 @@ class ArticleFilter:
 class SearchQuery(ArticleFilter):
     """A search: query text (see :mod:`newswire.query`) plus exact filters, sort, paging and extras."""
 
-    story_id: str | None = None
+    story_id: str | None = None  # the event (``--event``, or ``--story`` as before)
+    storyline_id: str | None = None
     sort: Literal["relevance", "date"] = "relevance"
     size: int = 10
     offset: int = 0
@@ -127,12 +129,15 @@ class SearchResult:
 class StoryQuery(ArticleFilter):
     """Which stories to list: those with at least one article matching the text and every filter.
 
-    ``text`` and the filters mean what they mean in :class:`SearchQuery`; ``story_id`` picks one story (also one
-    made of a single article without a ``story_id``). ``sort="latest"`` lists the story with the newest article
-    first, ``sort="size"`` the one with the most articles first (then the newest); ties go by story id.
+    ``level`` says what a story is: an ``event`` (the articles of one ``event_id``) or a ``storyline`` (the events of
+    one ``storyline_id``). ``text`` and the filters mean what they mean in :class:`SearchQuery`; ``story_id`` picks
+    one story of that level (also one made of a single article without an event). ``sort="latest"`` lists the story
+    with the newest article first, ``sort="size"`` the one with the most articles first (then the newest); ties go
+    by story id.
     """
 
     story_id: str | None = None
+    level: Literal["event", "storyline"] = "event"
     sort: Literal["latest", "size"] = "latest"
     size: int = 20
     offset: int = 0
@@ -142,6 +147,8 @@ class StoryQuery(ArticleFilter):
         check_range(self.since, self.until)
         if self.sort not in ("latest", "size"):
             raise InvalidQuery(f"sort must be latest or size, got {self.sort!r}")
+        if self.level not in LEVELS:
+            raise InvalidQuery(f"level must be event or storyline, got {self.level!r}")
 
     @property
     def matches_everything(self) -> bool:
@@ -169,8 +176,8 @@ class StorySummary:
 
     ``title``: of the article whose id is the story id when the store holds it, else of the earliest article.
     ``copies``: how many of the ``size`` articles are syndicated duplicates (``duplicate_of`` set). ``sources``:
-    distinct sources. ``top_entities``: at most :data:`MAX_TOP_ENTITIES`, most articles first, then by name and
-    label.
+    distinct sources. ``events``: distinct events (1 for an event). ``top_entities``: at most
+    :data:`MAX_TOP_ENTITIES`, most articles first, then by name and label.
     """
 
     story_id: str
@@ -181,6 +188,8 @@ class StorySummary:
     last_published: datetime
     sources: int
     top_entities: tuple[StoryEntity, ...] = ()
+    events: int = 1
+    level: Literal["event", "storyline"] = "event"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,16 +218,18 @@ def split_entity_key(key: str) -> tuple[str, str]:
 
 
 def story_articles(
-    store: SearchStore, story_id: str, *, limit: int = MAX_STORY_ARTICLES
+    store: SearchStore, story_id: str, *, limit: int = MAX_STORY_ARTICLES, level: str = "event"
 ) -> tuple[int, list[EnrichedArticle]]:
-    """How many articles the story ``story_id`` has, and its ``limit`` oldest, oldest first (ties by id).
+    """How many articles the story ``story_id`` (an event, or a storyline) has, and its ``limit`` oldest, oldest
+    first (ties by id).
 
-    The articles are those of ``SearchQuery(story_id=...)``, plus the article with this id when it has no
-    ``story_id`` (a story of its own).
+    The articles are those of ``SearchQuery(story_id=...)`` (or ``storyline_id=...``), plus the article with this id
+    when it has no event (a story of its own).
     """
     if not 1 <= limit <= MAX_RESULT_WINDOW:
         raise InvalidQuery(f"limit must be between 1 and {MAX_RESULT_WINDOW}, got {limit}")
-    query = SearchQuery(story_id=story_id, sort="date", size=0, highlight=False)
+    which = {"storyline_id": story_id} if level == "storyline" else {"story_id": story_id}
+    query = SearchQuery(**which, sort="date", size=0, highlight=False)
     total = store.search(query).total
     # The store lists newest first, so the oldest ``limit`` are the last ones (of the first 10,000).
     end = min(total, MAX_RESULT_WINDOW)
@@ -226,7 +237,9 @@ def story_articles(
     for start in range(max(0, end - limit), end, 1000):
         page = store.search(replace(query, size=min(1000, end - start), offset=start))
         articles.extend(hit.article for hit in page.hits)
-    own = store.get(story_id)
+    # An event filter does not match the article that is an event of its own (no story_id); the storyline key
+    # of both stores does (it falls back to the article's own id).
+    own = store.get(story_id) if level != "storyline" else None
     if own is not None and own.story_id is None:
         total += 1
         articles.append(own)
@@ -241,15 +254,17 @@ def check_story_id(story_id: str) -> str:
     return story_id
 
 
-def read_story(store: SearchStore, story_id: str) -> tuple[StorySummary, int, list[EnrichedArticle]] | None:
+def read_story(
+    store: SearchStore, story_id: str, level: Literal["event", "storyline"] = "event"
+) -> tuple[StorySummary, int, list[EnrichedArticle]] | None:
     """One story as ``newswire story`` and ``/api/stories/{id}`` show it, or None when the store has no such story.
 
     The summary, how many articles the story has, and its oldest articles, oldest first (see :func:`story_articles`).
     """
-    found = store.stories(StoryQuery(story_id=story_id, size=1)).stories
+    found = store.stories(StoryQuery(story_id=story_id, size=1, level=level)).stories
     if not found:
         return None
-    total, articles = story_articles(store, story_id)
+    total, articles = story_articles(store, story_id, level=level)
     return found[0], total, articles
 
 

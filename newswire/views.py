@@ -2,7 +2,8 @@
 
 ``newswire search --json`` and ``GET /api/search`` print :func:`result_as_json`; ``newswire stories --json`` and
 ``GET /api/stories`` :func:`stories_as_json`; ``newswire story ID --json`` and ``GET /api/stories/{id}``
-:func:`story_as_json`. Times are ISO 8601 in UTC with a ``Z``.
+:func:`story_as_json`, whose ``events`` are the story's timeline (one entry for an event, one per event, oldest
+first, for a storyline). Times are ISO 8601 in UTC with a ``Z``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from newswire.contract import EnrichedArticle, format_time
 from newswire.query import tokenize
 from newswire.search import SearchHit, SearchResult, StoriesResult, StorySummary
 
-__all__ = ["hit_as_json", "matched_entities", "result_as_json", "stories_as_json", "story_as_json", "summary_as_json"]
+__all__ = [
+    "event_timeline",
+    "hit_as_json",
+    "matched_entities",
+    "result_as_json",
+    "stories_as_json",
+    "story_as_json",
+    "summary_as_json",
+]
 
 
 def matched_entities(article: EnrichedArticle, query_tokens: set[str], entity_filter: set[str]) -> list[str]:
@@ -38,6 +47,8 @@ def hit_as_json(hit: SearchHit, query_tokens: set[str], entity_filter: set[str])
         "matched_entities": matched_entities(article, query_tokens, entity_filter),
         "entities": [{"name": e.name, "label": e.label, "count": e.count} for e in article.entities],
         "topics": [{"label": t.label, "score": t.score} for t in article.topics],
+        "event_id": article.event,
+        "storyline_id": article.storyline,
         "story_id": article.story_id,
         "duplicate_of": article.duplicate_of,
         "highlights": list(hit.highlights),
@@ -60,8 +71,10 @@ def summary_as_json(story: StorySummary) -> dict[str, Any]:
     """One story's summary: title, size, copies, first and last publication, sources, top entities."""
     return {
         "story_id": story.story_id,
+        "level": story.level,
         "title": story.title,
         "size": story.size,
+        "events": story.events,
         "copies": story.copies,
         "first_published": format_time(story.first_published),
         "last_published": format_time(story.last_published),
@@ -75,12 +88,40 @@ def stories_as_json(result: StoriesResult) -> dict[str, Any]:
     return {"total": result.total, "stories": [summary_as_json(story) for story in result.stories]}
 
 
+def event_timeline(articles: list[EnrichedArticle]) -> list[dict[str, Any]]:
+    """The events of ``articles`` (oldest first): id, title of the first article, first and last time, size, copies."""
+    events: dict[str, list[EnrichedArticle]] = {}
+    for article in sorted(articles, key=lambda article: (article.published, article.id)):
+        events.setdefault(article.event or article.id, []).append(article)
+    timeline = []
+    for event_id, members in events.items():
+        opening = next((article for article in members if article.id == event_id), members[0])
+        timeline.append(
+            {
+                "event_id": event_id,
+                "title": opening.title,
+                "first_published": format_time(members[0].published),
+                "last_published": format_time(members[-1].published),
+                "size": len(members),
+                "copies": sum(1 for article in members if article.duplicate_of),
+                "article_ids": [article.id for article in members],
+            }
+        )
+    return timeline
+
+
 def story_as_json(story: StorySummary, total: int, articles: list[EnrichedArticle]) -> dict[str, Any]:
-    """The document of ``newswire story ID --json`` and ``GET /api/stories/{id}``: articles oldest first."""
+    """The document of ``newswire story ID --json`` and ``GET /api/stories/{id}``: articles oldest first, and the
+    story's events as a timeline (of the articles listed)."""
     listed = []
     for article in articles:
         document = hit_as_json(SearchHit(article=article, score=0.0), set(), set())
         for unranked in ("score", "highlights", "matched_entities"):
             del document[unranked]
         listed.append(document)
-    return {"story": summary_as_json(story), "articles_total": total, "articles": listed}
+    return {
+        "story": summary_as_json(story),
+        "articles_total": total,
+        "events": event_timeline(articles),
+        "articles": listed,
+    }

@@ -107,7 +107,57 @@ class Mutiny:
         return [self.rostov, self.rostov_copy, self.shoigu, self.putin, self.deal, self.deal_later, self.moscow]
 
 
-def story_of(article: EnrichedArticle) -> str:
+class Storylines:
+    """Two storylines over four days: the mutiny (three events, a copy, a follow-up days later) and a look-alike
+    (an armed takeover in another country the same night), one version 1 article (a story only) and one ungrouped.
+    """
+
+    def __init__(self) -> None:
+        def grouped(article: EnrichedArticle, event: str, storyline: str) -> EnrichedArticle:
+            return article.grouped(event, storyline, article.duplicate_of)
+
+        seized = make(
+            "Wagner fighters seize the Rostov headquarters", hours=1, entities=("Wagner Group", "Rostov-on-Don")
+        )
+        mutiny = seized.id
+        self.seized = grouped(seized, seized.id, mutiny)
+        self.seized_copy = grouped(
+            make("Mercenaries take over army HQ in Rostov", hours=1.5, source="Wire Relay", duplicate_of=seized.id),
+            seized.id,
+            mutiny,
+        )
+        address = make("Putin calls the mutiny treason", hours=4, entities=("Vladimir Putin", "Yevgeny Prigozhin"))
+        self.address = grouped(address, address.id, mutiny)
+        reaction = make("Prigozhin rejects the treason charge", hours=5, entities=("Yevgeny Prigozhin",))
+        self.reaction = grouped(reaction, address.id, mutiny)
+        belarus = make("Lukashenko confirms Prigozhin is in Belarus", hours=75, entities=("Alexander Lukashenko",))
+        self.belarus = grouped(belarus, belarus.id, mutiny)
+        lookalike = make("Army seizes the radio station in Port Halden", hours=2, source="Northern Courier")
+        self.lookalike = grouped(lookalike, lookalike.id, lookalike.id)
+        self.version_1 = make("Rouble slides after the weekend revolt", hours=48, story_id="story-rouble")
+        self.ungrouped = make("Heat warnings spread across southern Europe", hours=30)
+
+    @property
+    def mutiny(self) -> str:
+        return self.seized.id
+
+    @property
+    def articles(self) -> list[EnrichedArticle]:
+        return [
+            self.seized,
+            self.seized_copy,
+            self.address,
+            self.reaction,
+            self.belarus,
+            self.lookalike,
+            self.version_1,
+            self.ungrouped,
+        ]
+
+
+def story_of(article: EnrichedArticle, level: str = "event") -> str:
+    if level == "storyline":
+        return article.storyline or article.id
     return article.story_id or article.id
 
 
@@ -123,7 +173,9 @@ def matching_ids(store: SearchStore, query: StoryQuery) -> set[str]:
     return {hit.article.id for hit in result.hits}
 
 
-def summary(story: str, members: list[EnrichedArticle], by_id: dict[str, EnrichedArticle]) -> StorySummary:
+def summary(
+    story: str, members: list[EnrichedArticle], by_id: dict[str, EnrichedArticle], level: str = "event"
+) -> StorySummary:
     earliest = min(members, key=lambda article: (millis(article.published), article.id))
     root = by_id.get(story)
     entities: dict[tuple[str, str], int] = defaultdict(int)
@@ -139,6 +191,8 @@ def summary(story: str, members: list[EnrichedArticle], by_id: dict[str, Enriche
         last_published=EPOCH + timedelta(milliseconds=max(millis(article.published) for article in members)),
         sources=len({article.source for article in members}),
         top_entities=top_entities(dict(entities)),
+        events=len({story_of(article) for article in members}),
+        level="storyline" if level == "storyline" else "event",
     )
 
 
@@ -147,13 +201,13 @@ def expected_stories(articles: Iterable[EnrichedArticle], matching: set[str], qu
     by_id = {article.id: article for article in articles}
     stories: dict[str, list[EnrichedArticle]] = defaultdict(list)
     for article in by_id.values():
-        stories[story_of(article)].append(article)
+        stories[story_of(article, query.level)].append(article)
     listed = {
-        story_of(article)
+        story_of(article, query.level)
         for article in by_id.values()
-        if article.id in matching and query.story_id in (None, story_of(article))
+        if article.id in matching and query.story_id in (None, story_of(article, query.level))
     }
-    summaries = [summary(story, stories[story], by_id) for story in listed]
+    summaries = [summary(story, stories[story], by_id, query.level) for story in listed]
     summaries.sort(key=lambda item: item.story_id)
     summaries.sort(key=lambda item: item.last_published, reverse=True)
     if query.sort == "size":

@@ -39,7 +39,8 @@ def add_commands(
     )
     search.add_argument("query", nargs="?", default="", help='e.g. "wagner mutiny" or \'"Rostov-on-Don" OR Moscow\'')
     add_filter_arguments(search, "only articles")
-    search.add_argument("--story", dest="story_id", help="only articles of this story id")
+    search.add_argument("--event", "--story", dest="story_id", help="only articles of this event (story) id")
+    search.add_argument("--storyline", dest="storyline_id", help="only articles of this storyline id")
     search.add_argument("--sort", choices=("relevance", "date"), default="relevance")
     search.add_argument("--size", type=int, default=10, help="hits to show [10]")
     search.add_argument("--offset", type=int, default=0, help="hits to skip [0]")
@@ -107,6 +108,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     query = SearchQuery(
         **filters_of(args),
         story_id=args.story_id,
+        storyline_id=args.storyline_id,
         sort=args.sort,
         size=args.size,
         offset=args.offset,

@@ -275,8 +275,8 @@ class ElasticsearchStore(SearchStore):
         total = len(keys) if keys is not None else cardinality or 0
         if not page:
             return StoriesResult(total=total, stories=())
-        details = self._search(stories.details_request(page), query.text, "list stories")
-        return StoriesResult(total=total, stories=stories.read_summaries(details, page))
+        details = self._search(stories.details_request(page, query.level), query.text, "list stories")
+        return StoriesResult(total=total, stories=stories.read_summaries(details, page, query.level))
 
     def get(self, article_id: str) -> EnrichedArticle | None:
         try:

@@ -1,7 +1,9 @@
 """Stories in Elasticsearch: the requests behind :meth:`ElasticsearchStore.stories`, and how to read their answers.
 
-Every document carries ``story`` (its ``story_id``, or its own id when it has none) and ``entity_keys`` (name and
-label of each entity as one keyword, see :func:`newswire.search.entity_key`). A listing takes up to three steps:
+Every document carries ``story`` (its event: ``story_id``, or its own id when it has none), ``storyline`` (its
+``storyline_id``, else its event) and ``entity_keys`` (name and label of each entity as one keyword, see
+:func:`newswire.search.entity_key`). A listing groups by the field of its level (:data:`LEVEL_FIELDS`) and takes up
+to three steps:
 
 1. the keys of the stories with a matching article: a ``composite`` aggregation on ``story`` over the matching
    documents, paged by ``after`` (skipped when the query matches everything). At most
@@ -35,6 +37,7 @@ KEYS_PAGE: Final = 10_000
 SOURCES_PRECISION: Final = 3000
 TOTAL_PRECISION: Final = 40_000  # the largest the node takes
 _BY_DATE: Final = [{"published": {"order": "asc"}}, {"id": {"order": "asc"}}]
+LEVEL_FIELDS: Final = {"event": "story", "storyline": "storyline"}
 
 
 def keys_request(query: StoryQuery, after: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -43,9 +46,10 @@ def keys_request(query: StoryQuery, after: Mapping[str, Any] | None = None) -> d
     required, _ = filters(query.article_filter())
     if node is not None:
         required.insert(0, translate(node))  # filter context: which articles match, not how well
+    field = LEVEL_FIELDS[query.level]
     if query.story_id is not None:
-        required.append({"term": {"story": query.story_id}})
-    composite: dict[str, Any] = {"size": KEYS_PAGE, "sources": [{"story": {"terms": {"field": "story"}}}]}
+        required.append({"term": {field: query.story_id}})
+    composite: dict[str, Any] = {"size": KEYS_PAGE, "sources": [{"story": {"terms": {"field": field}}}]}
     if after is not None:
         composite["after"] = dict(after)
     return {
@@ -65,18 +69,19 @@ def read_keys(response: Mapping[str, Any]) -> tuple[list[str], Mapping[str, Any]
 
 def order_request(query: StoryQuery, keys: list[str] | None) -> dict[str, Any]:
     """Step 2: the first ``offset + size`` stories among ``keys`` (None: every story), in the order asked for."""
+    field = LEVEL_FIELDS[query.level]
     latest: list[dict[str, str]] = [{"last": "desc"}, {"_key": "asc"}]
     order = latest if query.sort == "latest" else [{"_count": "desc"}, *latest]
     aggs: dict[str, Any] = {
         "stories": {
-            "terms": {"field": "story", "size": query.offset + query.size, "order": order},
+            "terms": {"field": field, "size": query.offset + query.size, "order": order},
             "aggs": {"last": {"max": {"field": "published"}}},
         }
     }
     if keys is None:
-        aggs["total"] = {"cardinality": {"field": "story", "precision_threshold": TOTAL_PRECISION}}
+        aggs["total"] = {"cardinality": {"field": field, "precision_threshold": TOTAL_PRECISION}}
     return {
-        "query": {"match_all": {}} if keys is None else {"bool": {"filter": [{"terms": {"story": keys}}]}},
+        "query": {"match_all": {}} if keys is None else {"bool": {"filter": [{"terms": {field: keys}}]}},
         "size": 0,
         "track_total_hits": False,
         "aggs": aggs,
@@ -91,18 +96,20 @@ def read_order(response: Mapping[str, Any], query: StoryQuery) -> tuple[int | No
     return total, [str(bucket["key"]) for bucket in buckets]
 
 
-def details_request(page: list[str]) -> dict[str, Any]:
-    """Step 3: the summaries of the stories in ``page``, and their first articles as hits."""
+def details_request(page: list[str], level: str = "event") -> dict[str, Any]:
+    """Step 3: the summaries of the stories of ``level`` in ``page``, and their first articles as hits."""
+    field = LEVEL_FIELDS[level]
     return {
-        "query": {"bool": {"filter": [{"terms": {"story": page}}]}},
+        "query": {"bool": {"filter": [{"terms": {field: page}}]}},
         "post_filter": {"terms": {"id": page}},
         "size": len(page),
         "source": ["id", "title"],
         "track_total_hits": False,
         "aggs": {
             "stories": {
-                "terms": {"field": "story", "size": len(page)},
+                "terms": {"field": field, "size": len(page)},
                 "aggs": {
+                    "events": {"cardinality": {"field": "story", "precision_threshold": SOURCES_PRECISION}},
                     "first": {"min": {"field": "published"}},
                     "last": {"max": {"field": "published"}},
                     "sources": {"cardinality": {"field": "source", "precision_threshold": SOURCES_PRECISION}},
@@ -121,7 +128,7 @@ def details_request(page: list[str]) -> dict[str, Any]:
     }
 
 
-def read_summaries(response: Mapping[str, Any], page: list[str]) -> tuple[StorySummary, ...]:
+def read_summaries(response: Mapping[str, Any], page: list[str], level: str = "event") -> tuple[StorySummary, ...]:
     """The summaries of step 3, in the order of ``page``."""
     first_articles = {str(hit["_source"]["id"]): str(hit["_source"]["title"]) for hit in response["hits"]["hits"]}
     summaries: dict[str, StorySummary] = {}
@@ -140,5 +147,7 @@ def read_summaries(response: Mapping[str, Any], page: list[str]) -> tuple[StoryS
             last_published=EPOCH + timedelta(milliseconds=int(bucket["last"]["value"])),
             sources=int(bucket["sources"]["value"]),
             top_entities=top_entities(entities),
+            events=int(bucket["events"]["value"]),
+            level="storyline" if level == "storyline" else "event",
         )
     return tuple(summaries[story] for story in page if story in summaries)

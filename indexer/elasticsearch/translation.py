@@ -44,6 +44,9 @@ MAPPINGS: Final[dict[str, Any]] = {
         "language": _KEYWORD,
         "story_id": _KEYWORD,
         "story": _KEYWORD,
+        "event_id": _KEYWORD,
+        "storyline_id": _KEYWORD,
+        "storyline": _KEYWORD,
         "duplicate_of": _KEYWORD,
         "entity_names": _KEYWORD,
         "topic_labels": _KEYWORD,
@@ -105,6 +108,8 @@ def filters(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, An
         required.append({"range": {"published": bounds}})
     if query.story_id:
         required.append({"term": {"story_id": query.story_id}})
+    if query.storyline_id:
+        required.append({"term": {"storyline": query.storyline_id}})
     excluded = [{"exists": {"field": "duplicate_of"}}] if query.collapse_duplicates else []
     return required, excluded
 
@@ -162,6 +167,7 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
     source["topic_labels"] = sorted({topic.label for topic in article.topics})
     source["entity_keys"] = sorted({entity_key(entity.name, entity.label) for entity in article.entities})
     source["story"] = article.story_id or article.id
+    source["storyline"] = article.storyline or source["story"]
     source["tokens"] = {name: " ".join(tokenize(getattr(article, name))) for name in FIELD_WEIGHTS}
     return source
 

@@ -58,6 +58,7 @@ from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
 from newswire.highlight import Highlighter
 from newswire.indexer.embedded.sql import (
     FIELDS,
+    MIGRATIONS,
     SCHEMA,
     SCHEMA_VERSION,
     SearchSql,
@@ -185,8 +186,9 @@ class EmbeddedStore(SearchStore):
                     f"the embedded search store {self.path} has schema version {version}, made by a newer newswire "
                     f"(this one knows {SCHEMA_VERSION})"
                 )
+            migration = MIGRATIONS.get(version, "") if version else ""
             try:
-                connection.executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
+                connection.executescript(f"BEGIN IMMEDIATE; {migration} {SCHEMA} COMMIT;")
             except sqlite3.Error:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -239,12 +241,13 @@ class EmbeddedStore(SearchStore):
             article.language,
             article.story_id,
             article.duplicate_of,
+            article.storyline,
             document,
         )
         if row is None:
             cursor = connection.execute(
-                "INSERT INTO articles (revision, published_ms, source, language, story_id, duplicate_of, document, id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO articles (revision, published_ms, source, language, story_id, duplicate_of, storyline_id,"
+                " document, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*columns, article.id),
             )
             key = cursor.lastrowid
@@ -255,7 +258,7 @@ class EmbeddedStore(SearchStore):
                 return 0
             connection.execute(
                 "UPDATE articles SET revision = ?, published_ms = ?, source = ?, language = ?, story_id = ?,"
-                " duplicate_of = ?, document = ? WHERE rowid = ?",
+                " duplicate_of = ?, storyline_id = ?, document = ? WHERE rowid = ?",
                 (*columns, key),
             )
             for table in ("article_text", "article_entities", "article_topics"):

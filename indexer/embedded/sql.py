@@ -10,9 +10,19 @@ from newswire.errors import InvalidQuery
 from newswire.query import Node, Or, Phrase, Term
 from newswire.search import FIELD_WEIGHTS, Bucket, FacetCount, SearchQuery
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the storyline_id column
 FIELDS = tuple(FIELD_WEIGHTS)  # title, summary, content: the FTS5 columns, in this order
-STORY_KEY = "coalesce({0}.story_id, {0}.id)"  # the story of an article: its story_id, or itself
+# The story of an article at each level: its event (story_id) or its storyline, or itself when it has neither.
+STORY_KEYS = {
+    "event": "coalesce({0}.story_id, {0}.id)",
+    "storyline": "coalesce({0}.storyline_id, {0}.story_id, {0}.id)",
+}
+STORY_KEY = STORY_KEYS["event"]
+# A store made by schema version 1 gets the column, and each article its event as its storyline (as the contract
+# reads a version 1 message); run before SCHEMA, whose indexes name the column.
+MIGRATIONS = {
+    1: "ALTER TABLE articles ADD COLUMN storyline_id TEXT; UPDATE articles SET storyline_id = story_id;",
+}
 _BM25 = f"bm25(article_text, {', '.join(str(FIELD_WEIGHTS[name]) for name in FIELDS)})"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000}
@@ -27,6 +37,7 @@ CREATE TABLE IF NOT EXISTS articles (
     language TEXT,
     story_id TEXT,
     duplicate_of TEXT,
+    storyline_id TEXT,
     document TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_by_date ON articles (published_ms DESC, id);
@@ -34,6 +45,8 @@ CREATE INDEX IF NOT EXISTS articles_by_source ON articles (source);
 CREATE INDEX IF NOT EXISTS articles_by_language ON articles (language);
 CREATE INDEX IF NOT EXISTS articles_by_story ON articles (story_id);
 CREATE INDEX IF NOT EXISTS articles_by_story_key ON articles (coalesce(story_id, id), published_ms);
+CREATE INDEX IF NOT EXISTS articles_by_storyline ON articles (storyline_id);
+CREATE INDEX IF NOT EXISTS articles_by_storyline_key ON articles (coalesce(storyline_id, story_id, id), published_ms);
 CREATE TABLE IF NOT EXISTS article_entities (
     article INTEGER NOT NULL,
     name TEXT NOT NULL,
@@ -117,7 +130,11 @@ class SearchSql:
         if query.sources:
             conditions.append(f"a.source IN ({', '.join('?' * len(query.sources))})")
             self.params.extend(query.sources)
-        for column, exact in (("a.language", query.language), ("a.story_id", query.story_id)):
+        for column, exact in (
+            ("a.language", query.language),
+            ("a.story_id", query.story_id),
+            (STORY_KEYS["storyline"].format("a"), query.storyline_id),  # as Elasticsearch's ``storyline`` keyword
+        ):
             if exact:
                 conditions.append(f"{column} = ?")
                 self.params.append(exact)

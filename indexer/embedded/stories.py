@@ -1,8 +1,9 @@
 """Stories in the embedded store: the SQL behind :meth:`EmbeddedStore.stories`.
 
-A story's key is ``coalesce(story_id, id)`` (an article without a story is a story of its own), indexed. Three
-steps, all in one read snapshot: the keys of the stories with a matching article (the search's FROM and WHERE), the
-page of those stories ordered over all their articles, then the summaries of the page's stories only.
+A story's key is ``coalesce(story_id, id)`` for an event and ``coalesce(storyline_id, story_id, id)`` for a
+storyline (an article without either is a story of its own), both indexed. Three steps, all in one read snapshot:
+the keys of the stories with a matching article (the search's FROM and WHERE), the page of those stories ordered
+over all their articles, then the summaries of the page's stories only.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import sqlite3
 from collections import defaultdict
 from datetime import timedelta
 
-from newswire.indexer.embedded.sql import EPOCH, STORY_KEY, SearchSql
+from newswire.indexer.embedded.sql import EPOCH, STORY_KEYS, SearchSql
 from newswire.query import parse_query
 from newswire.search import StoriesResult, StoryQuery, StorySummary, top_entities
 
-_KEY = STORY_KEY.format("s")
-_IN_PAGE = f"{_KEY} IN (SELECT value FROM json_each(?))"  # noqa: S608 - fixed SQL
+_EVENT_KEY = STORY_KEYS["event"].format("s")
 
 
 def matching_keys(query: StoryQuery) -> tuple[str, list[object]] | None:
@@ -26,43 +26,47 @@ def matching_keys(query: StoryQuery) -> tuple[str, list[object]] | None:
         return None
     sql = SearchSql(query.article_filter(), parse_query(query.text))
     where, params = sql.where, list(sql.params)
+    key = STORY_KEYS[query.level].format("a")
     if query.story_id is not None:
-        where += f" AND {STORY_KEY.format('a')} = ?"
+        where += f" AND {key} = ?"
         params.append(query.story_id)
-    return f"SELECT DISTINCT {STORY_KEY.format('a')} FROM {sql.source} WHERE {where}", params  # noqa: S608
+    return f"SELECT DISTINCT {key} FROM {sql.source} WHERE {where}", params  # noqa: S608
 
 
 def list_stories(connection: sqlite3.Connection, query: StoryQuery) -> StoriesResult:
     """The page of stories ``query`` asks for, and how many match; run inside one read transaction."""
+    group_key = STORY_KEYS[query.level].format("s")  # the SQL expression this listing groups by
     matching = matching_keys(query)
     if matching is None:
         where, params = "", list[object]()
-        (total,) = connection.execute(f"SELECT count(DISTINCT {_KEY}) FROM articles AS s").fetchone()  # noqa: S608
+        (total,) = connection.execute(f"SELECT count(DISTINCT {group_key}) FROM articles AS s").fetchone()  # noqa: S608
     else:
         keys, params = matching
-        where = f"WHERE {_KEY} IN ({keys})"
+        where = f"WHERE {group_key} IN ({keys})"
         (total,) = connection.execute(f"SELECT count(*) FROM ({keys})", params).fetchone()  # noqa: S608
     order = "last_ms DESC, story" if query.sort == "latest" else "size DESC, last_ms DESC, story"
     page = [
         story
         for story, _, _ in connection.execute(
-            f"SELECT {_KEY} AS story, count(*) AS size, max(s.published_ms) AS last_ms FROM articles AS s {where}"  # noqa: S608
+            f"SELECT {group_key} AS story, count(*) AS size, max(s.published_ms) AS last_ms FROM articles AS s {where}"  # noqa: S608
             f" GROUP BY story ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, query.size, query.offset],
         )
     ]
-    summaries = summarise(connection, page) if page else {}
+    summaries = summarise(connection, page, query.level) if page else {}
     return StoriesResult(total=int(total), stories=tuple(summaries[story] for story in page))
 
 
-def summarise(connection: sqlite3.Connection, stories: list[str]) -> dict[str, StorySummary]:
-    """The summary of each story in ``stories``, over all its articles."""
+def summarise(connection: sqlite3.Connection, stories: list[str], level: str = "event") -> dict[str, StorySummary]:
+    """The summary of each story of ``level`` in ``stories``, over all its articles."""
+    group_key = STORY_KEYS[level].format("s")
+    in_page = f"{group_key} IN (SELECT value FROM json_each(?))"  # noqa: S608 - fixed SQL
     keys = json.dumps(stories)
     titles = dict(
         connection.execute(
-            f"SELECT story, title FROM (SELECT {_KEY} AS story, json_extract(s.document, '$.title') AS title,"  # noqa: S608
-            f" row_number() OVER (PARTITION BY {_KEY} ORDER BY s.published_ms, s.id) AS rank"
-            f" FROM articles AS s WHERE {_IN_PAGE}) WHERE rank = 1",
+            f"SELECT story, title FROM (SELECT {group_key} AS story, json_extract(s.document, '$.title') AS title,"  # noqa: S608
+            f" row_number() OVER (PARTITION BY {group_key} ORDER BY s.published_ms, s.id) AS rank"
+            f" FROM articles AS s WHERE {in_page}) WHERE rank = 1",
             (keys,),
         )
     )
@@ -74,15 +78,15 @@ def summarise(connection: sqlite3.Connection, stories: list[str]) -> dict[str, S
     )
     entities: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
     for story, name, label, count in connection.execute(
-        f"SELECT {_KEY}, e.name, e.label, count(*) FROM articles AS s"  # noqa: S608
-        f" JOIN article_entities AS e ON e.article = s.article WHERE {_IN_PAGE} GROUP BY 1, 2, 3",
+        f"SELECT {group_key}, e.name, e.label, count(*) FROM articles AS s"  # noqa: S608
+        f" JOIN article_entities AS e ON e.article = s.article WHERE {in_page} GROUP BY 1, 2, 3",
         (keys,),
     ):
         entities[story][(name, label)] = count
     summaries: dict[str, StorySummary] = {}
-    for story, size, copies, first_ms, last_ms, sources in connection.execute(
-        f"SELECT {_KEY} AS story, count(*), count(s.duplicate_of), min(s.published_ms), max(s.published_ms),"  # noqa: S608
-        f" count(DISTINCT s.source) FROM articles AS s WHERE {_IN_PAGE} GROUP BY story",
+    for story, size, copies, first_ms, last_ms, sources, events in connection.execute(
+        f"SELECT {group_key} AS story, count(*), count(s.duplicate_of), min(s.published_ms), max(s.published_ms),"  # noqa: S608
+        f" count(DISTINCT s.source), count(DISTINCT {_EVENT_KEY}) FROM articles AS s WHERE {in_page} GROUP BY story",
         (keys,),
     ):
         summaries[story] = StorySummary(
@@ -94,5 +98,7 @@ def summarise(connection: sqlite3.Connection, stories: list[str]) -> dict[str, S
             last_published=EPOCH + timedelta(milliseconds=last_ms),
             sources=sources,
             top_entities=top_entities(entities[story]),
+            events=events,
+            level="storyline" if level == "storyline" else "event",
         )
     return summaries

@@ -122,7 +122,7 @@ def test_feeds_to_search_and_stream_survive_a_crash(pipeline_env, services, es_u
     people = set()
     for seen, message in enumerate(consumer, start=1):
         document = json.loads(message.value)
-        assert document["schema"] == "newswire.enriched/1"
+        assert document["schema"] == "newswire.enriched/2"
         assert message.key.decode() == document["id"]
         people |= {e["name"] for e in document["entities"] if e["label"] == "PERSON"}
         if seen >= expected:

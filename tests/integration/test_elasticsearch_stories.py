@@ -13,8 +13,9 @@ from elasticsearch import Elasticsearch
 import newswire.indexer.elasticsearch.stories as es_stories
 from newswire.errors import InvalidQuery, SearchUnavailable
 from newswire.indexer.elasticsearch import MAPPINGS, ElasticsearchStore
-from newswire.search import StoriesResult, StoryQuery, story_articles
-from tests.story_model import T0, Mutiny, expected_stories, make, matching_ids
+from newswire.indexer.embedded import EmbeddedStore
+from newswire.search import SearchQuery, StoriesResult, StoryQuery, story_articles
+from tests.story_model import T0, Mutiny, Storylines, expected_stories, make, matching_ids
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -143,3 +144,50 @@ def test_an_unreachable_node_is_unavailable_with_its_url_named():
             store.stories(StoryQuery())
     finally:
         store.close()
+
+
+# --- storylines and their events ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def storylines() -> Storylines:
+    return Storylines()
+
+
+@pytest.fixture(scope="module")
+def storyline_store(es_url: str, storylines: Storylines) -> Iterator[ElasticsearchStore]:
+    store = ElasticsearchStore(es_url, alias=f"test-storylines-{uuid.uuid4().hex[:12]}")
+    try:
+        store.ensure_ready()
+        assert store.upsert(storylines.articles).written == len(storylines.articles)
+        store.refresh()
+        yield store
+    finally:
+        store.drop()
+        store.close()
+
+
+@pytest.mark.parametrize("level", ["storyline", "event"])
+@pytest.mark.parametrize("query", [{}, {"text": "prigozhin"}, {"sort": "size", "size": 2}, {"text": "radio"}])
+def test_storylines_and_events_follow_the_definition(storyline_store, storylines, level, query):
+    story_query = StoryQuery(level=level, **query)
+    expected = expected_stories(storylines.articles, matching_ids(storyline_store, story_query), story_query)
+    assert storyline_store.stories(story_query) == expected
+
+
+def test_a_storyline_reads_the_same_as_on_the_embedded_store(storyline_store, storylines, tmp_path):
+    embedded = EmbeddedStore(tmp_path / "search.sqlite3")
+    try:
+        embedded.ensure_ready()
+        embedded.upsert(storylines.articles)
+        for level in ("storyline", "event"):
+            assert storyline_store.stories(StoryQuery(level=level)) == embedded.stories(StoryQuery(level=level))
+        search = SearchQuery(storyline_id=storylines.mutiny, sort="date", size=20)
+        assert [hit.article for hit in storyline_store.search(search).hits] == [
+            hit.article for hit in embedded.search(search).hits
+        ]
+        assert story_articles(storyline_store, storylines.mutiny, level="storyline") == story_articles(
+            embedded, storylines.mutiny, level="storyline"
+        )
+    finally:
+        embedded.close()

@@ -246,7 +246,7 @@ def test_an_article_is_its_wire_json(client: TestClient, corpus: dict[str, Enric
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     assert decode_enriched(response.content) == article
-    assert response.json()["schema"] == "newswire.enriched/1"
+    assert response.json()["schema"] == "newswire.enriched/2"
 
 
 def test_only_get(client: TestClient) -> None:
@@ -267,7 +267,7 @@ def test_stories_answer_the_document_of_newswire_stories_json(client: TestClient
     document = _stories(client, q="prigozhin", sort="size", size=3)
     store = EmbeddedStore(store_path)
     try:
-        expected = stories_as_json(store.stories(StoryQuery(text="prigozhin", sort="size", size=3)))
+        expected = stories_as_json(store.stories(StoryQuery(text="prigozhin", sort="size", size=3, level="storyline")))
     finally:
         store.close()
     assert document == expected

@@ -186,7 +186,7 @@ def test_the_default_alias_keeps_the_shared_template_name_and_others_get_their_o
 def test_a_document_is_the_wire_message_plus_the_filter_keywords():
     article = enriched_factory()
     indexed = document(article)
-    assert indexed["schema"] == "newswire.enriched/1"
+    assert indexed["schema"] == "newswire.enriched/2"
     assert indexed["entity_names"] == ["Rostov-on-Don", "Wagner Group", "Yevgeny Prigozhin"]
     assert indexed["topic_labels"] == ["conflict_war_peace", "politics"]
     assert EnrichedArticle.model_validate(indexed) == article
