@@ -269,11 +269,12 @@ function drawHit(hit) {
   if (hit.topics && hit.topics.length) meta.append(" · " + hit.topics.map((topic) => topic.label).join(", "));
   if (hit.duplicate_of) meta.append(" · syndicated copy");
   item.append(heading, meta);
-  if (hit.story_id && hit.story_id !== state.story) {
-    const more = element("button", "Whole story", "story-link");
+  const storyline = hit.storyline_id || hit.story_id;
+  if (storyline && storyline !== state.story) {
+    const more = element("button", "Whole storyline", "story-link");
     more.type = "button";
-    more.title = "Every article of this story, oldest first";
-    more.addEventListener("click", () => openStory(hit.story_id));
+    more.title = "Every event of this storyline, and their articles, oldest first";
+    more.addEventListener("click", () => openStory(storyline));
     meta.append(" · ", more);
   }
   for (const text of (hit.highlights || []).slice(0, 2)) item.append(snippet(text));
@@ -315,8 +316,9 @@ function storyMeta(story, tag) {
   last.dateTime = story.last_published;
   const copies = story.copies === 0 ? "" : story.copies === 1 ? " (1 syndicated copy)"
     : " (" + story.copies + " syndicated copies)";
-  meta.append(plural(story.size, "article") + copies + " · " + plural(story.sources, "source") + " · ", first, " – ",
-    last);
+  const events = story.events > 1 ? plural(story.events, "event") + " · " : "";
+  meta.append(events + plural(story.size, "article") + copies + " · " + plural(story.sources, "source") + " · ",
+    first, " – ", last);
   return meta;
 }
 
@@ -360,7 +362,24 @@ function drawStory(result) {
       + " articles.", "meta"));
   }
   const list = $("hits");
-  list.replaceChildren(...result.articles.map(drawHit));
+  const byId = new Map(result.articles.map((article) => [article.id, article]));
+  const events = result.events || [];
+  if (events.length > 1) {
+    // A storyline: its events as a timeline, each event's articles under it.
+    const items = [];
+    for (const event of events) {
+      const head = element("li", null, "event-head");
+      const when = element("time", utc(event.first_published, true));
+      when.dateTime = event.first_published;
+      head.append(element("h3", event.title), element("p", null, "meta"));
+      head.lastChild.append(when, " · " + plural(event.size, "article"));
+      items.push(head);
+      for (const id of event.article_ids) if (byId.has(id)) items.push(drawHit(byId.get(id)));
+    }
+    list.replaceChildren(...items);
+  } else {
+    list.replaceChildren(...result.articles.map(drawHit));
+  }
   list.start = 1;
   clearSide();
 }
