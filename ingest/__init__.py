@@ -3,8 +3,11 @@
 base.py        the vocabulary: Feed (config + state), FetchResult, FailureKind
 fetch.py       HTTP fetching: concurrency limits, conditional GET, timeouts, size limits, redirects by hand
 netguard.py    public addresses only, checked on the address dialled
+discovery.py   a site's feeds from its page (``newswire feeds add`` with a page URL)
 parse.py       feed bytes to entries with feedparser (no DTDs, bounded entries), entries to Articles
+parsepool.py   parsing in worker processes, with a time limit per feed
 normalize.py   canonical URLs, HTML to text, dates, languages
+fulltext.py    the article page's text (trafilatura) when a feed gives only a summary
 dedupe.py      new, changed (revision + 1) or already published
 schedule.py    adaptive, bounded, polite intervals and back-off
 poll.py        one poll of one feed and the feed's next state
@@ -13,5 +16,6 @@ directory.py   which feeds this poller owns: its partitions of the compacted fee
 state.py       the local state file (SQLite): published articles, feeds cache
 opml.py        feed lists: OPML, text files, comma-separated URLs
 service.py     run_ingest: the poller loop
-commands.py    `newswire ingest` and `newswire feeds ...`
+
+The commands (`newswire ingest`, `newswire feeds ...`) are the app's: ``app/commands/ingest.py`` and ``feeds.py``.
 """

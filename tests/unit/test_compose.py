@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,7 +54,9 @@ def test_the_app_image_is_built_from_deploy():
     build = SERVICES["ingest"]["build"]
     dockerfile = REPO / build["context"] / build["dockerfile"]
     text = dockerfile.read_text()
-    for folder in ("newswire", "ingest", "processors", "indexer", "deploy/demo"):
+    mapped = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    assert {"newswire", "app", "ingest", "processors", "indexer", "deploy/services"} <= set(mapped.values())
+    for folder in (*mapped.values(), "deploy/demo"):
         assert re.search(rf"^COPY {re.escape(folder)} ", text, re.MULTILINE), folder
 
 
