@@ -374,7 +374,12 @@ function drawStory(result) {
       head.append(element("h3", event.title), element("p", null, "meta"));
       head.lastChild.append(when, " · " + plural(event.size, "article"));
       items.push(head);
-      for (const id of event.article_ids) if (byId.has(id)) items.push(drawHit(byId.get(id)));
+      for (const id of event.article_ids) {
+        if (!byId.has(id)) continue;
+        const hit = drawHit(byId.get(id));
+        hit.value = items.filter((item) => item.className !== "event-head").length + 1;  // heads are not numbered
+        items.push(hit);
+      }
     }
     list.replaceChildren(...items);
   } else {
