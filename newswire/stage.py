@@ -99,10 +99,12 @@ class Stage:
         self.counters: Counter[str] = Counter()
         self.last_activity = time.monotonic()
         self._busy = False
+        self._consuming = False  # set once the loop runs: a stage still warming up is not idle
 
     def idle_for(self) -> float:
-        """Seconds since the stage last finished a batch (or started); 0 while it is handling one."""
-        if self._busy:
+        """Seconds since the stage last finished a batch (or began consuming); 0 while it handles one, and before
+        its loop has begun (a processor warming its model up has read nothing yet)."""
+        if self._busy or not self._consuming:
             return 0.0
         return time.monotonic() - self.last_activity
 
@@ -112,6 +114,8 @@ class Stage:
         producer = self.bus.producer()
         last_report = time.monotonic()
         logger.info("%s: consuming %s as group %s", self.name, ",".join(self.topics), self.group)
+        self.last_activity = time.monotonic()
+        self._consuming = True
         try:
             while not stop.is_set():
                 records = consumer.poll(self.batch_size, self.poll_timeout)
