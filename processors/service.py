@@ -20,6 +20,7 @@ from newswire.errors import ContractError
 from newswire.processors.aliases import AliasTable
 from newswire.processors.base import Enricher, Grouping, TopicClassifier, TopicInput
 from newswire.processors.cleaning import mask_boilerplate
+from newswire.processors.embedding import shared_embedder
 from newswire.processors.entities import doc_spans, extract_entities, model_version, shared_pipeline
 from newswire.processors.language import detect_language, is_supported, load_detector
 from newswire.processors.topics import LexiconTopicClassifier, simple_words
@@ -63,8 +64,11 @@ class ArticleProcessor(Enricher):
         }
 
     def warm_up(self, batch_size: int = 1) -> None:
-        """Run the pipeline over one batch of ``batch_size`` article-length texts (see :func:`warm_up_pipeline`)."""
+        """Run the pipeline over one batch of ``batch_size`` article-length texts (see :func:`warm_up_pipeline`);
+        with grouping, load the sentence model that storylines embed new events with, and run it once."""
         warm_up_pipeline(self.nlp, batch_size)
+        if self.grouping is not None:
+            shared_embedder().embed([WARM_UP_TEXT])
 
     def enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
         texts = [mask_boilerplate(article.text) for article in articles]

@@ -1,10 +1,13 @@
 """Story and duplicate state shared by every processor replica, kept on the bus.
 
-**Design.** Each replica decides stories for the articles of its own partitions, so each needs to know what the
-others decided. Every decision is published as a small record (the article's id, time, top words, entities,
-fingerprint, story and first copy) to one single-partition topic, ``<topic_enriched>.stories``, with a retention of
-three windows. Every replica reads that topic from the start with a consumer group of its own (so it sees every
-record, not a share of them), rebuilding the same :class:`~newswire.processors.stories.StoryTracker`.
+**Design.** Each replica decides events and storylines for the articles of its own partitions, so each needs to
+know what the others decided. Every decision is published as a small record (the article's id, time, top words,
+entities, fingerprint, event, storyline and first copy, and for an article that opened an event the event's
+embedding, so no replica embeds it again) to one single-partition topic, ``<topic_enriched>.stories``, kept for
+three event windows or the storyline window, whichever is longer (an event may join a storyline that paused for
+weeks). Every replica reads that topic from the start with a consumer group of its own (so it sees every record,
+not a share of them), rebuilding the same :class:`~newswire.processors.stories.StoryTracker` and its
+:class:`~newswire.processors.storylines.StorylineTracker`.
 
 - **Start-up.** A replica publishes a marker and reads until it sees it: it then knows every decision made before
   it started (a single partition keeps one order for all).
@@ -25,6 +28,8 @@ warning, never fatal.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import math
@@ -33,11 +38,16 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import numpy as np
+import numpy.typing as npt
+
 from newswire.bus import Bus, Consumer, Record, TopicSpec
 from newswire.contract import EnrichedArticle, format_time
 from newswire.errors import ContractError
 from newswire.processors.duplicates import decode_fingerprint, encode_fingerprint
 from newswire.processors.stories import WINDOW, Assignment, Features, StoryTracker, features_of
+from newswire.processors.storylines import WINDOW as STORYLINE_WINDOW
+from newswire.processors.storylines import StorylineTracker
 from newswire.settings import Settings
 from newswire.stage import Output
 
@@ -49,21 +59,47 @@ SYNC_POLLS = 20  # at most this many polls when catching up before a batch (each
 
 
 def state_topic(settings: Settings) -> TopicSpec:
-    """The shared state topic: one partition (one order for all replicas), kept for three story windows."""
-    return TopicSpec(f"{settings.topic_enriched}.stories", 1, int(WINDOW.total_seconds() * 1000) * 3)
+    """The shared state topic: one partition (one order for all replicas), kept for three event windows or the
+    storyline window and one event window, whichever is longer."""
+    retention = max(WINDOW * 3, STORYLINE_WINDOW + WINDOW)
+    return TopicSpec(f"{settings.topic_enriched}.stories", 1, int(retention.total_seconds() * 1000))
 
 
-def encode_state(features: Features, assignment: Assignment, replica: str) -> bytes:
+def encode_embedding(vector: npt.NDArray[np.float32]) -> str:
+    """An event's embedding on the state topic: float16, little-endian, base64 (768 bytes for 384 dimensions)."""
+    return base64.b64encode(np.asarray(vector, dtype="<f2").tobytes()).decode("ascii")
+
+
+def decode_embedding(text: str) -> npt.NDArray[np.float32]:
+    """The vector :func:`encode_embedding` wrote, as unit-length float32; ContractError when it is not one."""
+    try:
+        vector = np.frombuffer(base64.b64decode(text, validate=True), dtype="<f2").astype(np.float32)
+    except (binascii.Error, ValueError) as exc:
+        raise ContractError(f"not an embedding: {exc}") from exc
+    norm = float(np.linalg.norm(vector))
+    if vector.size == 0 or not math.isfinite(norm) or norm == 0.0:
+        raise ContractError("an embedding must be a non-empty finite vector")
+    return vector / norm
+
+
+def encode_state(
+    features: Features,
+    assignment: Assignment,
+    replica: str,
+    embedding: npt.NDArray[np.float32] | None = None,
+) -> bytes:
     document = {
         "schema": STATE_SCHEMA,
         "id": features.article_id,
         "published": format_time(features.published),
         "story_id": assignment.story_id,
+        "storyline_id": assignment.storyline_id,
         "duplicate_of": assignment.duplicate_of,
         "terms": features.terms,
         "entities": features.entities,
         "fingerprint": encode_fingerprint(features.fingerprint) if features.fingerprint is not None else None,
         "estimated": features.estimated,
+        "embedding": encode_embedding(embedding) if embedding is not None else None,
         "replica": replica,
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -83,6 +119,12 @@ def decode_state(value: bytes) -> tuple[Features, Assignment] | None:
             raise ContractError("a story state record needs a non-empty id and story_id")
         if duplicate_of is not None and not isinstance(duplicate_of, str):
             raise ContractError("duplicate_of must be a string or null")
+        storyline_id = document.get("storyline_id")  # absent in records written before storylines
+        if storyline_id is not None and not (isinstance(storyline_id, str) and storyline_id):
+            raise ContractError("storyline_id must be a non-empty string or null")
+        embedding = document.get("embedding")
+        if embedding is not None and not isinstance(embedding, str):
+            raise ContractError("embedding must be a string or null")
         estimated = document.get("estimated", False)
         if not isinstance(estimated, bool):
             raise ContractError("estimated must be true or false")
@@ -96,8 +138,9 @@ def decode_state(value: bytes) -> tuple[Features, Assignment] | None:
             entities=_weights(document["entities"]),
             fingerprint=decode_fingerprint(document["fingerprint"]) if document.get("fingerprint") else None,
             estimated=estimated,
+            embedding=decode_embedding(embedding) if embedding else None,
         )
-        return features, Assignment(story_id, duplicate_of or None)
+        return features, Assignment(story_id, duplicate_of or None, storyline_id)
     except ContractError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
@@ -114,10 +157,10 @@ def _weights(value: object) -> dict[str, float]:
 
 
 class LocalGrouping:
-    """Story grouping within one process (the embedded pipeline, tests, evaluation): no shared state."""
+    """Event and storyline grouping within one process (the embedded pipeline, tests, evaluation): no shared state."""
 
     def __init__(self, tracker: StoryTracker | None = None) -> None:
-        self.tracker = tracker if tracker is not None else StoryTracker()
+        self.tracker = tracker if tracker is not None else StoryTracker(storylines=StorylineTracker())
 
     def assign(self, articles: Sequence[EnrichedArticle]) -> list[EnrichedArticle]:
         return [self._assign(article) for article in articles]
@@ -125,11 +168,12 @@ class LocalGrouping:
     def _assign(self, article: EnrichedArticle) -> EnrichedArticle:
         features = self.tracker.place(features_of(article))
         assignment = self.tracker.assign(features)
-        self.published(features, assignment)
-        return article.model_copy(update={"story_id": assignment.story_id, "duplicate_of": assignment.duplicate_of})
+        self.published(features, assignment, self.tracker.embedding_of(features.article_id))
+        storyline = assignment.storyline_id or assignment.story_id
+        return article.grouped(assignment.story_id, storyline, assignment.duplicate_of)
 
-    def published(self, features: Features, assignment: Assignment) -> None:
-        """Hook for a decision just made (the shared grouping publishes it)."""
+    def published(self, features: Features, assignment: Assignment, embedding: npt.NDArray[np.float32] | None) -> None:
+        """Hook for a decision just made (the shared grouping publishes it), with the event's embedding if new."""
 
     def drain_outputs(self) -> list[Output]:
         return []
@@ -223,10 +267,9 @@ class SharedGrouping(LocalGrouping):
         self.sync()
         return super().assign(articles)
 
-    def published(self, features: Features, assignment: Assignment) -> None:
-        self._outputs.append(
-            Output(self.topic, features.article_id.encode("utf-8"), encode_state(features, assignment, self.replica))
-        )
+    def published(self, features: Features, assignment: Assignment, embedding: npt.NDArray[np.float32] | None) -> None:
+        value = encode_state(features, assignment, self.replica, embedding)
+        self._outputs.append(Output(self.topic, features.article_id.encode("utf-8"), value))
 
     def drain_outputs(self) -> list[Output]:
         outputs, self._outputs = self._outputs, []
