@@ -228,8 +228,8 @@ def story_articles(
     """
     if not 1 <= limit <= MAX_RESULT_WINDOW:
         raise InvalidQuery(f"limit must be between 1 and {MAX_RESULT_WINDOW}, got {limit}")
-    which = {"storyline_id": story_id} if level == "storyline" else {"story_id": story_id}
-    query = SearchQuery(**which, sort="date", size=0, highlight=False)
+    query = SearchQuery(sort="date", size=0, highlight=False)
+    query = replace(query, storyline_id=story_id) if level == "storyline" else replace(query, story_id=story_id)
     total = store.search(query).total
     # The store lists newest first, so the oldest ``limit`` are the last ones (of the first 10,000).
     end = min(total, MAX_RESULT_WINDOW)
