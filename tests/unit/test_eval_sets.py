@@ -366,3 +366,67 @@ def test_readme_adjudicated_table_matches_the_data(story_articles: list[dict[str
         for storyline, items in by_storyline.items()
     }
     assert f"**{len(by_event)} events in {len(by_storyline)} storylines**" in section
+
+
+# --- the larger event and storyline set ------------------------------------------------------------------------
+
+STORYLINE_FIELDS = ["id", "url", "source", "feed", "published", "title", "summary", "text", "authors", "categories"]
+STORYLINE_FIELDS += ["event", "storyline", "duplicate_of"]
+
+
+@pytest.fixture(scope="module")
+def storyline_halves() -> dict[str, list[dict[str, Any]]]:
+    return {half: _read_jsonl(f"storylines_{half}.jsonl") for half in ("dev", "test")}
+
+
+def test_the_two_halves_are_as_large_as_promised_and_share_no_storyline(storyline_halves) -> None:
+    rows = [row for half in storyline_halves.values() for row in half]
+    assert len(rows) >= 200
+    assert len({row["event"] for row in rows}) >= 60
+    assert len({row["storyline"] for row in rows}) >= 30
+    dev, test = ({row["storyline"] for row in half} for half in storyline_halves.values())
+    assert not dev & test
+    assert len({row["id"] for row in rows}) == len(rows)
+    assert len({row["url"] for row in rows}) == len(rows)
+
+
+@pytest.mark.parametrize("half", ["dev", "test"])
+def test_each_half_is_a_stream_of_well_formed_labelled_articles(storyline_halves, half) -> None:
+    rows = storyline_halves[half]
+    assert all(list(row) == STORYLINE_FIELDS for row in rows)
+    times = [row["published"] for row in rows]
+    assert times == sorted(times)
+    storyline_of: dict[str, str] = {}
+    for row in rows:
+        assert storyline_of.setdefault(row["event"], row["storyline"]) == row["storyline"], row["id"]
+    by_id = {row["id"]: row for row in rows}
+    copies = [row for row in rows if row["duplicate_of"]]
+    assert len(copies) >= 8
+    for copy in copies:
+        original = by_id[copy["duplicate_of"]]
+        assert original["published"] < copy["published"] and original["event"] == copy["event"], copy["id"]
+        assert original["source"] != copy["source"] and original["title"] != copy["title"], copy["id"]
+
+
+@pytest.mark.parametrize("half", ["dev", "test"])
+def test_each_half_holds_storylines_that_pause_and_resume(storyline_halves, half) -> None:
+    """Rule S2: a storyline with a gap of ten days or more between two of its events."""
+    from datetime import datetime, timedelta
+    from itertools import pairwise
+
+    by_storyline: dict[str, list[datetime]] = {}
+    for row in storyline_halves[half]:
+        by_storyline.setdefault(row["storyline"], []).append(datetime.fromisoformat(row["published"]))
+    gaps = [max(b - a for a, b in pairwise(times)) for times in by_storyline.values() if len(times) > 1]
+    assert any(gap >= timedelta(days=10) for gap in gaps)
+
+
+def test_the_level_labellings_cover_both_sets_and_every_event_sits_in_one_storyline() -> None:
+    sets = {"shipped": _read_jsonl("stories.jsonl"), "test": _read_jsonl("storylines_test.jsonl")}
+    for path in sorted((EVAL_DIR / "agreement").glob("levels_*.json")):
+        labels = json.loads(path.read_text(encoding="utf-8"))
+        for name, rows in sets.items():
+            assert set(labels[name]) == {row["id"] for row in rows}, (path.name, name)
+            storyline_of: dict[str, str] = {}
+            for label in labels[name].values():
+                assert storyline_of.setdefault(label["event"], label["storyline"]) == label["storyline"]
