@@ -9,9 +9,12 @@ What it measures, in one run on the same generated articles:
    with the shared state topic, encode, produce, commit);
 3. **2 replicas**: two such processes in one consumer group, on a fresh group.
 
-It prints words/s and articles/s of each, the ratio of 1 replica to bare (target >= 0.90), of 2 replicas to 1
-(target >= 1.6 on two cores) and each worker's peak RSS (target < 700 MB). A replica's time runs from its first
-batch to its last, so model loading and the group join are left out of both sides. A shared machine makes
+It prints words/s and articles/s of each, the ratio of 1 replica to bare (target >= 0.80 now that a replica also
+embeds each new event for storylines), to **bare + model** (bare spaCy plus the sentence model over as many event
+texts, one at a time, as the replica embedded in the same round: the same model work; target >= 0.90), of 2
+replicas to 1 (target >= 1.6 on two cores) and each worker's peak RSS (target < 900 MB with the model). A
+replica's time runs from its first batch to its last, so model loading and the group join are left out of both
+sides. A shared machine makes
 wall-clock figures swing by up to a tenth between identical runs, so bare and 1 replica run in alternating
 ``--rounds`` (each replica on a fresh group and story state) and the median ratio is the figure; each round also
 prints CPU time per article (every thread of the process, so the Kafka client's too), the ratio on CPU time, and
@@ -45,9 +48,11 @@ from typing import Any
 from newswire.bus import open_bus, pipeline_topics
 from newswire.contract import Article, article_id, encode_raw
 from newswire.processors.cleaning import mask_boilerplate
+from newswire.processors.embedding import shared_embedder
 from newswire.processors.entities import shared_pipeline
 from newswire.processors.runtime import prepare_long_run
-from newswire.processors.service import build_process_stage, warm_up_pipeline
+from newswire.processors.service import WARM_UP_TEXT, build_process_stage, warm_up_pipeline
+from newswire.processors.storylines import event_text
 from newswire.settings import Settings, load_settings
 from newswire.stage import BatchOutcome
 
@@ -162,16 +167,26 @@ def kernel_share() -> tuple[float, int]:
     return usage.ru_stime, usage.ru_minflt
 
 
-def bare(settings: Settings, articles: list[Article]) -> dict[str, float]:
-    """The bare loop, in this process: load, the process settings and the warm-up of a replica, then timed batches."""
+def bare(settings: Settings, articles: list[Article], embeddings: int = 0) -> dict[str, float]:
+    """The bare loop, in this process: load, the process settings and the warm-up of a replica, then timed batches;
+    with ``embeddings``, also the sentence model over that many event texts, one at a time as the tracker embeds."""
     nlp, _ = shared_pipeline(settings.spacy_model)
+    embedder = shared_embedder() if embeddings else None
     prepare_long_run()  # the same process settings as a replica
     warm_up_pipeline(nlp, settings.batch_size)  # as a replica does before its first poll
+    if embedder is not None:
+        embedder.embed([WARM_UP_TEXT])
     texts = [mask_boilerplate(article.text) for article in articles]
+    # event_text reads only the title, summary and content, which a raw article has as an enriched one does
+    event_texts = [event_text(article) for article in articles[:embeddings]]  # type: ignore[arg-type]
     started, cpu, (sys_cpu, faults) = time.perf_counter(), time.process_time(), kernel_share()
     for start in range(0, len(texts), settings.batch_size):
         for _ in nlp.pipe(texts[start : start + settings.batch_size], batch_size=1000):
             pass
+        if embedder is not None:
+            batch_texts = event_texts[start : start + settings.batch_size]
+            for text in batch_texts:
+                embedder.embed([text])
     sys_end, faults_end = kernel_share()
     return {
         "seconds": time.perf_counter() - started,
@@ -181,11 +196,10 @@ def bare(settings: Settings, articles: list[Article]) -> dict[str, float]:
     }
 
 
-def run_bare(count: int) -> dict[str, float]:
+def run_bare(count: int, embeddings: int = 0) -> dict[str, float]:
     """The bare loop in a fresh process, as each replica is one: both start with an empty vocabulary and heap."""
-    done = subprocess.run(
-        [sys.executable, __file__, "--bare", "--articles", str(count)], capture_output=True, text=True, check=True
-    )
+    command = [sys.executable, __file__, "--bare", "--articles", str(count), "--embeddings", str(embeddings)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
     figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
@@ -210,6 +224,15 @@ def worker(settings: Settings) -> None:
         return docs
 
     nlp.pipe = timed_pipe  # the CPU spaCy itself takes inside the replica, to split the gap to bare
+    embedder = shared_embedder()  # the instance the storyline tracker will use
+    embed = embedder.embed
+
+    def counted_embed(texts: Any) -> Any:
+        if "first" in times:  # the warm-up's call is not counted, as the bare loop's is not
+            times["embeddings"] = times.get("embeddings", 0) + len(texts)
+        return embed(texts)
+
+    embedder.embed = counted_embed  # type: ignore[method-assign]
     stage = build_process_stage(settings, bus)
     prepare_long_run()  # as ``newswire process`` does
     handle = stage.handle
@@ -304,6 +327,7 @@ def stage_run(args: argparse.Namespace, run: str, name: str, replicas: int, arti
         "spacy_faults": sum(w["spacy_faults"] for w in workers),
         "rss_mb": [w["rss_mb"] for w in workers],
         "articles": [int(w.get("articles", 0)) for w in workers],
+        "embeddings": int(sum(w.get("embeddings", 0) for w in workers)),
     }
 
 
@@ -314,12 +338,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5, help="bare / 1 replica pairs; the median ratio is reported")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--embeddings", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--raw", help=argparse.SUPPRESS)
     parser.add_argument("--enriched", help=argparse.SUPPRESS)
     parser.add_argument("--group", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        print(json.dumps(bare(load_settings(), generate(args.articles))), flush=True)
+        print(json.dumps(bare(load_settings(), generate(args.articles), args.embeddings)), flush=True)
         return 0
     if args.worker:
         settings = load_settings(
@@ -355,12 +380,20 @@ def main() -> int:
 
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     pairs: list[tuple[dict[str, float], dict[str, Any]]] = []
+    with_model: list[dict[str, float]] = []
     for round_number in range(1, args.rounds + 1):
         print(f"round {round_number}")
         bare_run = run_bare(count)
         summarise("bare spaCy", bare_run["seconds"], count, words)
         one = stage_run(args, run, f"one-{round_number}", 1, count)
         summarise("1 replica", one["seconds"], count, words)
+        model_run = run_bare(count, one["embeddings"])
+        summarise("bare + model", model_run["seconds"], count, words)
+        with_model.append(model_run)
+        print(
+            f"{'':12} the replica embedded {one['embeddings']} new events ({one['embeddings'] / count:.2f} an "
+            f"article); 1 replica / bare + model {model_run['seconds'] / one['seconds']:.2f}"
+        )
         print(
             f"{'':12} ratio {bare_run['seconds'] / one['seconds']:.2f} (CPU {bare_run['cpu'] / one['cpu']:.2f}); "
             f"CPU ms per article: bare {bare_run['cpu'] / count * 1000:.1f} "
@@ -385,9 +418,15 @@ def main() -> int:
     print(f"\nmedians over {len(pairs)} rounds:")
     summarise("bare spaCy", bare_median, count, words)
     summarise("1 replica", one_median, count, words)
+    model_ratios = sorted(model["seconds"] / one["seconds"] for model, (_, one) in zip(with_model, pairs, strict=True))
+    summarise("bare + model", statistics.median(model["seconds"] for model in with_model), count, words)
     print(
         f"1 replica / bare spaCy: {statistics.median(ratios):.2f} (rounds {', '.join(f'{r:.2f}' for r in ratios)}; "
-        f"CPU time {statistics.median(cpu_ratios):.2f})  (target >= 0.90)"
+        f"CPU time {statistics.median(cpu_ratios):.2f})  (target >= 0.80)"
+    )
+    print(
+        f"1 replica / bare + model: {statistics.median(model_ratios):.2f} "
+        f"(rounds {', '.join(f'{r:.2f}' for r in model_ratios)})  (target >= 0.90)"
     )
     print(f"2 replicas / 1 replica: {one_median / two['seconds']:.2f}  (target >= 1.6)")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 import newswire.indexer.elasticsearch.stories as es_stories
+from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery, SearchUnavailable
 from newswire.indexer.elasticsearch import MAPPINGS, ElasticsearchStore
 from newswire.indexer.embedded import EmbeddedStore
@@ -25,17 +27,24 @@ def mutiny() -> Mutiny:
     return Mutiny()
 
 
-@pytest.fixture(scope="module")
-def store(es_url: str, mutiny: Mutiny) -> Iterator[ElasticsearchStore]:
-    store = ElasticsearchStore(es_url, alias=f"test-stories-{uuid.uuid4().hex[:12]}")
+@contextmanager
+def filled_store(es_url: str, prefix: str, articles: list[EnrichedArticle]) -> Iterator[ElasticsearchStore]:
+    """A store under an alias of its own holding ``articles``, dropped afterwards."""
+    store = ElasticsearchStore(es_url, alias=f"{prefix}-{uuid.uuid4().hex[:12]}")
     try:
         store.ensure_ready()
-        assert store.upsert(mutiny.articles).written == len(mutiny.articles)
+        assert store.upsert(articles).written == len(articles)
         store.refresh()
         yield store
     finally:
         store.drop()
         store.close()
+
+
+@pytest.fixture(scope="module")
+def store(es_url: str, mutiny: Mutiny) -> Iterator[ElasticsearchStore]:
+    with filled_store(es_url, "test-stories", mutiny.articles) as filled:
+        yield filled
 
 
 QUERIES: dict[str, dict[str, Any]] = {
@@ -156,15 +165,8 @@ def storylines() -> Storylines:
 
 @pytest.fixture(scope="module")
 def storyline_store(es_url: str, storylines: Storylines) -> Iterator[ElasticsearchStore]:
-    store = ElasticsearchStore(es_url, alias=f"test-storylines-{uuid.uuid4().hex[:12]}")
-    try:
-        store.ensure_ready()
-        assert store.upsert(storylines.articles).written == len(storylines.articles)
-        store.refresh()
-        yield store
-    finally:
-        store.drop()
-        store.close()
+    with filled_store(es_url, "test-storylines", storylines.articles) as filled:
+        yield filled
 
 
 @pytest.mark.parametrize("level", ["storyline", "event"])
