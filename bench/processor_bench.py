@@ -118,18 +118,36 @@ DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 MONTHS = ["January", "March", "May", "July", "September", "November"]
 
 
+SYLLABLES = ["var", "hol", "mer", "tes", "sol", "ken", "dra", "lin", "bor", "qua", "nev", "ost", "rim", "ael", "tur"]
+EVENT_VERBS = ["floods", "strike", "collapse", "protest", "takeover", "verdict", "fire", "election", "deal", "recall"]
+EVENTS_PER_ARTICLE = 0.4  # as in the written evaluation sets: about 2.5 articles an event
+
+
+def _name(rng: random.Random, parts: int) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(parts)).capitalize()
+
+
 def generate(count: int, seed: int = 7) -> list[Article]:
+    """Articles from sentence templates, in events of their own: each event has an invented place, person and
+    company named in its headlines, so the grouping opens a new event (and embeds it) for about
+    :data:`EVENTS_PER_ARTICLE` of the articles, as on real coverage."""
     rng = random.Random(seed)
     start = datetime(2023, 6, 23, 18, 0, tzinfo=UTC)
+    events = max(1, round(count * EVENTS_PER_ARTICLE))
+    casts = [
+        (_name(rng, 3), f"{_name(rng, 2)} {_name(rng, 3)}", f"{_name(rng, 2)} Holdings", rng.choice(EVENT_VERBS))
+        for _ in range(events)
+    ]
     articles = []
     for number in range(count):
+        place, person, company, kind = casts[min(events - 1, number * events // count)]
 
-        def fill(template: str) -> str:
+        def fill(template: str, place: str = place, person: str = person, company: str = company) -> str:
             return template.format(
-                p1=rng.choice(PEOPLE),
+                p1=person,
                 p2=rng.choice(PEOPLE),
-                o1=rng.choice(ORGS),
-                g1=rng.choice(PLACES),
+                o1=rng.choice([company, *ORGS]),
+                g1=place,
                 g2=rng.choice(PLACES),
                 n=rng.randint(2, 45),
                 day=rng.choice(DAYS),
@@ -147,8 +165,8 @@ def generate(count: int, seed: int = 7) -> list[Article]:
                 url=url,
                 feed_url="https://bench.example/rss",
                 source="Bench Wire",
-                title=fill(rng.choice(SENTENCES))[:90],
-                summary=paragraphs[0],
+                title=f"{place} {kind}: {person} speaks as {company} " + fill(rng.choice(SENTENCES))[:50],
+                summary=f"{person} of {company} spoke in {place} about the {kind}. " + paragraphs[0],
                 content="\n".join(paragraphs[1:]),
                 published=published,
                 fetched=published,
