@@ -35,7 +35,7 @@ from newswire.processors.base import TOPIC_LABELS
 from newswire.processors.cleaning import canonical_form
 from newswire.processors.embedding import shared_embedder
 from newswire.processors.service import ArticleProcessor
-from newswire.processors.stories import StoryTracker, group_with_storylines
+from newswire.processors.stories import StoryTracker, group_articles
 from newswire.processors.storylines import StorylineTracker
 
 logger = logging.getLogger(__name__)
@@ -265,13 +265,13 @@ def evaluate_stories(
     # The model loads here, before the clock starts: the time per article is the grouping's, not the loading's.
     tracker = tracker if tracker is not None else StoryTracker(storylines=StorylineTracker(shared_embedder()))
     started = time.perf_counter()
-    grouped = group_with_storylines(enriched, tracker)
+    grouped = group_articles(enriched, tracker)
     elapsed = time.perf_counter() - started
-    predicted_events = {item.id: item.story_id or item.id for item, _ in grouped}
-    predicted_storylines = {item.id: storyline for item, storyline in grouped}
+    predicted_events = {item.id: item.event or item.id for item in grouped}
+    predicted_storylines = {item.id: item.storyline or item.id for item in grouped}
     gold_events = {str(row["id"]): str(row.get("event") or row["story"]) for row in rows}
     gold_copies = {(str(row["id"]), str(row["duplicate_of"])) for row in rows if row.get("duplicate_of")}
-    found_copies = {(item.id, item.duplicate_of) for item, _ in grouped if item.duplicate_of}
+    found_copies = {(item.id, item.duplicate_of) for item in grouped if item.duplicate_of}
     dup_precision, dup_recall, _ = _f1(len(gold_copies & found_copies), len(found_copies), len(gold_copies))
     level_target = STORY_BCUBED_F1_TARGET if targets else None
     duplicate_target = DUPLICATE_TARGET if targets else None
@@ -321,10 +321,17 @@ def evaluate_story_sets(processor: ArticleProcessor, path: Path) -> Report:
     The development half (``storylines_dev.jsonl``) is printed without targets, since the grouping's settings were
     chosen on it; the test half and the shipped set carry the targets.
     """
-    report = Report("stories: events and storylines")
-    for label, name, targets in STORY_SETS:
-        set_path = path if name == AGREEMENT_SET else path.parent / name
-        part = evaluate_stories(processor, set_path, targets=targets, set_label=label)
+    parts = [
+        (label, evaluate_stories(processor, path.parent / name, targets=targets, set_label=label))
+        for label, name, targets in STORY_SETS
+    ]
+    return _combined("stories: events and storylines", parts)
+
+
+def _combined(name: str, parts: Iterable[tuple[str, Report]]) -> Report:
+    """One report of several, each figure's name prefixed with its set's label."""
+    report = Report(name)
+    for label, part in parts:
         report.figures += [Figure(f"{label}: {figure.name}", figure.value, figure.target) for figure in part.figures]
         report.details += [f"-- {label}: {part.name}", *part.details]
     return report
@@ -399,12 +406,11 @@ def level_agreement_lines(
 
 def evaluate_entity_sets(processor: ArticleProcessor, path: Path) -> Report:
     """Entities on ``entities.jsonl`` and on the held-apart ``entities_test.jsonl`` beside it, in one report."""
-    report = Report("entities: the shipped set and the held-apart test set")
-    for label, set_path in (("shipped", path), ("test", path.parent / ENTITY_TEST_SET)):
-        part = evaluate_entities(processor, set_path)
-        report.figures += [Figure(f"{label}: {figure.name}", figure.value, figure.target) for figure in part.figures]
-        report.details += [f"-- {label}: {part.name}", *part.details]
-    return report
+    parts = [
+        (label, evaluate_entities(processor, set_path))
+        for label, set_path in (("shipped", path), ("test", path.parent / ENTITY_TEST_SET))
+    ]
+    return _combined("entities: the shipped set and the held-apart test set", parts)
 
 
 EVALUATIONS = {"topics": evaluate_topics, "entities": evaluate_entity_sets, "stories": evaluate_story_sets}

@@ -169,8 +169,7 @@ class LocalGrouping:
         features = self.tracker.place(features_of(article))
         assignment = self.tracker.assign(features)
         self.published(features, assignment, self.tracker.embedding_of(features.article_id))
-        storyline = assignment.storyline_id or assignment.story_id
-        return article.grouped(assignment.story_id, storyline, assignment.duplicate_of)
+        return assignment.applied_to(article)
 
     def published(self, features: Features, assignment: Assignment, embedding: npt.NDArray[np.float32] | None) -> None:
         """Hook for a decision just made (the shared grouping publishes it), with the event's embedding if new."""

@@ -117,6 +117,15 @@ class Assignment:
     duplicate_of: str | None = None
     storyline_id: str | None = None
 
+    @property
+    def storyline(self) -> str:
+        """The storyline: ``storyline_id``, or the event itself when no storyline tracker decided one."""
+        return self.storyline_id or self.story_id
+
+    def applied_to(self, article: EnrichedArticle) -> EnrichedArticle:
+        """``article`` with this event, storyline and first copy."""
+        return article.grouped(self.story_id, self.storyline, self.duplicate_of)
+
 
 def features_of(article: EnrichedArticle) -> Features:
     """The grouping features of an enriched article (what it reports, its entities, its body fingerprint)."""
@@ -263,11 +272,15 @@ class StoryTracker:
         """The storyline of the event ``features`` opens: one embedding, then the storyline tracker's rule."""
         if self.storylines is None:
             return None
-        embedding = features.embedding if features.embedding is not None else self._embeddings.get(features.article_id)
+        embedding = self._known_embedding(features)
         if embedding is None:
             embedding = self.storylines.embed(features.embedding_text)
         self._embeddings[features.article_id] = embedding
         return self.storylines.decide(features.article_id, features.published, embedding, features.entities)
+
+    def _known_embedding(self, features: Features) -> npt.NDArray[np.float32] | None:
+        """The event embedding that came with ``features`` (another replica's record) or was computed here."""
+        return features.embedding if features.embedding is not None else self._embeddings.get(features.article_id)
 
     def assign(self, features: Features) -> Assignment:
         """Decide and remember, in one step."""
@@ -308,9 +321,7 @@ class StoryTracker:
         if self.storylines is not None:
             story.storyline_id = assignment.storyline_id or story.storyline_id or assignment.story_id
             opened = assignment.story_id == features.article_id
-            embedding = (
-                features.embedding if features.embedding is not None else self._embeddings.get(features.article_id)
-            )
+            embedding = self._known_embedding(features)
             if opened and embedding is not None:
                 self._embeddings[features.article_id] = embedding
             self.storylines.observe(
@@ -476,21 +487,9 @@ def _damped(count: float) -> float:
 
 
 def group_articles(articles: Iterable[EnrichedArticle], tracker: StoryTracker | None = None) -> list[EnrichedArticle]:
-    """Assign events (``story_id``), storylines and first copies to ``articles`` in the order given, in memory."""
-    return [article for article, _ in group_with_storylines(articles, tracker)]
-
-
-def group_with_storylines(
-    articles: Iterable[EnrichedArticle], tracker: StoryTracker | None = None
-) -> list[tuple[EnrichedArticle, str]]:
-    """Each article with its event (``story_id``) and first copy set, and its storyline id, in the order given.
+    """Assign events, storylines and first copies to ``articles`` in the order given, with one in-memory tracker.
 
     Without storylines in ``tracker`` (the default tracker has none), every event is its own storyline.
     """
     tracker = tracker if tracker is not None else StoryTracker()
-    result = []
-    for article in articles:
-        assignment = tracker.assign(features_of(article))
-        storyline = assignment.storyline_id or assignment.story_id
-        result.append((article.grouped(assignment.story_id, storyline, assignment.duplicate_of), storyline))
-    return result
+    return [tracker.assign(features_of(article)).applied_to(article) for article in articles]

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pytest
 
 from newswire.contract import EnrichedArticle, Entity
-from newswire.processors.stories import StoryTracker, features_of, group_with_storylines
+from newswire.processors.stories import StoryTracker, features_of, group_articles
 from newswire.processors.storylines import StorylineTracker, event_text
 from tests.factories import BASE_TIME, article_factory, enriched_factory
 
@@ -70,7 +70,8 @@ def test_a_follow_up_days_later_joins_the_storyline_of_its_event():
         ["Poland", "Zalesie"],
         hours=80,
     )
-    [(first, first_line), (later, later_line)] = group_with_storylines([flood, follow_up], _tracker(embedder))
+    first, later = group_articles([flood, follow_up], _tracker(embedder))
+    first_line, later_line = first.storyline_id, later.storyline_id
     assert later.story_id != first.story_id  # a new event, days later
     assert first_line == first.story_id and later_line == first_line
 
@@ -84,7 +85,8 @@ def test_a_look_alike_in_another_country_opens_another_storyline():
         ["Portugal", "Azenhas"],
         hours=60,  # past the span of the Polish event, so only the storyline level can join them
     )
-    [(_, poland_line), (other, portugal_line)] = group_with_storylines([poland, portugal], _tracker(embedder))
+    poland_article, other = group_articles([poland, portugal], _tracker(embedder))
+    poland_line, portugal_line = poland_article.storyline_id, other.storyline_id
     assert portugal_line != poland_line and portugal_line == other.story_id == other.id
 
 
@@ -104,7 +106,8 @@ def test_a_storyline_resumes_after_a_pause_of_two_weeks():
         ["Daniel Sallow"],
         hours=14 * 24 + 3,
     )
-    [(first, first_line), (_, later_line)] = group_with_storylines([adjourned, resumed], _tracker(embedder))
+    first, later = group_articles([adjourned, resumed], _tracker(embedder))
+    first_line, later_line = first.storyline_id, later.storyline_id
     assert later_line == first_line == first.story_id
 
 
@@ -135,9 +138,9 @@ def test_later_articles_and_copies_of_an_event_are_not_embedded():
         ["Poland", "Zalesie"],
         hours=2,
     )
-    grouped = group_with_storylines([flood, copy, report], _tracker(embedder))
-    assert {storyline for _, storyline in grouped} == {grouped[0][0].story_id}
-    assert grouped[1][0].duplicate_of == flood.id
+    grouped = group_articles([flood, copy, report], _tracker(embedder))
+    assert {article.storyline_id for article in grouped} == {grouped[0].story_id}
+    assert grouped[1].duplicate_of == flood.id
     assert embedder.texts == [event_text(flood)]
 
 
@@ -181,5 +184,5 @@ def test_the_real_model_keeps_look_alikes_apart_and_links_a_follow_up():
         ["Poland", "Zalesie"],
         hours=52,
     )
-    lines = [storyline for _, storyline in group_with_storylines([poland, portugal, follow_up], tracker)]
+    lines = [article.storyline_id for article in group_articles([poland, portugal, follow_up], tracker)]
     assert lines[0] != lines[1] and lines[2] == lines[0]
