@@ -8,20 +8,29 @@
                                  the storylines (or events) with a matching article: ``newswire stories --json``
     GET /api/stories/{id}?level= one storyline (or event): its events as a timeline and its articles, oldest first
                                  (``newswire story ID --json``), or 404; ``story=`` in a search is ``event=``
+    GET /api/suggest?prefix=&field=entity|topic|source&size=
+                                 names with a word starting with the prefix, most articles first (as the user types)
     GET /api/health              whether the store answers, and how many articles it holds (503 when it does not)
+    GET /openapi.json            the OpenAPI description of these operations; ``/api/docs`` lists them as a page
     GET /                        the search page (``web/index.html``, with ``app.js``, ``app.css``, ``favicon.svg``)
 
-Every error is JSON ``{"error": "<one line>"}``: 400 for a bad parameter or an invalid query, 404 for an unknown
-article, story or path, 503 when the store cannot be reached, 500 (logged with its traceback, never sent) for a
-bug. ``entity``, ``topic`` and ``source`` may be repeated; the other parameters are given at most once, and an
-unknown parameter is a 400, so a misspelt filter is noticed instead of silently ignored.
+Every error is JSON ``{"error": "<one line>"}``: 400 for a bad parameter, an invalid query or a host the server does
+not answer to, 404 for an unknown article, story or path, 405 (with ``Allow``) for another method than GET, 503 when
+the store cannot be reached (the reason goes to the log, not to the client), 500 (logged with its traceback, never
+sent) for a bug. ``entity``, ``topic`` and ``source`` may be repeated; the other parameters are given at most once,
+and an unknown parameter is a 400 on every operation, so a misspelt filter is noticed instead of silently ignored.
+Entity filters are resolved through the processors' alias table (:mod:`newswire.app.entity_names`).
+
+Only requests whose ``Host`` is one of ``allowed_hosts`` (localhost by default) are answered, so a page on another
+site that rebinds its DNS name to 127.0.0.1 cannot read the index, and no redirect names a host the server was not
+configured with. The access log cuts a request line at :data:`MAX_LOGGED_TARGET` characters.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -37,10 +46,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from newswire.app.entity_names import canonical_entities
+from newswire.app.openapi import docs_page, openapi_document
 from newswire.errors import InvalidQuery, NewswireError, SearchUnavailable
+from newswire.names import MAX_SUGGESTIONS, SUGGEST_FIELDS
 from newswire.query import parse_query, positive_tokens
 from newswire.search import MAX_RESULT_WINDOW, SearchQuery, SearchStore, StoryQuery, check_story_id, read_story
-from newswire.views import result_as_json, stories_as_json, story_as_json
+from newswire.views import result_as_json, stories_as_json, story_as_json, suggestions_as_json
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +78,9 @@ SINGLE = (
 )
 STORY_SINGLE = ("q", "language", "since", "until", "level", "sort", "size", "offset")
 LEVEL_SINGLE = ("level",)
+SUGGEST_SINGLE = ("prefix", "field", "size")
+DEFAULT_HOSTS = ("localhost", "127.0.0.1", "::1")
+MAX_LOGGED_TARGET = 300
 PAGE_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -85,11 +100,13 @@ class BadParameter(InvalidQuery):
     """A query-string parameter the API cannot use (answered with 400)."""
 
 
-def create_app(open_store: Callable[[], SearchStore]) -> Starlette:
+def create_app(open_store: Callable[[], SearchStore], *, allowed_hosts: Sequence[str] = DEFAULT_HOSTS) -> Starlette:
     """The API and page over the store ``open_store()`` returns: opened at start-up, closed at shutdown.
 
     The store is used from a thread pool, so it must be safe to share between threads (both stores are).
+    ``allowed_hosts`` are the host names (without port) a request's ``Host`` may give; ``*`` allows any.
     """
+    _shorten_access_log()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -114,7 +131,10 @@ def create_app(open_store: Callable[[], SearchStore]) -> Starlette:
         Route("/api/articles/{article_id:path}", _article, methods=["GET"]),
         Route("/api/stories", _stories, methods=["GET"]),
         Route("/api/stories/{story_id:path}", _story, methods=["GET"]),
+        Route("/api/suggest", _suggest, methods=["GET"]),
         Route("/api/health", _health, methods=["GET"]),
+        Route("/openapi.json", _openapi, methods=["GET"]),
+        Route("/api/docs", _docs, methods=["GET"]),
         Route("/", page("index.html"), methods=["GET"]),
         *(Route(f"/{name}", page(name), methods=["GET"]) for name in PAGE_FILES if name != "index.html"),
     ]
@@ -127,7 +147,7 @@ def create_app(open_store: Callable[[], SearchStore]) -> Starlette:
             SearchUnavailable: _unavailable,
             NewswireError: _store_error,
         },
-        middleware=[Middleware(_Guard)],
+        middleware=[Middleware(_Guard, allowed_hosts=tuple(host.lower() for host in allowed_hosts))],
     )
     return app
 
@@ -139,8 +159,10 @@ def _error(status: int, message: str) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return _error(404, f"no such page: {request.url.path}")
-    return _error(exc.status_code, exc.detail)
+        return _error(404, f"no such page: {request.url.path[:MAX_PARAM_CHARS]}")
+    response = _error(exc.status_code, exc.detail)
+    response.headers.update(exc.headers or {})  # a 405 keeps its Allow
+    return response
 
 
 async def _user_error(request: Request, exc: Exception) -> Response:
@@ -149,12 +171,15 @@ async def _user_error(request: Request, exc: Exception) -> Response:
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
     logger.warning("search store unavailable for %s: %s", request.url.path, exc)
-    return _error(503, f"the search store is unavailable: {exc}")
+    return _error(503, UNAVAILABLE)
 
 
 async def _store_error(request: Request, exc: Exception) -> Response:
     logger.error("search store failed for %s: %s", request.url.path, exc)
     return _error(500, f"the search store failed: {exc}")
+
+
+UNAVAILABLE = "the search store is unavailable; the server log says why"
 
 
 async def _search(request: Request) -> Response:
@@ -165,6 +190,7 @@ async def _search(request: Request) -> Response:
 
 
 async def _article(request: Request) -> Response:
+    _parameters(request, (), ())
     article_id = request.path_params["article_id"]
     if not article_id or len(article_id) > MAX_ARTICLE_ID_CHARS or _CONTROL.search(article_id):
         return _error(404, "no article with this id")
@@ -210,14 +236,36 @@ async def _story(request: Request) -> Response:
 
 
 async def _health(request: Request) -> Response:
+    _parameters(request, (), ())
     store: SearchStore = request.app.state.store
     try:
         count = await run_in_threadpool(store.count)
     except NewswireError as exc:
         logger.warning("health check: %s", exc)
-        message = " ".join(str(exc).split())
-        return JSONResponse({"status": "unavailable", "error": message}, status_code=503)
+        return JSONResponse({"status": "unavailable", "error": UNAVAILABLE}, status_code=503)
     return JSONResponse({"status": "ok", "articles": count})
+
+
+async def _suggest(request: Request) -> Response:
+    single = _parameters(request, SUGGEST_SINGLE, ())
+    if "prefix" not in single:
+        raise BadParameter("give the prefix to suggest names for")
+    field = _choice(single, "field", SUGGEST_FIELDS) or "entity"
+    size = _integer(single, "size", 10, 1, MAX_SUGGESTIONS)
+    prefix = _text("prefix", single["prefix"])
+    store: SearchStore = request.app.state.store
+    found = await run_in_threadpool(store.suggest, field, prefix, size)
+    return JSONResponse(suggestions_as_json(field, prefix, found))
+
+
+async def _openapi(request: Request) -> Response:
+    _parameters(request, (), ())
+    return JSONResponse(openapi_document())
+
+
+async def _docs(request: Request) -> Response:
+    _parameters(request, (), ())
+    return Response(docs_page(), media_type="text/html; charset=utf-8")
 
 
 def _search_query(request: Request) -> tuple[SearchQuery, set[str]]:
@@ -275,7 +323,7 @@ def _article_filters(request: Request, single: dict[str, str]) -> dict[str, Any]
     """The text and filters that articles are matched with, as fields of SearchQuery and StoryQuery."""
     return {
         "text": single.get("q", ""),
-        "entities": _filter(request, "entity"),
+        "entities": canonical_entities(_filter(request, "entity")),
         "topics": _filter(request, "topic"),
         "sources": _filter(request, "source"),
         "language": _text("language", single["language"]) if "language" in single else None,
@@ -334,34 +382,63 @@ def _time(params: dict[str, str], name: Literal["since", "until"]) -> datetime |
         raise BadParameter(f"{name} is not an ISO date or date-time: {value[:40]!r}") from None
 
 
+def _host(scope: Scope) -> str | None:
+    """The host name (lower case, without port or IPv6 brackets) of the request's Host header, None without one."""
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            host: str = value.decode("latin-1").strip().lower()
+            if host.startswith("["):
+                return host[1 : host.find("]")] if "]" in host else host
+            return host.rpartition(":")[0] if host.count(":") == 1 else host
+    return None
+
+
+class _ShortAccessLine(logging.Filter):
+    """Cuts the request target of uvicorn's access log line (a 100 KB query string is not logged whole)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and len(args[2]) > MAX_LOGGED_TARGET:
+            target = args[2]
+            shortened = f"{target[:MAX_LOGGED_TARGET]}...[{len(target)} characters]"
+            record.args = (*args[:2], shortened, *args[3:])
+        return True
+
+
+def _shorten_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(known, _ShortAccessLine) for known in access.filters):
+        access.addFilter(_ShortAccessLine())
+
+
 class _Guard:
-    """Headers on every response, and a JSON 500 instead of a traceback for a bug.
+    """The Host allow-list, headers on every response, and a JSON 500 instead of a traceback for a bug.
 
     API answers are never cached (``Cache-Control: no-store``); every answer carries a Content-Security-Policy that
     lets the page load only its own script, style and API, so a snippet that slipped through cannot run.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...] = DEFAULT_HOSTS) -> None:
         self.app = app
+        self.allowed_hosts = frozenset(allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         api = scope["path"].startswith("/api/")
+        if "*" not in self.allowed_hosts and _host(scope) not in self.allowed_hosts:
+            logger.warning("refused a request for %s naming a host not allowed", scope["path"][:MAX_LOGGED_TARGET])
+            response = _error(400, "this server does not answer to the host named in the request")
+            await self._answer(response, scope, receive, send, api)
+            return
         started = False
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = MutableHeaders(scope=message)
-                headers["Cache-Control"] = "no-store" if api else "no-cache"
-                headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
+                _secure(message, api)
             await send(message)
 
         try:
@@ -372,3 +449,23 @@ class _Guard:
                 return  # the client sees a cut-off answer; nothing better can be sent now
             response = _error(500, "internal error; the server log has the details")
             await response(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _answer(response: Response, scope: Scope, receive: Receive, send: Send, api: bool) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                _secure(message, api)
+            await send(message)
+
+        await response(scope, receive, send_with_headers)
+
+
+def _secure(message: Message, api: bool) -> None:
+    """The headers every answer carries."""
+    headers = MutableHeaders(scope=message)
+    headers["Cache-Control"] = "no-store" if api else "no-cache"
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"

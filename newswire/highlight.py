@@ -1,12 +1,18 @@
-"""Highlights: the words a hit matched, in ``<em>``, cut from the stored article; both stores use them."""
+"""Highlights: the words a hit matched, in ``<em>``, cut from the stored article; both stores use them.
+
+A highlight is HTML: the article's own text is escaped (``<script>`` comes back as ``&lt;script&gt;``, an ``<em>``
+the article wrote as ``&lt;em&gt;``), so the only tags in it are the ``<em>`` and ``</em>`` around matched words, and
+a page may insert it as HTML as it is. :func:`highlight_text` gives the plain text with the matches in brackets.
+"""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
 from newswire.contract import EnrichedArticle
-from newswire.query import And, Node, Phrase, Term
+from newswire.query import And, Node, Phrase, Term, stem, stems, word_tokens
 from newswire.search import FIELD_WEIGHTS
 
 FIELDS = tuple(FIELD_WEIGHTS)
@@ -19,13 +25,15 @@ _SPACE = re.compile(r"\s+")
 class Highlighter:
     """Fragments of a hit's title, summary and content with the words it matched in ``<em>``; both stores use it.
 
-    ``Highlighter(parse_query(text))(article)`` gives up to :data:`MAX_HIGHLIGHTS` fragments, title first. Matched
-    words: the words and prefixes of the query outside NOT, and the phrases where all their words follow each other
-    (as tokens of :func:`~newswire.query.tokenize`).
+    ``Highlighter(parse_query(text))(article)`` gives up to :data:`MAX_HIGHLIGHTS` fragments, title first, as escaped
+    HTML. Matched words: the words of the query outside NOT by their stem (``mutineers`` marks ``mutineer``), its
+    quoted words and prefixes by the exact token, and the phrases where all their words follow each other (as tokens
+    of :func:`~newswire.query.tokenize`).
     """
 
     def __init__(self, tree: Node | None) -> None:
         self.words: set[str] = set()
+        self.stems: set[str] = set()
         self.phrases: list[tuple[str, ...]] = []
         prefixes: list[str] = []
         pending = [tree] if tree is not None else []
@@ -33,8 +41,10 @@ class Highlighter:
             node = pending.pop()
             if isinstance(node, Term) and node.prefix:
                 prefixes.append(node.text)
-            elif isinstance(node, Term):
+            elif isinstance(node, Term) and node.exact:
                 self.words.add(node.text)
+            elif isinstance(node, Term):
+                self.stems.add(stem(node.text))
             elif isinstance(node, Phrase):
                 self.phrases.append(node.tokens)
             elif isinstance(node, And):
@@ -45,7 +55,7 @@ class Highlighter:
 
     def __call__(self, article: EnrichedArticle) -> tuple[str, ...]:
         fragments: list[str] = []
-        if not (self.words or self.phrases or self.prefixes):
+        if not (self.words or self.stems or self.phrases or self.prefixes):
             return ()
         for name in FIELDS:
             for fragment in self._fragments(getattr(article, name)):
@@ -56,14 +66,20 @@ class Highlighter:
         return tuple(fragments)
 
     def _matches(self, text: str) -> list[re.Match[str]]:
-        words = list(_WORD.finditer(text))
-        tokens = [word.group().lower() for word in words]
+        words: list[re.Match[str]] = []
+        tokens: list[str] = []
+        for word in _WORD.finditer(text):  # the tokens of tokenize(), each with the word it is in
+            for token in word_tokens(word.group()):
+                words.append(word)
+                tokens.append(token)
         marked = {i for i, token in enumerate(tokens) if token in self.words or token.startswith(self.prefixes)}
+        if self.stems:
+            marked.update(i for i, token in enumerate(stems(tokens)) if token in self.stems)
         for phrase in self.phrases:
             for i in range(len(tokens) - len(phrase) + 1):
                 if tuple(tokens[i : i + len(phrase)]) == phrase:
                     marked.update(range(i, i + len(phrase)))
-        return [words[i] for i in sorted(marked)]
+        return list({words[i].start(): words[i] for i in sorted(marked)}.values())
 
     def _fragments(self, text: str) -> Iterator[str]:
         """Windows of about FRAGMENT_CHARS characters, from word boundaries, around the matched words."""
@@ -81,8 +97,17 @@ class Highlighter:
             cursor = start
             while index < len(matches) and matches[index].end() <= end:
                 match = matches[index]
-                pieces.append(text[cursor : match.start()] + "<em>" + match.group() + "</em>")
+                pieces.append(_escaped(text[cursor : match.start()]) + "<em>" + _escaped(match.group()) + "</em>")
                 cursor = match.end()
                 index += 1
-            pieces.append(text[cursor:end])
-            yield _SPACE.sub(" ", "".join(pieces)).strip()
+            pieces.append(_escaped(text[cursor:end]))
+            yield "".join(pieces).strip()
+
+
+def _escaped(text: str) -> str:
+    return html.escape(_SPACE.sub(" ", text), quote=True)
+
+
+def highlight_text(fragment: str) -> str:
+    """A highlight as plain text, with the matched words in brackets (for a terminal)."""
+    return html.unescape(fragment.replace("<em>", "[").replace("</em>", "]"))

@@ -7,35 +7,76 @@
     (putin OR kremlin) rostov     grouping
     mobil*                        a word prefix (at least 2 characters before the *)
 
-Words are compared case-insensitively after the same tokenisation as the stores use (:func:`tokenize`): a word that
-tokenises into several tokens, such as ``Rostov-on-Don``, is a phrase. Operators are upper case; lower-case ``or``
-is an ordinary word. A query must match something positively: ``-sport`` alone is invalid.
+Words are compared case-insensitively after the same tokenisation as the stores use (:func:`tokenize`), and by
+their Snowball English stem (:func:`stem`): ``mutineers`` finds ``mutineer``, ``marching`` finds ``marched``. A
+quoted phrase, also of one word (``"mutineers"``), matches the exact words; so does a word that tokenises into
+several tokens, such as ``Rostov-on-Don`` (a phrase), and a prefix matches the start of the exact words. Operators
+are upper case; lower-case ``or`` is an ordinary word. A query must match something positively: ``-sport`` alone is
+invalid; a quote must be closed, and parentheses nest at most :data:`MAX_DEPTH` deep.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import Stemmer
 
 from newswire.errors import InvalidQuery
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 64
+MAX_DEPTH = 32
+STEMMER = "english"  # Snowball English, the same in both stores (they are given the stems, not the algorithm)
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_LEXEME = re.compile(r'\s*(?:(?P<lparen>\()|(?P<rparen>\))|"(?P<phrase>[^"]*)"?|(?P<word>[^\s()"]+))')
+_LEXEME = re.compile(r'\s*(?:(?P<lparen>\()|(?P<rparen>\))|"(?P<phrase>[^"]*)(?P<closed>"?)|(?P<word>[^\s()"]+))')
+_stemmers = threading.local()  # a PyStemmer stemmer keeps state between calls: one per thread
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens, as the search stores index them (letters, digits and underscore runs)."""
-    return [token.lower() for token in _TOKEN.findall(text)]
+    """Lower-cased word tokens, as the search stores index them (letters, digits and underscore runs).
+
+    A word whose lower case is not all word characters (``İ`` becomes ``i`` and a combining dot) gives the word
+    runs of its lower case, so that tokenising tokens again changes nothing.
+    """
+    return [part for word in _TOKEN.findall(text) for part in word_tokens(word)]
+
+
+def word_tokens(word: str) -> list[str]:
+    """The tokens of one run of word characters (one, except for the rare word of the docstring above)."""
+    lowered = word.lower()
+    return [lowered] if _TOKEN.fullmatch(lowered) else _TOKEN.findall(lowered)
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    stemmer: Stemmer.Stemmer | None = getattr(_stemmers, "stemmer", None)
+    if stemmer is None:
+        stemmer = _stemmers.stemmer = Stemmer.Stemmer(STEMMER)
+    return stemmer
+
+
+def stem(token: str) -> str:
+    """The Snowball English stem of one token of :func:`tokenize` (itself one such token, never empty)."""
+    stemmed: str = _stemmer().stemWord(token)
+    return stemmed or token
+
+
+def stems(tokens: Iterable[str]) -> list[str]:
+    """The stems of ``tokens``, in order: what the stores index for words (the tokens themselves for phrases)."""
+    listed = list(tokens)
+    return [stemmed or token for token, stemmed in zip(listed, _stemmer().stemWords(listed), strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """One token; ``prefix`` matches every token that starts with it."""
+    """One token, matched by its stem; ``prefix`` matches every token that starts with it, and ``exact`` (a quoted
+    word) only the token itself."""
 
     text: str
     prefix: bool = False
+    exact: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +124,9 @@ def _lex(query: str) -> list[_Lexeme]:
         elif match.group("rparen"):
             lexemes.append(_Lexeme(")", ")", start))
         elif match.group("phrase") is not None:
+            start = match.start("phrase") - 1  # the opening quote
+            if not match.group("closed"):
+                raise InvalidQuery(f"the quote at character {start + 1} is not closed in the query {query!r}")
             lexemes.append(_Lexeme("phrase", match.group("phrase"), start))
         elif match.group("word"):
             word = match.group("word")
@@ -103,6 +147,7 @@ class _Parser:
         self.lexemes = _lex(query)
         self.index = 0
         self.terms = 0
+        self.depth = 0
 
     def _peek(self) -> _Lexeme | None:
         return self.lexemes[self.index] if self.index < len(self.lexemes) else None
@@ -127,13 +172,15 @@ class _Parser:
     def _or(self) -> Node | None:
         parts = [self._and()]
         while (lexeme := self._peek()) is not None and lexeme.kind == "OR":
+            if parts[-1] is None:
+                raise self._fail("OR needs something on its left", lexeme)
             self.index += 1
             if self._peek() is None or self._peek().kind in (")", "OR", "AND"):  # type: ignore[union-attr]
-                raise self._fail("OR needs something on its right", self._peek())
+                raise self._fail("OR needs something on its right", lexeme)
             parts.append(self._and())
+            if parts[-1] is None:  # only punctuation on its right
+                raise self._fail("OR needs a word on its right", lexeme)
         present = [part for part in parts if part is not None]
-        if len(parts) > 1 and len(present) != len(parts):
-            raise self._fail("OR needs something on both sides", self._peek())
         for part in present if len(present) > 1 else ():
             if isinstance(part, And) and not part.positive:
                 raise InvalidQuery(f"a part of {self.query!r} joined by OR only excludes; add a word to it")
@@ -170,7 +217,11 @@ class _Parser:
             raise self._fail("expected a word", None)
         self.index += 1
         if lexeme.kind == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self._fail(f"more than {MAX_DEPTH} nested parentheses", lexeme)
             node = self._or()
+            self.depth -= 1
             closing = self._peek()
             if closing is None or closing.kind != ")":
                 raise self._fail("missing ')' for the '(' opened", lexeme)
@@ -197,7 +248,7 @@ class _Parser:
                 raise self._fail("a prefix needs one word of at least 2 characters before '*'", lexeme)
             return Term(tokens[0], prefix=True)
         if len(tokens) == 1:
-            return Term(tokens[0])
+            return Term(tokens[0], exact=phrase)
         return Phrase(tuple(tokens))
 
 

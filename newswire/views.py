@@ -3,7 +3,9 @@
 ``newswire search --json`` and ``GET /api/search`` print :func:`result_as_json`; ``newswire stories --json`` and
 ``GET /api/stories`` :func:`stories_as_json`; ``newswire story ID --json`` and ``GET /api/stories/{id}``
 :func:`story_as_json`, whose ``events`` are the story's timeline (one entry for an event, one per event, oldest
-first, for a storyline). Times are ISO 8601 in UTC with a ``Z``.
+first, for a storyline). Times are ISO 8601 in UTC with a ``Z``. Topics carry their label (the slug filters take)
+and their ``name`` to show (:func:`newswire.names.topic_name`); ``highlights`` are escaped HTML whose only tags are
+``<em>`` and ``</em>`` (:mod:`newswire.highlight`).
 """
 
 from __future__ import annotations
@@ -11,25 +13,29 @@ from __future__ import annotations
 from typing import Any
 
 from newswire.contract import EnrichedArticle, format_time
+from newswire.names import entity_keys, fold, topic_name
 from newswire.query import tokenize
-from newswire.search import SearchHit, SearchResult, StoriesResult, StorySummary
+from newswire.search import FacetCount, SearchHit, SearchResult, StoriesResult, StorySummary
 
 __all__ = [
     "event_timeline",
+    "facet_as_json",
     "hit_as_json",
     "matched_entities",
     "result_as_json",
     "stories_as_json",
     "story_as_json",
+    "suggestions_as_json",
     "summary_as_json",
 ]
 
 
 def matched_entities(article: EnrichedArticle, query_tokens: set[str], entity_filter: set[str]) -> list[str]:
-    """The article's entities that the query or the entity filter names."""
+    """The article's entities that the query or the entity filter names (as the stores compare filters)."""
     matched = []
+    wanted = {fold(name) for name in entity_filter}
     for entity in article.entities:
-        if entity.name in entity_filter or (query_tokens and set(tokenize(entity.name)) & query_tokens):
+        if (wanted and entity_keys(entity) & wanted) or (query_tokens and set(tokenize(entity.name)) & query_tokens):
             matched.append(entity.name)
     return matched
 
@@ -46,7 +52,7 @@ def hit_as_json(hit: SearchHit, query_tokens: set[str], entity_filter: set[str])
         "url": article.url,
         "matched_entities": matched_entities(article, query_tokens, entity_filter),
         "entities": [{"name": e.name, "label": e.label, "count": e.count} for e in article.entities],
-        "topics": [{"label": t.label, "score": t.score} for t in article.topics],
+        "topics": [{"label": t.label, "name": topic_name(t.label), "score": t.score} for t in article.topics],
         "event_id": article.event,
         "storyline_id": article.storyline,
         "story_id": article.story_id,
@@ -60,10 +66,28 @@ def result_as_json(result: SearchResult, query_tokens: set[str], entity_filter: 
     return {
         "total": result.total,
         "hits": [hit_as_json(hit, query_tokens, entity_filter) for hit in result.hits],
-        "facets": {
-            name: [{"value": f.value, "count": f.count} for f in counts] for name, counts in result.facets.items()
-        },
+        "facets": {name: [facet_as_json(name, f) for f in counts] for name, counts in result.facets.items()},
         "histogram": [{"start": format_time(bucket.start), "count": bucket.count} for bucket in result.histogram],
+    }
+
+
+def facet_as_json(facet: str, count: FacetCount) -> dict[str, Any]:
+    """One facet value and its count; a topic also has its ``name``."""
+    document: dict[str, Any] = {"value": count.value, "count": count.count}
+    if facet == "topics":
+        document["name"] = topic_name(count.value)
+    return document
+
+
+def suggestions_as_json(field: str, prefix: str, suggestions: tuple[FacetCount, ...]) -> dict[str, Any]:
+    """The document of ``GET /api/suggest``: each value (what a filter takes), its name to show, its articles."""
+    return {
+        "field": field,
+        "prefix": prefix,
+        "suggestions": [
+            {"value": s.value, "name": topic_name(s.value) if field == "topic" else s.value, "count": s.count}
+            for s in suggestions
+        ],
     }
 
 

@@ -16,10 +16,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from newswire.app.entity_names import canonical_entities
 from newswire.app.parts import Default, Parts
 from newswire.app.signals import stop_event
 from newswire.contract import decode_enriched
 from newswire.errors import ContractError
+from newswire.highlight import highlight_text
+from newswire.names import topic_name
 from newswire.query import parse_query, positive_tokens
 from newswire.search import SearchQuery, SearchResult, SearchStore
 from newswire.settings import Settings
@@ -89,7 +92,7 @@ def filters_of(args: argparse.Namespace) -> dict[str, Any]:
     """The query text and exact filters given on the command line (``newswire search`` and ``newswire stories``)."""
     return {
         "text": args.query,
-        "entities": tuple(args.entity),
+        "entities": canonical_entities(args.entity),
         "topics": tuple(args.topic),
         "sources": tuple(args.source),
         "language": args.language,
@@ -121,11 +124,11 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
         result = store.search(query)
     finally:
         store.close()
-    wanted = set(positive_tokens(tree))
+    wanted, named = set(positive_tokens(tree)), set(query.entities)
     if args.json:
-        print(json.dumps(result_as_json(result, wanted, set(args.entity)), ensure_ascii=False, indent=2))
+        print(json.dumps(result_as_json(result, wanted, named), ensure_ascii=False, indent=2))
     else:
-        print_result(result, wanted, set(args.entity), offset=args.offset)
+        print_result(result, wanted, named, offset=args.offset)
     return 0
 
 
@@ -141,12 +144,13 @@ def print_result(result: SearchResult, query_tokens: set[str], entity_filter: se
         if matched:
             print(f"     entities: {', '.join(matched)}")
         if hit.highlights:
-            print(f"     … {hit.highlights[0]} …")
+            print(f"     … {highlight_text(hit.highlights[0])} …")
         if article.url:
             print(f"     {article.url}")
     for name, counts in result.facets.items():
         if counts:
-            print(f"\n{name}: " + ", ".join(f"{f.value} ({f.count})" for f in counts))
+            shown_as = topic_name if name == "topics" else str
+            print(f"\n{name}: " + ", ".join(f"{shown_as(f.value)} ({f.count})" for f in counts))
     if result.histogram:
         print("\narticles over time:")
         peak = max(bucket.count for bucket in result.histogram)

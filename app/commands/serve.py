@@ -57,7 +57,7 @@ def listen(host: str, port: int) -> socket.socket:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_event()  # our handlers first: uvicorn restores them and replays the signal that stopped it
     parts = Parts.choose(settings, Default.FIND, embedded=args.embedded)
-    app = create_app(functools.partial(parts.open_store, settings))
+    app = create_app(functools.partial(parts.open_store, settings), allowed_hosts=settings.serve_hosts)
     sock = listen(args.host, args.port)
     config = uvicorn.Config(
         app,

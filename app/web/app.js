@@ -1,7 +1,8 @@
 // The newswire search page: reads the form and the address bar, asks /api/search, draws hits, facets and coverage.
 // Its "Show" choice lists stories instead (/api/stories), and a story's articles come from /api/stories/{id}.
 // Everything from the store is put in the page as text (textContent), never as markup; the highlight snippets are
-// split on the store's <em> and </em> so that those, and only those, become elements.
+// escaped HTML whose only tags are the store's <em> and </em>: they are split on those, which alone become elements,
+// and the rest is unescaped into text nodes. The filter fields suggest names from /api/suggest as the user types.
 "use strict";
 
 const PAGE_SIZE = 10;
@@ -22,6 +23,9 @@ function element(tag, text, className) {
   return node;
 }
 
+const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'" };
+const unescapeHtml = (text) => text.replace(/&(?:amp|lt|gt|quot|#x27);/g, (entity) => ENTITIES[entity]);
+
 // A snippet with the store's <em> marks: text nodes for the text, <em> elements for the marks, nothing else.
 function snippet(text) {
   const paragraph = element("p", null, "snippet");
@@ -32,7 +36,7 @@ function snippet(text) {
     } else if (part === "</em>") {
       open = null;
     } else if (part) {
-      (open || paragraph).append(document.createTextNode(part));
+      (open || paragraph).append(document.createTextNode(unescapeHtml(part)));
     }
   }
   return paragraph;
@@ -69,7 +73,8 @@ function readAddress() {
   state.sort = params.get("sort") === "date" ? "date" : "relevance";
   state.histogram = params.get("histogram") === "hour" ? "hour" : "day";
   state.collapse = params.get("collapse") === "true";
-  state.offset = Math.max(0, parseInt(params.get("offset") || "0", 10) || 0);
+  const offset = params.get("offset") || "0";
+  state.offset = /^[0-9]{1,5}$/.test(offset) ? Number(offset) : 0; // "1e3" is not 1
   state.view = VIEWS.includes(params.get("view")) ? params.get("view") : "articles";
   state.story = params.get("story") || "";
 }
@@ -266,7 +271,9 @@ function drawHit(hit) {
   const time = element("time", utc(hit.published, true));
   time.dateTime = hit.published;
   meta.append(hit.source + " · ", time);
-  if (hit.topics && hit.topics.length) meta.append(" · " + hit.topics.map((topic) => topic.label).join(", "));
+  if (hit.topics && hit.topics.length) {
+    meta.append(" · " + hit.topics.map((topic) => topic.name || topic.label).join(", "));
+  }
   if (hit.duplicate_of) meta.append(" · syndicated copy");
   item.append(heading, meta);
   const storyline = hit.storyline_id || hit.story_id;
@@ -399,8 +406,9 @@ function drawFacet(name, counts) {
     const active = state[name].includes(facet.value);
     button.type = "button";
     button.setAttribute("aria-pressed", String(active));
-    button.title = (active ? "Remove the filter " : "Only articles with ") + name + " " + facet.value;
-    button.append(element("span", facet.value, "facet-value"), element("span", String(facet.count), "facet-count"));
+    const shown = facet.name || facet.value;
+    button.title = (active ? "Remove the filter " : "Only articles with ") + name + " " + shown;
+    button.append(element("span", shown, "facet-value"), element("span", String(facet.count), "facet-count"));
     button.addEventListener("click", () => (active ? removeFilter : addFilter)(name, facet.value));
     item.append(button);
     list.append(item);
@@ -481,3 +489,36 @@ document.addEventListener("DOMContentLoaded", () => {
   fillForm();
   search();
 });
+
+// Names as the user types: each filter field gets a <datalist> filled from /api/suggest (after a short pause).
+function suggestNames(field) {
+  const input = $(field);
+  if (!input) return;
+  const list = document.createElement("datalist");
+  list.id = field + "-suggestions";
+  input.after(list);
+  input.setAttribute("list", list.id);
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const prefix = input.value.trim();
+    if (!prefix) { list.replaceChildren(); return; }
+    timer = setTimeout(async () => {
+      try {
+        const params = new URLSearchParams({ prefix: prefix.slice(0, 100), field, size: "8" });
+        const response = await fetch("/api/suggest?" + params);
+        if (!response.ok) return;
+        const found = await response.json();
+        list.replaceChildren(...found.suggestions.map((suggestion) => {
+          const option = document.createElement("option");
+          option.value = suggestion.value;
+          option.label = suggestion.name + " (" + suggestion.count + ")";
+          return option;
+        }));
+      } catch {
+        // suggestions are a convenience: the search itself still works without them
+      }
+    }, 150);
+  });
+}
+for (const field of Object.keys(FILTERS)) suggestNames(field);

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from newswire.contract import EnrichedArticle
 from newswire.errors import SearchError
 from newswire.highlight import Highlighter
-from newswire.query import And, Node, Or, Phrase, Term, parse_query, tokenize
+from newswire.names import entity_keys, fold, source_key, suggestion_keys, topic_key
+from newswire.query import And, Node, Or, Phrase, Term, parse_query, stems, tokenize
 from newswire.search import (
     FIELD_WEIGHTS,
     Bucket,
@@ -26,6 +27,12 @@ from newswire.search import (
 )
 
 TEMPLATE_NAME: Final = "newswire-articles"
+# The index layout: 2 added ``stems`` (stemmed words) and the folded filter and suggestion keys. An index of an older
+# layout is copied into ``{alias}-v{LAYOUT}`` by ``ensure_ready`` (see the package docstring).
+LAYOUT: Final = 2
+SUGGEST_FIELDS: Final = {"entity": "entity_names", "topic": "topic_labels", "source": "source"}
+SUGGEST_SEPARATOR: Final = "\x1f"
+MAX_SUGGEST_CANDIDATES: Final = 1000
 MAX_REVISION: Final = 2**62  # the node takes external versions below 2**63; anything near is not a revision
 FACET_FIELDS: Final = {"entities": "entity_names", "topics": "topic_labels", "sources": "source"}
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -34,10 +41,16 @@ _KEYWORD: Final = {"type": "keyword"}
 _TOKENS: Final = {"type": "text", "analyzer": "whitespace"}
 MAPPINGS: Final[dict[str, Any]] = {
     "dynamic": False,
-    "_source": {"excludes": ["tokens"]},
+    "_meta": {"layout": LAYOUT},
+    "_source": {"excludes": ["tokens", "stems", "entity_match", "topic_match", "source_match", "suggest_keys"]},
     "properties": {
         "id": _KEYWORD,
         "tokens": {"properties": {name: _TOKENS for name in FIELD_WEIGHTS}},
+        "stems": {"properties": {name: _TOKENS for name in FIELD_WEIGHTS}},
+        "entity_match": _KEYWORD,
+        "topic_match": _KEYWORD,
+        "source_match": _KEYWORD,
+        "suggest_keys": _KEYWORD,
         "url": _KEYWORD,
         "feed_url": _KEYWORD,
         "source": _KEYWORD,
@@ -66,10 +79,12 @@ def template_name(alias: str) -> str:
 # --- query translation (pure functions, unit-tested) ------------------------------------------------------------
 
 _WEIGHTED_FIELDS: Final = [f"tokens.{name}^{weight:g}" for name, weight in FIELD_WEIGHTS.items()]
+_WEIGHTED_STEMS: Final = [f"stems.{name}^{weight:g}" for name, weight in FIELD_WEIGHTS.items()]
 
 
 def translate(node: Node) -> dict[str, Any]:
-    """The Elasticsearch query for a :mod:`newswire.query` tree."""
+    """The Elasticsearch query for a :mod:`newswire.query` tree: words by their stem (``stems.*``), quoted words,
+    phrases and prefixes by the exact tokens (``tokens.*``)."""
     if isinstance(node, Term):
         if node.prefix:
             should = [
@@ -77,7 +92,9 @@ def translate(node: Node) -> dict[str, Any]:
                 for name, weight in FIELD_WEIGHTS.items()
             ]
             return {"bool": {"should": should, "minimum_should_match": 1}}
-        return {"combined_fields": {"query": node.text, "fields": list(_WEIGHTED_FIELDS)}}
+        if node.exact:
+            return {"combined_fields": {"query": node.text, "fields": list(_WEIGHTED_FIELDS)}}
+        return {"combined_fields": {"query": stems([node.text])[0], "fields": list(_WEIGHTED_STEMS)}}
     if isinstance(node, Phrase):
         return {"multi_match": {"query": " ".join(node.tokens), "type": "phrase", "fields": list(_WEIGHTED_FIELDS)}}
     if isinstance(node, And):
@@ -92,10 +109,10 @@ def translate(node: Node) -> dict[str, Any]:
 
 def filters(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The exact filters of ``query``: (clauses that must hold, clauses that must not)."""
-    required: list[dict[str, Any]] = [{"term": {"entity_names": name}} for name in query.entities]
-    required += [{"term": {"topic_labels": label}} for label in query.topics]
+    required: list[dict[str, Any]] = [{"term": {"entity_match": fold(name)}} for name in dict.fromkeys(query.entities)]
+    required += [{"term": {"topic_match": topic_key(label)}} for label in dict.fromkeys(query.topics)]
     if query.sources:
-        required.append({"terms": {"source": list(query.sources)}})
+        required.append({"terms": {"source_match": sorted({source_key(source) for source in query.sources})}})
     if query.language:
         required.append({"term": {"language": query.language}})
     if query.since or query.until:
@@ -168,7 +185,19 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
     source["entity_keys"] = sorted({entity_key(entity.name, entity.label) for entity in article.entities})
     source["story"] = article.story_id or article.id
     source["storyline"] = article.storyline or source["story"]
-    source["tokens"] = {name: " ".join(tokenize(getattr(article, name))) for name in FIELD_WEIGHTS}
+    tokens = {name: tokenize(getattr(article, name)) for name in FIELD_WEIGHTS}
+    source["tokens"] = {name: " ".join(words) for name, words in tokens.items()}
+    source["stems"] = {name: " ".join(stems(words)) for name, words in tokens.items()}
+    source["entity_match"] = sorted({key for entity in article.entities for key in entity_keys(entity)})
+    source["topic_match"] = sorted({topic_key(topic.label) for topic in article.topics})
+    source["source_match"] = source_key(article.source)
+    suggested = (("entity", source["entity_names"]), ("topic", source["topic_labels"]), ("source", [article.source]))
+    source["suggest_keys"] = sorted(
+        SUGGEST_SEPARATOR.join((field, key, value))
+        for field, values in suggested
+        for value in values
+        for key in suggestion_keys(field, value)
+    )
     return source
 
 
@@ -221,3 +250,37 @@ def error_reason(error: Mapping[str, Any], limit: int = 300) -> str:
     if isinstance(cause, Mapping) and cause.get("reason"):
         text += f" (caused by {part(cause)})"
     return text
+
+
+# --- suggestions (``/api/suggest``) ----------------------------------------------------------------------------
+
+
+def suggest_candidates_request(field: str, prefix: str) -> dict[str, Any]:
+    """The values of ``field`` with a suggestion key starting with the folded ``prefix`` (first of two requests)."""
+    start = SUGGEST_SEPARATOR.join((field, prefix))
+    pattern = "".join(char if char.isalnum() else "\\" + char for char in start) + ".*"
+    return {
+        "size": 0,
+        "query": {"prefix": {"suggest_keys": start}},
+        "aggs": {
+            "candidates": {"terms": {"field": "suggest_keys", "include": pattern, "size": MAX_SUGGEST_CANDIDATES}}
+        },
+    }
+
+
+def read_suggest_candidates(response: Mapping[str, Any]) -> list[str]:
+    """The values named by the answer to :func:`suggest_candidates_request`, sorted."""
+    buckets = response.get("aggregations", {}).get("candidates", {}).get("buckets", [])
+    return sorted({str(bucket["key"]).split(SUGGEST_SEPARATOR, 2)[2] for bucket in buckets})
+
+
+def suggest_counts_request(field: str, values: list[str], size: int) -> dict[str, Any]:
+    """How many articles have each of ``values`` of ``field``: the ``size`` most, then by value."""
+    order = [{"_count": "desc"}, {"_key": "asc"}]
+    terms = {"field": SUGGEST_FIELDS[field], "include": values, "size": size, "order": order}
+    return {"size": 0, "aggs": {"counts": {"terms": terms}}}
+
+
+def read_suggest_counts(response: Mapping[str, Any]) -> tuple[FacetCount, ...]:
+    buckets = response.get("aggregations", {}).get("counts", {}).get("buckets", [])
+    return tuple(FacetCount(str(bucket["key"]), int(bucket["doc_count"])) for bucket in buckets if bucket["doc_count"])

@@ -7,11 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery
-from newswire.query import Node, Or, Phrase, Term
+from newswire.names import fold, source_key, topic_key
+from newswire.query import Node, Or, Phrase, Term, stems
 from newswire.search import FIELD_WEIGHTS, Bucket, FacetCount, SearchQuery
 
-SCHEMA_VERSION = 2  # 2: the storyline_id column
-FIELDS = tuple(FIELD_WEIGHTS)  # title, summary, content: the FTS5 columns, in this order
+SCHEMA_VERSION = 3  # 2: the storyline_id column; 3: stemmed columns in article_text, filter_keys, suggest_keys
+FIELDS = tuple(FIELD_WEIGHTS)  # title, summary, content: the FTS5 columns of the exact tokens, in this order
+STEM_FIELDS = tuple(f"{name}_stems" for name in FIELDS)  # then the same fields' stems
+# The value counted for each suggestion field, and where: (table, column) of one row per article and value.
+SUGGEST_COUNTS = {
+    "entity": ("article_entities", "name"),
+    "topic": ("article_topics", "label"),
+    "source": ("articles", "source"),
+}
 # The story of an article at each level: its event (story_id) or its storyline, or itself when it has neither.
 STORY_KEYS = {
     "event": "coalesce({0}.story_id, {0}.id)",
@@ -20,10 +28,18 @@ STORY_KEYS = {
 STORY_KEY = STORY_KEYS["event"]
 # A store made by schema version 1 gets the column, and each article its event as its storyline (as the contract
 # reads a version 1 message); run before SCHEMA, whose indexes name the column.
+# A store made by schema version 2 or older gets a new article_text (FTS5 tables cannot gain columns) and the key
+# tables; EmbeddedStore.ensure_ready then fills them from the stored documents, in the same transaction.
 MIGRATIONS = {
-    1: "ALTER TABLE articles ADD COLUMN storyline_id TEXT; UPDATE articles SET storyline_id = story_id;",
+    1: "ALTER TABLE articles ADD COLUMN storyline_id TEXT; UPDATE articles SET storyline_id = story_id;"
+    " DROP TABLE IF EXISTS article_text;",
+    2: "DROP TABLE IF EXISTS article_text;",
 }
-_BM25 = f"bm25(article_text, {', '.join(str(FIELD_WEIGHTS[name]) for name in FIELDS)})"
+REINDEXED_BEFORE = 3  # stores older than this are re-tokenised from their documents when opened
+_WEIGHTS = ", ".join(str(FIELD_WEIGHTS[name]) for name in FIELDS)
+_BM25 = f"bm25(article_text, {_WEIGHTS}, {_WEIGHTS})"
+_EXACT_COLUMNS = "{" + " ".join(FIELDS) + "}"
+_STEM_COLUMNS = "{" + " ".join(STEM_FIELDS) + "}"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000}
 
@@ -60,8 +76,21 @@ CREATE TABLE IF NOT EXISTS article_topics (
     PRIMARY KEY (article, label)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS article_topics_by_label ON article_topics (label, article);
+CREATE TABLE IF NOT EXISTS filter_keys (  -- the folded keys of newswire.names that the filters compare with
+    kind TEXT NOT NULL,  -- entity, topic or source
+    key TEXT NOT NULL,
+    article INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, article)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS filter_keys_by_article ON filter_keys (article);
+CREATE TABLE IF NOT EXISTS suggest_keys (  -- never deleted from: a value no article has any more counts 0
+    field TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (field, key, value)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS article_text USING fts5(
-    {", ".join(FIELDS)},
+    {", ".join(FIELDS + STEM_FIELDS)},
     tokenize = "unicode61 remove_diacritics 0 tokenchars '_'",
     prefix = '2 3'
 );
@@ -70,11 +99,16 @@ PRAGMA user_version = {SCHEMA_VERSION};
 
 
 def match_expression(node: Node) -> str:
-    """The FTS5 MATCH expression of a parsed query; every token is quoted, so user text cannot inject syntax."""
+    """The FTS5 MATCH expression of a parsed query; every token is quoted, so user text cannot inject syntax.
+
+    Words are looked for by their stem in the stem columns; quoted words, prefixes and phrases in the exact ones.
+    """
     if isinstance(node, Term):
-        return _quote(node.text) + ("*" if node.prefix else "")
+        if node.prefix or node.exact:
+            return f"({_EXACT_COLUMNS} : {_quote(node.text)}{'*' if node.prefix else ''})"
+        return f"({_STEM_COLUMNS} : {_quote(stems([node.text])[0])})"
     if isinstance(node, Phrase):
-        return _quote(" ".join(node.tokens))
+        return f"({_EXACT_COLUMNS} : {_quote(' '.join(node.tokens))})"
     if isinstance(node, Or):
         return "(" + " OR ".join(match_expression(part) for part in node.parts) + ")"
     if not node.positive:
@@ -120,16 +154,16 @@ class SearchSql:
             self.order = (
                 "score DESC, a.published_ms DESC, a.id" if query.sort == "relevance" else "a.published_ms DESC, a.id"
             )
-        for table, column, values in (
-            ("article_entities", "name", query.entities),
-            ("article_topics", "label", query.topics),
-        ):
-            for value in dict.fromkeys(values):  # every one listed, like the entities
-                conditions.append(f"a.rowid IN (SELECT article FROM {table} WHERE {column} = ?)")  # noqa: S608
-                self.params.append(value)
-        if query.sources:
-            conditions.append(f"a.source IN ({', '.join('?' * len(query.sources))})")
-            self.params.extend(query.sources)
+        keyed = [("entity", fold(name)) for name in query.entities] + [("topic", topic_key(t)) for t in query.topics]
+        for kind, key in dict.fromkeys(keyed):  # every entity and topic listed
+            conditions.append("a.rowid IN (SELECT article FROM filter_keys WHERE kind = ? AND key = ?)")
+            self.params.extend((kind, key))
+        if query.sources:  # alternatives
+            sources = sorted({source_key(source) for source in query.sources})
+            conditions.append(
+                f"a.rowid IN (SELECT article FROM filter_keys WHERE kind = 'source' AND key IN ({', '.join('?' * len(sources))}))"  # noqa: S608, E501
+            )
+            self.params.extend(sources)
         for column, exact in (
             ("a.language", query.language),
             ("a.story_id", query.story_id),
@@ -151,6 +185,20 @@ class SearchSql:
     def select(self, columns: str, tail: str = "") -> str:
         """A SELECT of ``columns`` over the matching articles (``a``); values are bound from :attr:`params`."""
         return f"SELECT {columns} FROM {self.source} WHERE {self.where} {tail}"  # noqa: S608 - fixed SQL pieces only
+
+
+def suggestions(connection: sqlite3.Connection, field: str, prefix: str, size: int) -> tuple[FacetCount, ...]:
+    """The ``size`` values of ``field`` with a suggestion key starting with the folded ``prefix``, most articles
+    first (then by value); values no article has any more are left out."""
+    table, column = SUGGEST_COUNTS[field]
+    article = "rowid" if table == "articles" else "article"
+    statement = (
+        f"SELECT {column}, count(DISTINCT {article}) AS n FROM {table} WHERE {column} IN"  # noqa: S608 - fixed names
+        " (SELECT value FROM suggest_keys WHERE field = ? AND key >= ? AND key < ?)"
+        f" GROUP BY {column} ORDER BY n DESC, {column} LIMIT ?"
+    )
+    rows = connection.execute(statement, (field, prefix, prefix + "\U0010ffff", size))
+    return tuple(FacetCount(value, count) for value, count in rows)
 
 
 def facet_counts(connection: sqlite3.Connection, sql: SearchSql, size: int) -> dict[str, tuple[FacetCount, ...]]:

@@ -5,6 +5,9 @@ Both stores index the parity corpus (``tests/data/parity_corpus.py``) and run ev
 must share at least 8 ids (rankings are BM25 in both, computed differently); a query without text, or sorted by
 date, must list the same ids in the same order; a query filtered on one entity must have the same first hit.
 Story listings (:data:`STORY_QUERIES`) must be identical, and what :mod:`tests.story_model` says they should be.
+:data:`MEANING_QUERIES` add stemmed words (which must find more than their exact form), quoted words and phrases
+(exact words only) and filters by any case, surname or topic name (which must find what the canonical filter finds);
+suggestions must be identical.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 from newswire.errors import SearchError
 from newswire.indexer.elasticsearch import ElasticsearchStore
 from newswire.indexer.embedded import EmbeddedStore
+from newswire.query import tokenize
 from newswire.search import SearchQuery, SearchResult, StoryQuery, story_articles
 from tests.data.parity_corpus import parity_corpus
 from tests.data.parity_queries import JUNE_25, JUNE_26, PARITY_QUERIES
@@ -138,3 +142,80 @@ def test_same_articles_in_every_story(stores: tuple[EmbeddedStore, Elasticsearch
     for story in listed:
         assert story_articles(embedded, story.story_id) == story_articles(elastic, story.story_id)
         assert story_articles(embedded, story.story_id)[0] == story.size
+
+
+# Words by their stem, the exact words in quotes; filters folded. Each pairs a query with its exact or canonical twin.
+MEANING_QUERIES: dict[str, tuple[SearchQuery, SearchQuery]] = {
+    "stem flooded": (SearchQuery(text="flooded"), SearchQuery(text='"flooded"')),
+    "stem accuses": (SearchQuery(text="accuses"), SearchQuery(text='"accuses"')),
+    "stem closes with date sort": (SearchQuery(text="closes", sort="date"), SearchQuery(text='"closes"', sort="date")),
+    "stem in an OR": (SearchQuery(text="demanded OR promised"), SearchQuery(text='"demanded" OR "promised"')),
+    "stem with a phrase": (
+        SearchQuery(text='calls "armed mutiny"'),
+        SearchQuery(text='"calls" "armed mutiny"'),
+    ),
+    "stem without a word": (SearchQuery(text="says -wagner"), SearchQuery(text='"says" -wagner')),
+    "surname": (SearchQuery(entities=("prigozhin",)), SearchQuery(entities=("Yevgeny Prigozhin",))),
+    "entity in any case": (
+        SearchQuery(entities=("alexander LUKASHENKO",), facets=True),
+        SearchQuery(entities=("Alexander Lukashenko",), facets=True),
+    ),
+    "topic by name": (
+        SearchQuery(topics=("Conflict, war and peace",), histogram="day"),
+        SearchQuery(topics=("conflict_war_peace",), histogram="day"),
+    ),
+    "topic in upper case": (SearchQuery(topics=("SPORT",)), SearchQuery(topics=("sport",))),
+    "sources in any case": (
+        SearchQuery(text="putin", sources=("meridian wire", "BALTIC DISPATCH")),
+        SearchQuery(text="putin", sources=("Meridian Wire", "Baltic Dispatch")),
+    ),
+}
+
+
+def _words_in_titles_or_text(result: SearchResult) -> set[str]:
+    return {
+        token
+        for hit in result.hits
+        for token in tokenize(f"{hit.article.title} {hit.article.summary} {hit.article.content}")
+    }
+
+
+@pytest.mark.parametrize("name", list(MEANING_QUERIES))
+def test_same_answers_for_stems_exact_words_and_folded_filters(
+    stores: tuple[EmbeddedStore, ElasticsearchStore], name: str
+):
+    embedded, elastic = stores
+    query, twin = MEANING_QUERIES[name]
+    for asked in (query, twin):
+        mine, theirs = embedded.search(asked), elastic.search(asked)
+        assert mine.total > 0, f"{asked} must match something"
+        assert mine.total == theirs.total, _missing(stores, asked)
+        assert (mine.facets, mine.histogram) == (theirs.facets, theirs.histogram)
+        assert set(_ids(mine)) == set(_ids(theirs)) or mine.total > TOP
+        if asked.sort == "date":
+            assert _ids(mine) == _ids(theirs)
+    found, exact = embedded.search(replace(query, size=100)), embedded.search(replace(twin, size=100))
+    if query.text != twin.text:
+        # The stemmed word finds every article of its exact form, and more (its other forms).
+        assert set(_ids(exact)) < set(_ids(found)), f"{query.text!r} finds no more than {twin.text!r}"
+    else:
+        assert _ids(found) == _ids(exact)
+
+
+def test_an_exact_word_is_not_found_in_its_other_forms(stores: tuple[EmbeddedStore, ElasticsearchStore]):
+    for store in stores:
+        result = store.search(SearchQuery(text='"flooded"', size=100))
+        assert "flooded" in _words_in_titles_or_text(result)
+        for hit in result.hits:
+            assert "flooded" in tokenize(f"{hit.article.title} {hit.article.summary} {hit.article.content}")
+
+
+@pytest.mark.parametrize(
+    ("field", "prefix"),
+    [("entity", "pri"), ("entity", "S"), ("entity", "bank"), ("topic", "con"), ("topic", "war"), ("source", "m")],
+)
+def test_same_suggestions(stores: tuple[EmbeddedStore, ElasticsearchStore], field: str, prefix: str):
+    embedded, elastic = stores
+    mine = embedded.suggest(field, prefix, size=8)
+    assert mine, f"{field} {prefix!r} must suggest something"
+    assert mine == elastic.suggest(field, prefix, size=8)

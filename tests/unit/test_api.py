@@ -33,6 +33,7 @@ PRIGOZHIN = Entity(name="Yevgeny Prigozhin", label="PERSON", count=2)
 PUTIN = Entity(name="Vladimir Putin", label="PERSON", count=1)
 LUKASHENKO = Entity(name="Alexander Lukashenko", label="PERSON", count=1)
 BELARUS = Entity(name="Belarus", label="GPE", count=1)
+LOCAL = "http://localhost"  # the API answers to localhost only, by default
 ROSTOV = Entity(name="Rostov-on-Don", label="GPE", count=1)
 WAR = Topic(label="conflict_war_peace", score=0.9)
 POLITICS = Topic(label="politics", score=0.7)
@@ -112,7 +113,7 @@ def store_path(tmp_path_factory: pytest.TempPathFactory, corpus: dict[str, Enric
 
 @pytest.fixture(scope="module")
 def client(store_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(lambda: EmbeddedStore(store_path))) as test_client:
+    with TestClient(create_app(lambda: EmbeddedStore(store_path)), base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -362,12 +363,14 @@ def test_health_counts_the_articles(client: TestClient) -> None:
 
 
 def test_a_missing_store_is_a_503_not_a_crash(tmp_path: Path) -> None:
-    with TestClient(create_app(lambda: EmbeddedStore(tmp_path / "absent.sqlite3"))) as missing:
+    with TestClient(create_app(lambda: EmbeddedStore(tmp_path / "absent.sqlite3")), base_url=LOCAL) as missing:
         health = missing.get("/api/health")
         assert health.status_code == 503
         assert health.json()["status"] == "unavailable"
-        assert "no embedded search store" in health.json()["error"]
-        assert "unavailable" in _error(missing.get("/api/search", params={"q": "wagner"}), 503)
+        assert "unavailable" in health.json()["error"]
+        message = _error(missing.get("/api/search", params={"q": "wagner"}), 503)
+        assert "unavailable" in message
+        assert str(tmp_path) not in message and str(tmp_path) not in health.text  # the server's files stay private
         _error(missing.get("/api/articles/abc"), 503)
         assert missing.get("/").status_code == 200  # the page still loads and can say so
 
@@ -406,7 +409,7 @@ class _BrokenStore(SearchStore):
 
 def test_a_bug_is_a_json_500_without_traceback_and_the_store_is_closed() -> None:
     store = _BrokenStore(ZeroDivisionError("division by zero in the ranking"))
-    with TestClient(create_app(lambda: store)) as broken:
+    with TestClient(create_app(lambda: store), base_url=LOCAL) as broken:
         response = broken.get("/api/search", params={"q": "wagner"})
         message = _error(response, 500)
         assert "division" not in message and "internal error" in message
@@ -416,7 +419,8 @@ def test_a_bug_is_a_json_500_without_traceback_and_the_store_is_closed() -> None
 
 
 def test_a_failing_store_is_a_500_that_says_why() -> None:
-    with TestClient(create_app(lambda: _BrokenStore(SearchError("the index news-v1 is read-only")))) as failing:
+    failing_app = create_app(lambda: _BrokenStore(SearchError("the index news-v1 is read-only")))
+    with TestClient(failing_app, base_url=LOCAL) as failing:
         assert "read-only" in _error(failing.get("/api/search"), 500)
         assert failing.get("/api/health").status_code == 503
 

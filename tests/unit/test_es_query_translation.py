@@ -27,6 +27,7 @@ from newswire.search import SearchQuery
 from tests.factories import article_factory, enriched_factory
 
 WEIGHTED = ["tokens.title^3", "tokens.summary^2", "tokens.content^1"]
+STEMS = ["stems.title^3", "stems.summary^2", "stems.content^1"]
 
 
 def query_of(text: str) -> dict[str, Any]:
@@ -35,8 +36,14 @@ def query_of(text: str) -> dict[str, Any]:
     return translate(node)
 
 
-def test_a_word_is_one_weighted_query_over_title_summary_and_content():
-    assert query_of("Prigozhin") == {"combined_fields": {"query": "prigozhin", "fields": WEIGHTED}}
+def test_a_word_is_one_weighted_query_of_its_stem_over_title_summary_and_content():
+    assert query_of("Prigozhin") == {"combined_fields": {"query": "prigozhin", "fields": STEMS}}
+    assert query_of("mutineers") == {"combined_fields": {"query": "mutin", "fields": STEMS}}
+    assert query_of("marching") == {"combined_fields": {"query": "march", "fields": STEMS}}
+
+
+def test_a_quoted_word_is_the_exact_word():
+    assert query_of('"mutineers"') == {"combined_fields": {"query": "mutineers", "fields": WEIGHTED}}
 
 
 def test_a_prefix_matches_the_three_fields_with_their_weights():
@@ -62,10 +69,10 @@ def test_words_must_all_match_and_excluded_words_must_not():
     assert query_of("wagner mutiny -sport") == {
         "bool": {
             "must": [
-                {"combined_fields": {"query": "wagner", "fields": WEIGHTED}},
-                {"combined_fields": {"query": "mutiny", "fields": WEIGHTED}},
+                {"combined_fields": {"query": "wagner", "fields": STEMS}},
+                {"combined_fields": {"query": "mutini", "fields": STEMS}},
             ],
-            "must_not": [{"combined_fields": {"query": "sport", "fields": WEIGHTED}}],
+            "must_not": [{"combined_fields": {"query": "sport", "fields": STEMS}}],
         }
     }
 
@@ -77,13 +84,13 @@ def test_or_needs_one_of_its_parts():
                 {
                     "bool": {
                         "should": [
-                            {"combined_fields": {"query": "putin", "fields": WEIGHTED}},
-                            {"combined_fields": {"query": "kremlin", "fields": WEIGHTED}},
+                            {"combined_fields": {"query": "putin", "fields": STEMS}},
+                            {"combined_fields": {"query": "kremlin", "fields": STEMS}},
                         ],
                         "minimum_should_match": 1,
                     }
                 },
-                {"combined_fields": {"query": "rostov", "fields": WEIGHTED}},
+                {"combined_fields": {"query": "rostov", "fields": STEMS}},
             ]
         }
     }
@@ -114,12 +121,12 @@ def test_paging_asks_for_the_window():
     assert (request["from_"], request["size"]) == (40, 20)
 
 
-def test_every_filter_is_exact_and_in_filter_context():
+def test_every_filter_is_in_filter_context_entities_topics_and_sources_by_folded_key():
     query = SearchQuery(
         text="mutiny",
-        entities=("Yevgeny Prigozhin", "Sergei Shoigu"),
-        topics=("politics",),
-        sources=("Harbour Post", "Steppe Herald"),
+        entities=("Yevgeny Prigozhin", "SHOIGU"),
+        topics=("Politics", "Conflict, war and peace"),
+        sources=("Harbour Post", "steppe  herald"),
         language="en",
         since=datetime(2023, 6, 23, tzinfo=UTC),
         until=datetime(2023, 6, 25, 12, 30, tzinfo=UTC),
@@ -128,10 +135,11 @@ def test_every_filter_is_exact_and_in_filter_context():
     )
     clauses = search_request(query)["query"]["bool"]
     assert clauses["filter"] == [
-        {"term": {"entity_names": "Yevgeny Prigozhin"}},
-        {"term": {"entity_names": "Sergei Shoigu"}},
-        {"term": {"topic_labels": "politics"}},
-        {"terms": {"source": ["Harbour Post", "Steppe Herald"]}},
+        {"term": {"entity_match": "yevgeny prigozhin"}},
+        {"term": {"entity_match": "shoigu"}},
+        {"term": {"topic_match": "politics"}},
+        {"term": {"topic_match": "conflict_war_peace"}},
+        {"terms": {"source_match": ["harbour post", "steppe herald"]}},
         {"term": {"language": "en"}},
         {"range": {"published": {"format": "epoch_millis", "gte": 1687478400000, "lt": 1687696200000}}},
         {"term": {"story_id": "story-7"}},

@@ -106,7 +106,8 @@ def test_newswire_stories_lists_storylines_unless_asked_for_events(data_dir, cor
 
 
 def test_the_api_serves_storylines_events_and_the_filters(data_dir, corpus):
-    with TestClient(create_app(lambda: EmbeddedStore(data_dir / "search.sqlite3"))) as client:
+    app = create_app(lambda: EmbeddedStore(data_dir / "search.sqlite3"))
+    with TestClient(app, base_url="http://localhost") as client:  # the API answers to localhost by default
         storyline = client.get(f"/api/stories/{corpus.mutiny}").json()
         assert [event["title"] for event in storyline["events"]] == [
             corpus.seized.title,
