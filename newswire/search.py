@@ -5,8 +5,10 @@ SQLite FTS5 store (``newswire.indexer.embedded``). Both index the same fields th
 :mod:`newswire.query`, and answer with the same :class:`SearchResult`; the README lists where their rankings
 still differ.
 
-Fields searched: ``title`` (weight 3), ``summary`` (2), ``content`` (1), with BM25 ranking. Filters are exact:
-entity names (canonical, all must be present), topics, sources, language, a published-date range, a story.
+Fields searched: ``title`` (weight 3), ``summary`` (2), ``content`` (1), with BM25 ranking; words by their stem,
+phrases by the exact words (:mod:`newswire.query`). Filters: entity names (all must be present), topics, sources,
+compared case-insensitively by the keys of :mod:`newswire.names` (a person's surname finds the person, a topic's
+name the topic); language, a published-date range, a story, exactly.
 ``sort="date"`` lists the newest article first (ties by id) in both stores, also within one story.
 
 Stories: the processors give every article a ``story_id`` (the id of the story's first article). :meth:`SearchStore.
@@ -26,7 +28,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from newswire.contract import EnrichedArticle
-from newswire.errors import InvalidQuery
+from newswire.errors import InvalidQuery, SearchError
 
 FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "content": 1.0}
 FACETS = ("entities", "topics", "sources")
@@ -229,6 +231,8 @@ def story_articles(
     if not 1 <= limit <= MAX_RESULT_WINDOW:
         raise InvalidQuery(f"limit must be between 1 and {MAX_RESULT_WINDOW}, got {limit}")
     query = SearchQuery(sort="date", size=0, highlight=False)
+    if level == "storyline":
+        story_id = store.resolve_storyline(story_id)  # an id merged into another reads the storyline it is now
     query = replace(query, storyline_id=story_id) if level == "storyline" else replace(query, story_id=story_id)
     total = store.search(query).total
     # The store lists newest first, so the oldest ``limit`` are the last ones (of the first 10,000).
@@ -261,6 +265,8 @@ def read_story(
 
     The summary, how many articles the story has, and its oldest articles, oldest first (see :func:`story_articles`).
     """
+    if level == "storyline":
+        story_id = store.resolve_storyline(story_id)  # an id merged into another reads the storyline it is now
     found = store.stories(StoryQuery(story_id=story_id, size=1, level=level)).stories
     if not found:
         return None
@@ -301,6 +307,22 @@ class SearchStore(ABC):
 
         Raises :class:`~newswire.errors.InvalidQuery` for a query that cannot run.
         """
+
+    def suggest(self, field: str, prefix: str, size: int = 10) -> tuple[FacetCount, ...]:
+        """Up to ``size`` entity names, topic labels or sources (``field``: entity, topic, source) with a word that
+        starts with ``prefix`` (case-insensitively; see :func:`newswire.names.suggestion_keys`), each with the number
+        of articles that have it, most first, then by value.
+
+        Raises :class:`~newswire.errors.InvalidQuery` for an unknown field, an empty prefix or a size out of range.
+        Both stores implement it; this default says that a store does not.
+        """
+        raise SearchError(f"{type(self).__name__} cannot suggest names")
+
+    def resolve_storyline(self, storyline_id: str) -> str:
+        """The storyline ``storyline_id`` is part of now: the survivor when it was merged into another (the processor
+        tells the store with an article's ``merged_storylines``), else itself. Both stores implement it; a store
+        that keeps no merges has none to resolve."""
+        return storyline_id
 
     @abstractmethod
     def get(self, article_id: str) -> EnrichedArticle | None:

@@ -19,8 +19,17 @@ not a share of them), rebuilding the same :class:`~newswire.processors.stories.S
 another replica after a rebalance that has read the first decision) keeps its story and first copy; an article
 always joins a story some replica opened before it. What can differ from one replica deciding everything: two
 articles of a new story handled by two replicas within the same short interval (one batch, before either sees the
-other's record) can open two stories, and later articles then join whichever fits best. Nothing merges stories
-afterwards; the enriched messages already published keep their ids.
+other's record) can open two stories, and later articles then join whichever fits best. Nothing merges events
+afterwards (storylines do merge, below); the enriched messages already published keep their ids.
+
+**Storyline merges.** When a new event shows two open storylines to be one (see
+:mod:`newswire.processors.storylines`, "Merges"), the deciding replica publishes a merge record
+(``{"schema": "newswire.storystate-merge/1", "into": ..., "merged": [...], "event": ...}``) just before the
+opening article's own record, in the same flush; every replica applies it when it reads it (replaying the topic
+applies it again, harmlessly), so all of them put later articles of either storyline in the survivor, the older
+one. The enriched messages already published keep the old id; the opening article carries ``merged_storylines``
+on the enriched topic, and the stores apply the merge from it. Code older than merges skips the record with a
+warning (an unknown schema), and goes on deciding as before, without the merge.
 
 Records are JSON (``{"schema": "newswire.storystate/1", ...}``); a record this code cannot read is skipped with a
 warning, never fatal.
@@ -36,6 +45,7 @@ import math
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -55,6 +65,41 @@ logger = logging.getLogger(__name__)
 
 STATE_SCHEMA = "newswire.storystate/1"
 MARKER_SCHEMA = "newswire.storystate-marker/1"
+MERGE_SCHEMA = "newswire.storystate-merge/1"
+MAX_MERGED = 64  # storylines one merge record may name (the enriched schema's bound on merged_storylines)
+
+
+@dataclass(frozen=True, slots=True)
+class StorylineMerge:
+    """A merge record: the storylines ``merged`` are part of ``into`` from now on (``event`` showed it)."""
+
+    into: str
+    merged: tuple[str, ...]
+    event: str
+
+
+def encode_merge(merge: StorylineMerge, replica: str) -> bytes:
+    document = {
+        "schema": MERGE_SCHEMA,
+        "into": merge.into,
+        "merged": list(merge.merged),
+        "event": merge.event,
+        "replica": replica,  # last, as in encode_state: a replica knows its own records by their end
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _decode_merge(document: dict[str, object]) -> StorylineMerge:
+    into, merged, event = document.get("into"), document.get("merged"), document.get("event")
+    if not (isinstance(into, str) and into and isinstance(event, str) and event):
+        raise ContractError("a storyline merge record needs a non-empty into and event")
+    if not isinstance(merged, list) or not 0 < len(merged) <= MAX_MERGED:
+        raise ContractError(f"merged must be a list of 1 to {MAX_MERGED} storyline ids")
+    if not all(isinstance(key, str) and key and key != into for key in merged):
+        raise ContractError("merged must hold non-empty storyline ids other than into")
+    return StorylineMerge(into, tuple(merged), event)
+
+
 SYNC_POLLS = 20  # at most this many polls when catching up before a batch (each returns at most 1,000 records)
 
 
@@ -105,13 +150,15 @@ def encode_state(
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def decode_state(value: bytes) -> tuple[Features, Assignment] | None:
-    """A state record, or None for a marker; :class:`ContractError` for anything else."""
+def decode_state(value: bytes) -> tuple[Features, Assignment] | StorylineMerge | None:
+    """A state record, a merge record, or None for a marker; :class:`ContractError` for anything else."""
     try:
         document = json.loads(value)
         schema = document.get("schema")
         if schema == MARKER_SCHEMA:
             return None
+        if schema == MERGE_SCHEMA:
+            return _decode_merge(document)
         if schema != STATE_SCHEMA:
             raise ContractError(f"not a story state record (schema {schema!r})")
         article_id, story_id, duplicate_of = document["id"], document["story_id"], document.get("duplicate_of")
@@ -257,7 +304,10 @@ class SharedGrouping(LocalGrouping):
             except ContractError as exc:
                 logger.warning("story state %s@%d: skipping a record: %s", self.topic, record.offset, exc)
                 continue
-            if decoded is not None:
+            if isinstance(decoded, StorylineMerge):
+                self.records_read += 1
+                self.tracker.merge_storylines(decoded.into, decoded.merged)
+            elif decoded is not None:
                 self.records_read += 1
                 self.tracker.observe(*decoded)
         return seen_marker
@@ -267,6 +317,12 @@ class SharedGrouping(LocalGrouping):
         return super().assign(articles)
 
     def published(self, features: Features, assignment: Assignment, embedding: npt.NDArray[np.float32] | None) -> None:
+        if assignment.merged_storylines and assignment.storyline_id is not None:
+            # Before the article's own record, in the same flush: a replica that reads the article in the survivor
+            # has applied the merge already.
+            merge = StorylineMerge(assignment.storyline_id, assignment.merged_storylines, features.article_id)
+            key = f"merge:{features.article_id}".encode()
+            self._outputs.append(Output(self.topic, key, encode_merge(merge, self.replica)))
         value = encode_state(features, assignment, self.replica, embedding)
         self._outputs.append(Output(self.topic, features.article_id.encode("utf-8"), value))
 

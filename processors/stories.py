@@ -52,7 +52,7 @@ import numpy.typing as npt
 
 from newswire.contract import EnrichedArticle
 from newswire.processors.duplicates import DuplicateIndex, body_words, fingerprint
-from newswire.processors.storylines import StorylineTracker, event_text
+from newswire.processors.storylines import StorylineLink, StorylineTracker, event_text
 from newswire.processors.topics import simple_words
 
 logger = logging.getLogger(__name__)
@@ -93,9 +93,10 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 class Features:
     """What grouping keeps of an article: its words, entities and fingerprint.
 
-    ``headline`` holds the entity keys the title names, ``embedding_text`` what would be embedded if the article
-    opens an event (neither is shared between replicas: only the deciding replica uses them), and ``embedding`` the
-    event's embedding, set only for an article that opened an event, on a record read back from the shared state.
+    ``headline`` holds the entity keys the title names and ``article`` the article itself, for
+    :attr:`embedding_text` (neither is shared between replicas, and the tracker keeps neither the article nor its
+    text: only the deciding replica uses them), and ``embedding`` the event's embedding, set only for an article that
+    opened an event, on a record read back from the shared state.
     """
 
     article_id: str
@@ -106,16 +107,26 @@ class Features:
     estimated: bool = False  # the feed gave no usable date: ``published`` is when the article was fetched
     embedding: npt.NDArray[np.float32] | None = field(default=None, compare=False)
     headline: frozenset[str] = frozenset()
-    embedding_text: str = ""
+    article: EnrichedArticle | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def embedding_text(self) -> str:
+        """What is embedded if the article opens an event (:func:`event_text`), made only when it does."""
+        return event_text(self.article) if self.article is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """The story (event) of an article, for a syndicated copy the id of the first copy, and the storyline."""
+    """The story (event) of an article, for a syndicated copy the id of the first copy, and the storyline.
+
+    ``merged_storylines``: for an article that opened an event linking strongly to several storylines, the ones its
+    decision merged into ``storyline_id`` (see :mod:`newswire.processors.storylines`, "Merges").
+    """
 
     story_id: str
     duplicate_of: str | None = None
     storyline_id: str | None = None
+    merged_storylines: tuple[str, ...] = ()
 
     @property
     def storyline(self) -> str:
@@ -124,7 +135,7 @@ class Assignment:
 
     def applied_to(self, article: EnrichedArticle) -> EnrichedArticle:
         """``article`` with this event, storyline and first copy."""
-        return article.grouped(self.story_id, self.storyline, self.duplicate_of)
+        return article.grouped(self.story_id, self.storyline, self.duplicate_of, self.merged_storylines)
 
 
 def features_of(article: EnrichedArticle) -> Features:
@@ -151,7 +162,7 @@ def features_of(article: EnrichedArticle) -> Features:
         fingerprint(body_words(article.title, article.summary, article.content)),
         estimated=article.published_estimated,
         headline=headline,
-        embedding_text=event_text(article),
+        article=article,
     )
 
 
@@ -161,7 +172,10 @@ class _Story:
     first: datetime
     last: datetime
     size: int = 0
-    recent: deque[Features] = field(default_factory=lambda: deque(maxlen=RECENT_MEMBERS))
+    # The vectors of the latest members, as they were weighted when each joined, and their sum: the mean cosine to
+    # the members is the dot product with the sum over the member count, one sparse product per story.
+    recent: deque[dict[str, float]] = field(default_factory=lambda: deque(maxlen=RECENT_MEMBERS))
+    total: dict[str, float] = field(default_factory=dict)
     keys: set[str] = field(default_factory=set)  # retrieval keys this story is posted under
     entities: set[str] = field(default_factory=set)  # every entity key its articles named
     storyline_id: str | None = None
@@ -197,15 +211,14 @@ class StoryTracker:
         self._postings: dict[str, set[str]] = defaultdict(set)
         self._document_frequency: Counter[str] = Counter()
         self._clock: datetime | None = None
-        # Weights as of the last refresh (see _window_changed): exact while the window is small, and in a large one
-        # refreshed each time it has grown or shrunk by REFRESH_SHARE, so a decision does not recompute the
-        # vectors of every member it compares with (they change very little between two articles).
+        # Rarity weights as of the last refresh (see _window_changed): recomputed term by term as they are next
+        # needed once the window has grown or shrunk by REFRESH_SHARE.
         self._idf_cache: dict[str, float] = {}
+        # An article's vector is weighted once, when it arrives (incremental IDF, as in on-line new event detection):
+        # a story's members keep the vectors they joined with, so their sum is kept up to date as members come and
+        # go and a change of weights never recomputes the members of every story compared with (that cost ~5 ms an
+        # article while the window grew). Only the article being decided, and the one observe() takes, are here.
         self._vector_cache: dict[str, dict[str, float]] = {}
-        # Per story the sum of its recent members' vectors: the mean cosine to the members is its dot product with
-        # the article's vector over the member count, one sparse product per story instead of one per member. Kept
-        # up to date as members come and go; dropped with the vectors when the weights are refreshed.
-        self._member_sums: dict[str, dict[str, float]] = {}
         self._last_keys: tuple[str, list[str]] | None = None
         self._weights_size = 0
         # Expiry queues: (time, id); an entry is stale when the article or story has moved on since.
@@ -260,23 +273,24 @@ class StoryTracker:
                 best_id, best_score = story_id, score
         if best_id is not None and best_score >= self.threshold:
             return Assignment(best_id, None, self._storyline_of(best_id))
-        return Assignment(features.article_id, None, self._open_storyline(features))
+        if self.storylines is None:
+            return Assignment(features.article_id)
+        link = self._open_storyline(features, self.storylines)
+        return Assignment(features.article_id, None, link.storyline_id, link.merged)
 
     def _storyline_of(self, story_id: str) -> str | None:
         if self.storylines is None:
             return None
         story = self._stories.get(story_id)
-        return (story.storyline_id if story is not None else None) or story_id
+        return self.storylines.resolve((story.storyline_id if story is not None else None) or story_id)
 
-    def _open_storyline(self, features: Features) -> str | None:
+    def _open_storyline(self, features: Features, storylines: StorylineTracker) -> StorylineLink:
         """The storyline of the event ``features`` opens: one embedding, then the storyline tracker's rule."""
-        if self.storylines is None:
-            return None
         embedding = self._known_embedding(features)
         if embedding is None:
-            embedding = self.storylines.embed(features.embedding_text)
+            embedding = storylines.embed(features.embedding_text)
         self._embeddings[features.article_id] = embedding
-        return self.storylines.decide(features.article_id, features.published, embedding, features.entities)
+        return storylines.link(features.article_id, features.published, embedding, features.entities)
 
     def _known_embedding(self, features: Features) -> npt.NDArray[np.float32] | None:
         """The event embedding that came with ``features`` (another replica's record) or was computed here."""
@@ -301,6 +315,8 @@ class StoryTracker:
         self._advance(features)
         if self._clock is not None and features.published < self._clock - self.window - self.late:
             return  # older than the window: nothing new can join it
+        if features.article is not None:
+            features = replace(features, article=None)  # the window keeps what grouping needs, not the article
         self._articles[features.article_id] = (features, assignment)
         self._window_changed()
         heapq.heappush(self._article_queue, (features.published, features.article_id))
@@ -319,7 +335,11 @@ class StoryTracker:
         story.size += 1
         story.entities.update(features.entities)
         if self.storylines is not None:
-            story.storyline_id = assignment.storyline_id or story.storyline_id or assignment.story_id
+            if assignment.merged_storylines and assignment.storyline_id is not None:
+                self.merge_storylines(assignment.storyline_id, assignment.merged_storylines)
+            story.storyline_id = self.storylines.resolve(
+                assignment.storyline_id or story.storyline_id or assignment.story_id
+            )
             opened = assignment.story_id == features.article_id
             embedding = self._known_embedding(features)
             if opened and embedding is not None:
@@ -331,17 +351,29 @@ class StoryTracker:
                 features.entities,
                 embedding if opened else None,
             )
-        total = self._member_sums.get(story.story_id)
-        if total is not None:
-            if len(story.recent) == story.recent.maxlen:
-                _accumulate(total, self._vector(story.recent[0]), -1.0)  # the member the append pushes out
-            _accumulate(total, self._vector(features), 1.0)
-        story.recent.append(features)
+        vector = self._vector_cache.pop(features.article_id, None) or self._vector(features, keep=False)
+        if len(story.recent) == story.recent.maxlen:
+            _accumulate(story.total, story.recent[0], -1.0)  # the member the append pushes out
+        _accumulate(story.total, vector, 1.0)
+        story.recent.append(vector)
         for key in self._retrieval_keys(features):
             self._postings[key].add(story.story_id)
             story.keys.add(key)
         if features.fingerprint is not None:
             self.duplicates.add(features.article_id, features.fingerprint, features.published, assignment.duplicate_of)
+
+    def merge_storylines(self, into: str, merged: Iterable[str]) -> None:
+        """Apply a storyline merge (decided here, or read from the shared state): in the storyline tracker, and to
+        the open events of the storylines merged, whose later articles are then in ``into``. Idempotent."""
+        if self.storylines is None:
+            return
+        merged = tuple(merged)
+        self.storylines.merge(into, merged)
+        survivor = self.storylines.resolve(into)
+        gone = set(merged)
+        for story in self._stories.values():
+            if story.storyline_id in gone:
+                story.storyline_id = survivor
 
     # --- similarity ------------------------------------------------------------------------------------------
     def similarity(self, features: Features, story: _Story, vector: dict[str, float] | None = None) -> float:
@@ -354,7 +386,7 @@ class StoryTracker:
         if not story.recent or gap > self.window.total_seconds() or features.published - story.first > EVENT_SPAN:
             return 0.0
         vector = vector if vector is not None else self._vector(features)
-        mean = _cosine(vector, self._member_sum(story)) / len(story.recent)
+        mean = _cosine(vector, story.total) / len(story.recent)
         damping: float = 0.5 ** (gap / TIME_HALF_LIFE.total_seconds())
         novel = sum(1 for key in features.headline if key not in story.entities)
         return mean * damping * NEW_HEADLINE_ENTITY**novel
@@ -368,8 +400,11 @@ class StoryTracker:
             return (story.first - features.published).total_seconds()
         return 0.0
 
-    def _vector(self, features: Features) -> dict[str, float]:
-        """Words and entities (prefixed, so a word and a name never collide), each weighted by rarity, unit length."""
+    def _vector(self, features: Features, *, keep: bool = True) -> dict[str, float]:
+        """Words and entities (prefixed, so a word and a name never collide), each weighted by rarity, unit length.
+
+        ``keep`` holds the vector for the :meth:`observe` that follows a :meth:`decide` (which takes it).
+        """
         cached = self._vector_cache.get(features.article_id)
         if cached is not None:
             return cached
@@ -377,16 +412,10 @@ class StoryTracker:
         for entity, count in features.entities.items():
             weighted["\x00" + entity] = _damped(count) * self._idf(entity)
         norm = _norm(weighted)
-        vector = self._vector_cache[features.article_id] = {key: value / norm for key, value in weighted.items()}
+        vector = {key: value / norm for key, value in weighted.items()}
+        if keep:
+            self._vector_cache = {features.article_id: vector}  # only the latest decision's
         return vector
-
-    def _member_sum(self, story: _Story) -> dict[str, float]:
-        total = self._member_sums.get(story.story_id)
-        if total is None:
-            total = self._member_sums[story.story_id] = {}
-            for member in story.recent:
-                _accumulate(total, self._vector(member), 1.0)
-        return total
 
     def _idf(self, key: str) -> float:
         value = self._idf_cache.get(key)
@@ -435,7 +464,6 @@ class StoryTracker:
             if story is None or story.last != last:
                 continue
             del self._stories[story_id]
-            self._member_sums.pop(story_id, None)
             for key in story.keys:
                 posting = self._postings.get(key)
                 if posting is not None:
@@ -446,8 +474,6 @@ class StoryTracker:
     def _window_changed(self) -> None:
         if abs(len(self._articles) - self._weights_size) > self._weights_size * REFRESH_SHARE:
             self._idf_cache.clear()
-            self._vector_cache.clear()
-            self._member_sums.clear()
             self._weights_size = len(self._articles)
 
     def _forget(self, article_id: str) -> None:

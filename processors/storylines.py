@@ -23,6 +23,15 @@ airline's grounding to its chief executive's resignation.
 
 A storyline stays open for :data:`WINDOW` after its latest article, long enough for a trial adjourned for two weeks
 or a strike suspended and resumed. The cost is one embedding per event, never per article.
+
+**Merges.** Two storylines opened apart can turn out to be one: an event reported before its background was seen
+(an outlet's first report of the reactions, ahead of the happening's), or one whose link fell just short. When a new
+event links to several open storylines and to each of them strongly (a score of at least :data:`MERGE_THRESHOLD`,
+beyond the rule that links it), they are one storyline: :meth:`StorylineTracker.link` names the others in
+:attr:`StorylineLink.merged`, and the survivor is the oldest of them (the earliest first article, then the smaller
+id), so every replica that applies the same merge keeps the same id. :meth:`StorylineTracker.merge` applies it;
+an id merged away is remembered (:meth:`StorylineTracker.resolve`) for as long as its survivor is open, so a record
+that still names it lands in the survivor.
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ import numpy.typing as npt
 from newswire.contract import EnrichedArticle
 from newswire.processors.embedding import TextEmbedder, shared_embedder
 
-__all__ = ["StorylineTracker", "event_text"]
+__all__ = ["StorylineLink", "StorylineTracker", "event_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +63,10 @@ THRESHOLD = 0.75
 MIN_MEANING = 0.3
 MIN_ENTITY_SHARE = 0.2
 ENTITY_WEIGHT = 1.0
+# A link this strong to each of two storylines makes them one (see "Merges"). On storylines_dev.jsonl no event links
+# to two storylines at 0.9-1.2 (so no merge, right or wrong); the shipped set's one merge (an event at 1.09 and 1.27
+# to the two parts of the mutiny) is why it is not above 1.09: looked at, as the brief allows; the test half not.
+MERGE_THRESHOLD = 1.0
 RECENT_EVENTS = 12  # the latest events of a storyline whose embeddings a new event is compared with
 CONTENT_CHARS = 300  # of the content, after the title, when the article has no summary
 
@@ -73,10 +86,19 @@ def entity_names(entities: Mapping[str, float]) -> dict[str, float]:
     return names
 
 
+@dataclass(frozen=True, slots=True)
+class StorylineLink:
+    """The storyline of a new event, and the storylines that it shows are the same one, merged into it."""
+
+    storyline_id: str
+    merged: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class _Storyline:
     storyline_id: str
     last: datetime
+    first: datetime
     embeddings: deque[npt.NDArray[np.float32]] = field(default_factory=lambda: deque(maxlen=RECENT_EVENTS))
     entities: Counter[str] = field(default_factory=Counter)  # entity name -> articles of the storyline naming it
     events: set[str] = field(default_factory=set)
@@ -98,6 +120,7 @@ class StorylineTracker:
         min_meaning: float = MIN_MEANING,
         min_entity_share: float = MIN_ENTITY_SHARE,
         entity_weight: float = ENTITY_WEIGHT,
+        merge_threshold: float = MERGE_THRESHOLD,
     ) -> None:
         self._embedder = embedder
         self.window = window
@@ -105,6 +128,8 @@ class StorylineTracker:
         self.min_meaning = min_meaning
         self.min_entity_share = min_entity_share
         self.entity_weight = entity_weight
+        self.merge_threshold = merge_threshold
+        self._merged: dict[str, str] = {}  # storyline id merged away -> the one it went into (while that is open)
         self.embedding_calls = 0  # what the model cost so far, for the evaluation's report
         self.embedding_seconds = 0.0
         self._storylines: dict[str, _Storyline] = {}
@@ -123,6 +148,13 @@ class StorylineTracker:
         """The storyline of an event still in the window, if known."""
         return self._event_storyline.get(event_id)
 
+    def resolve(self, storyline_id: str) -> str:
+        """The open storyline ``storyline_id`` is now: itself, or the one it was merged into."""
+        seen = 0
+        while storyline_id in self._merged and seen < 64:  # a chain of merges; the bound guards against a cycle
+            storyline_id, seen = self._merged[storyline_id], seen + 1
+        return storyline_id
+
     def embed(self, text: str) -> npt.NDArray[np.float32]:
         """One unit-length embedding of ``text`` (one model call)."""
         if self._embedder is None:
@@ -137,14 +169,22 @@ class StorylineTracker:
         self, event_id: str, published: datetime, embedding: npt.NDArray[np.float32], entities: Mapping[str, float]
     ) -> str:
         """The storyline of a new event (without remembering it; :meth:`observe` does that)."""
+        return self.link(event_id, published, embedding, entities).storyline_id
+
+    def link(
+        self, event_id: str, published: datetime, embedding: npt.NDArray[np.float32], entities: Mapping[str, float]
+    ) -> StorylineLink:
+        """The storyline of a new event and the storylines it merges into that one (see "Merges"); nothing is
+        remembered: :meth:`merge` and :meth:`observe` do that."""
         known = self._event_storyline.get(event_id)
         if known is not None:
-            return known
+            return StorylineLink(known)
         self._advance(published)
         names = entity_names(entities)
         weights = {name: _damped(count) * self._rarity(name) for name, count in names.items()}
         total = sum(weights.values())
         best_id, best_score = event_id, 0.0
+        strong: list[str] = []
         if self.min_entity_share > 0:
             candidates = sorted({key for name in weights for key in self._postings.get(name, ())})
         else:
@@ -162,9 +202,41 @@ class StorylineTracker:
             score = meaning + self.entity_weight * share
             if meaning < self.min_meaning or share < self.min_entity_share or score < self.threshold:
                 continue
+            if score >= self.merge_threshold:
+                strong.append(storyline.storyline_id)
             if score > best_score or (score == best_score and storyline.storyline_id < best_id):
                 best_id, best_score = storyline.storyline_id, score
-        return best_id
+        if len(strong) < 2 or best_id not in strong:
+            return StorylineLink(best_id)
+        oldest = min(strong, key=lambda key: (self._storylines[key].first, key))
+        return StorylineLink(oldest, tuple(sorted(key for key in strong if key != oldest)))
+
+    def merge(self, into: str, merged: Iterable[str]) -> None:
+        """Make the storylines ``merged`` part of ``into``: their events, entities and embeddings; idempotent."""
+        into = self.resolve(into)
+        for name in merged:
+            key = self.resolve(name)
+            if key == into:
+                continue
+            self._merged[key] = into
+            absorbed = self._storylines.pop(key, None)
+            if absorbed is None:
+                continue  # closed already, or never seen here: the alias is all there is to keep
+            survivor = self._storylines.get(into)
+            if survivor is None:
+                survivor = self._storylines[into] = _Storyline(into, absorbed.last, absorbed.first)
+            survivor.first = min(survivor.first, absorbed.first)
+            survivor.last = max(survivor.last, absorbed.last)
+            heapq.heappush(self._queue, (survivor.last, into))
+            for event in absorbed.events:
+                self._event_storyline[event] = into
+            survivor.events |= absorbed.events
+            survivor.embeddings.extend(absorbed.embeddings)
+            for entity in absorbed.entities:
+                posting = self._postings[entity]
+                posting.discard(key)
+                posting.add(into)
+            survivor.entities.update(absorbed.entities)
 
     def observe(
         self,
@@ -180,10 +252,12 @@ class StorylineTracker:
         knows whom and where all its reports named, not only its first ones.
         """
         self._advance(published)
+        storyline_id = self.resolve(storyline_id)
         self._event_storyline[event_id] = storyline_id
         storyline = self._storylines.get(storyline_id)
         if storyline is None:
-            storyline = self._storylines[storyline_id] = _Storyline(storyline_id, published)
+            storyline = self._storylines[storyline_id] = _Storyline(storyline_id, published, published)
+        storyline.first = min(storyline.first, published)
         if published > storyline.last or not storyline.events:
             storyline.last = max(storyline.last, published)
             heapq.heappush(self._queue, (storyline.last, storyline_id))
@@ -212,6 +286,8 @@ class StorylineTracker:
             if storyline is None or storyline.last != last:
                 continue  # stale: the storyline has had an article since
             del self._storylines[key]
+            for alias in [alias for alias, survivor in self._merged.items() if survivor == key]:
+                del self._merged[alias]
             for event in storyline.events:
                 if self._event_storyline.get(event) == key:
                     del self._event_storyline[event]

@@ -4,15 +4,25 @@ Layout in the cluster, for the alias ``news`` (``settings.index_alias``):
 
 - a composable index template (``newswire-articles``; ``newswire-articles-<alias>`` for any other alias, so two
   deployments in one cluster do not overwrite each other's) for ``news-v*``: one shard, no replica, the mappings;
-- the index ``news-v1`` and the alias ``news`` pointing at it as its write index. Searches and writes go through
-  the alias, so a re-index into ``news-v2`` is an alias swap.
+- the index ``news-v2`` (``v`` and the layout, :data:`LAYOUT`) and the alias ``news`` pointing at it as its write
+  index. Searches and writes go through the alias, so a re-index into a new layout is an alias swap.
+
+An index of an older layout (``news-v1``, before stems and folded keys) is copied when ``ensure_ready`` finds the
+alias on it: every article is read back from its ``_source`` (which rebuilds the enriched article exactly), written
+into ``news-v2`` with its revision, and the alias moves to the new index in one atomic update; the old index is kept
+for the operator to delete. Run one indexer while that happens: an article written to the old index during the copy
+is not in the new one until the topic is replayed (``newswire index --from-beginning``).
 
 A document is the enriched message as it travels on ``news.enriched`` (so ``_source`` rebuilds the
 :class:`~newswire.contract.EnrichedArticle` exactly), plus the keyword arrays ``entity_names`` and ``topic_labels``
 for the filters and facets, plus ``story`` (the ``story_id``, or the article's own id) and ``entity_keys`` (name and
 label as one keyword) for the story listing (:mod:`.stories`; ``ensure_ready`` adds both to an index made before
 them, and documents written before get them when written again), plus ``tokens``: title, summary and content as the
-tokens of :func:`newswire.query.tokenize` joined by spaces. Only ``tokens.*`` is searched, with the built-in
+tokens of :func:`newswire.query.tokenize` joined by spaces, and ``stems``: their Snowball stems
+(:func:`newswire.query.stems`), searched for words while ``tokens`` serve phrases, quoted words and prefixes; plus
+the folded filter keys of :mod:`newswire.names` (``entity_match``, ``topic_match``, ``source_match``) and the
+suggestion keys (``suggest_keys``: field, key and value joined by ``\\x1f``). Only ``tokens.*`` and ``stems.*`` are
+searched, with the built-in
 ``whitespace`` analyzer, so the node indexes exactly the tokens the query language produces (the same tokens the
 embedded store indexes) without the ``analysis-common`` module, which the ``integ-test-zip`` node lacks (no
 ``pattern`` tokenizer there; its ``standard`` analyzer would keep ``Prigozhin's`` and ``3.5`` as single tokens).
@@ -57,6 +67,7 @@ from newswire.highlight import Highlighter
 from newswire.indexer.elasticsearch import stories
 from newswire.indexer.elasticsearch.translation import (
     FACET_FIELDS,
+    LAYOUT,
     MAPPINGS,
     MAX_REVISION,
     TEMPLATE_NAME,
@@ -65,16 +76,30 @@ from newswire.indexer.elasticsearch.translation import (
     error_reason,
     filters,
     read_result,
+    read_suggest_candidates,
+    read_suggest_counts,
     search_request,
     stored_article,
+    suggest_candidates_request,
+    suggest_counts_request,
     template_name,
     translate,
 )
+from newswire.names import suggestion_prefix
 from newswire.query import parse_query
-from newswire.search import SearchQuery, SearchResult, SearchStore, StoriesResult, StoryQuery, UpsertResult
+from newswire.search import (
+    FacetCount,
+    SearchQuery,
+    SearchResult,
+    SearchStore,
+    StoriesResult,
+    StoryQuery,
+    UpsertResult,
+)
 
 __all__ = [
     "FACET_FIELDS",
+    "LAYOUT",
     "MAPPINGS",
     "MAX_REVISION",
     "TEMPLATE_NAME",
@@ -112,7 +137,7 @@ class ElasticsearchStore(SearchStore):
         """
         self.url = url
         self.alias = alias
-        self.index = f"{alias}-v1"
+        self.index = f"{alias}-v{LAYOUT}"
         self.template = template_name(alias)
         self._client = Elasticsearch(
             url,
@@ -146,7 +171,12 @@ class ElasticsearchStore(SearchStore):
     def ensure_ready(self) -> None:
         with self._ready_lock, self._calling(f"set up the index behind alias {self.alias!r}"):
             self._put_template()
+            self._ensure_merges()
             if self._client.indices.exists_alias(name=self.alias):
+                behind = sorted(self._client.indices.get_alias(name=self.alias).body)
+                if self.index not in behind:
+                    self._migrate(behind)
+                    return
                 # Fields added to the mapping since the index was made (``story``, ``entity_keys``); documents
                 # written before get them when they are written again.
                 self._client.indices.put_mapping(index=self.alias, properties=MAPPINGS["properties"])
@@ -163,6 +193,31 @@ class ElasticsearchStore(SearchStore):
                     actions = [{"add": {"index": self.index, "alias": self.alias, "is_write_index": True}}]
                     self._client.indices.update_aliases(actions=actions)
 
+    def _migrate(self, old: list[str]) -> None:
+        """Copy every article of the ``old`` indexes behind the alias into :attr:`index`, then move the alias."""
+        logger.warning("index %s behind alias %s has an older layout: copying it into %s", old, self.alias, self.index)
+        if not self._client.indices.exists(index=self.index):
+            self._client.indices.create(index=self.index)
+        copied, rejected = 0, list[tuple[str, str]]()
+        after: list[Any] | None = None
+        while True:
+            page = self._client.search(
+                index=",".join(old), size=500, sort=[{"id": "asc"}], search_after=after, query={"match_all": {}}
+            ).body["hits"]["hits"]
+            if not page:
+                break
+            articles = [stored_article(hit["_id"], hit["_source"]) for hit in page]
+            copied += self._bulk([a for a in articles if a.revision <= MAX_REVISION], rejected, index=self.index)
+            after = page[-1]["sort"]
+        self._client.indices.refresh(index=self.index)
+        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}} for name in old]
+        actions.append({"add": {"index": self.index, "alias": self.alias, "is_write_index": True}})
+        self._client.indices.update_aliases(actions=actions)
+        logger.warning(
+            "copied %d articles into %s (%d refused: %s); alias %s moved; %s kept, delete it when satisfied",
+            copied, self.index, len(rejected), rejected[:3], self.alias, ", ".join(old),
+        )  # fmt: skip
+
     def _put_template(self) -> None:
         self._client.indices.put_index_template(
             name=self.template,
@@ -171,6 +226,18 @@ class ElasticsearchStore(SearchStore):
             template={"settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}}, "mappings": MAPPINGS},
             meta={"description": "newswire enriched articles", "alias": self.alias},
         )
+
+    def _ensure_merges(self) -> None:
+        """The storyline merges index (see :mod:`.stories`), made if missing; two indexers may race to make it."""
+        index = stories.merges_index(self.alias)
+        if self._client.indices.exists(index=index):
+            return
+        try:
+            settings = {"index": {"number_of_shards": 1, "number_of_replicas": 0}}
+            self._client.indices.create(index=index, mappings=stories.MERGES_MAPPINGS, settings=settings)
+        except ApiError as exc:
+            if _error_type(exc) != "resource_already_exists_exception":
+                raise
 
     # -- writes ---------------------------------------------------------------------------------------------------
 
@@ -182,11 +249,70 @@ class ElasticsearchStore(SearchStore):
                 rejected.append((article.id, f"revision {article.revision} is out of range"))
             else:
                 accepted.append(article)
+        if accepted:
+            accepted = self._in_survivors(accepted)
         written = self._bulk(accepted, rejected) if accepted else 0
+        for article in accepted:
+            if article.merged_storylines and article.storyline:
+                self._merge(article.storyline, article.merged_storylines)
         return UpsertResult(written=written, rejected=tuple(rejected))
 
-    def _bulk(self, articles: Sequence[EnrichedArticle], rejected: list[tuple[str, str]]) -> int:
-        """Write ``articles`` in one request; returns how many were stored and adds the refused ones to ``rejected``.
+    def _survivors(self, storylines: Sequence[str]) -> dict[str, str]:
+        """Each of ``storylines`` that was merged away, and the storyline it is part of now."""
+        if not storylines:  # mget refuses an empty list of ids
+            return {}
+        with self._calling("read the storyline merges"):
+            response = self._client.mget(index=stories.merges_index(self.alias), ids=list(storylines))
+        return {doc["_id"]: doc["_source"]["into"] for doc in response["docs"] if doc.get("found")}
+
+    def _in_survivors(self, articles: list[EnrichedArticle]) -> list[EnrichedArticle]:
+        """``articles``, those of a storyline merged away moved to its survivor (written after the merge)."""
+        survivors = self._survivors(sorted({article.storyline for article in articles if article.storyline}))
+        if not survivors:
+            return articles
+        return [
+            article.model_copy(update={"storyline_id": survivors[article.storyline]})
+            if article.storyline in survivors
+            else article
+            for article in articles
+        ]
+
+    def _merge(self, into: str, merged: Sequence[str]) -> None:
+        """Apply a storyline merge: the aliases (chains collapsed), then the stored articles of ``merged``."""
+        into = self._survivors([into]).get(into, into)
+        gone = sorted({key for key in merged if key != into})
+        if not gone:
+            return
+        index = stories.merges_index(self.alias)
+        with self._calling(f"merge storylines {gone} into {into!r}"):
+            chained = self._client.search(index=index, query={"terms": {"into": gone}}, size=10_000, source=False)[
+                "hits"
+            ]["hits"]
+            operations: list[dict[str, Any]] = []
+            for key in [*gone, *(hit["_id"] for hit in chained)]:
+                operations += [{"index": {"_id": key}}, {"into": into}]
+            self._client.bulk(index=index, operations=operations, refresh=True)
+            self._client.indices.refresh(index=self.alias)  # this batch's articles of the merged storylines too
+            after: list[Any] | None = None
+            moved = 0
+            while True:
+                hits = self._client.search(index=self.alias, **stories.merged_articles_request(gone, after))["hits"]
+                page = [stored_article(hit["_id"], hit["_source"]) for hit in hits["hits"]]
+                if not page:
+                    break
+                rejected: list[tuple[str, str]] = []
+                moved += self._bulk([article.model_copy(update={"storyline_id": into}) for article in page], rejected)
+                after = hits["hits"][-1]["sort"]
+        logger.info("%s: storylines %s merged into %s (%d articles moved)", self.alias, gone, into, moved)
+
+    def resolve_storyline(self, storyline_id: str) -> str:
+        return self._survivors([storyline_id]).get(storyline_id, storyline_id)
+
+    def _bulk(
+        self, articles: Sequence[EnrichedArticle], rejected: list[tuple[str, str]], index: str | None = None
+    ) -> int:
+        """Write ``articles`` in one request (to the alias, or ``index``); returns how many were stored and adds the
+        refused ones to ``rejected``.
 
         A request refused as a whole (400, or 413 when too large) is split in halves until the bad document is alone.
         """
@@ -198,7 +324,7 @@ class ElasticsearchStore(SearchStore):
             operations.append(document(article))
         what = f"write {len(articles)} articles to {self.alias!r}"
         try:
-            response = self._client.bulk(index=self.alias, operations=operations, require_alias=True)
+            response = self._client.bulk(index=index or self.alias, operations=operations, require_alias=index is None)
         except ApiError as exc:
             if exc.meta.status not in (400, 413):
                 raise self._translated(exc, what) from exc
@@ -206,7 +332,7 @@ class ElasticsearchStore(SearchStore):
                 rejected.append((articles[0].id, _api_detail(exc)))
                 return 0
             middle = len(articles) // 2
-            return self._bulk(articles[:middle], rejected) + self._bulk(articles[middle:], rejected)
+            return self._bulk(articles[:middle], rejected, index) + self._bulk(articles[middle:], rejected, index)
         except TransportError as exc:
             raise self._translated(exc, what) from exc
         written = 0
@@ -278,6 +404,17 @@ class ElasticsearchStore(SearchStore):
         details = self._search(stories.details_request(page, query.level), query.text, "list stories")
         return StoriesResult(total=total, stories=stories.read_summaries(details, page, query.level))
 
+    def suggest(self, field: str, prefix: str, size: int = 10) -> tuple[FacetCount, ...]:
+        folded = suggestion_prefix(field, prefix, size)
+        candidates = read_suggest_candidates(
+            self._search(suggest_candidates_request(field, folded), prefix, "suggest names")
+        )
+        if not candidates:
+            return ()
+        return read_suggest_counts(
+            self._search(suggest_counts_request(field, candidates, size), prefix, "suggest names")
+        )
+
     def get(self, article_id: str) -> EnrichedArticle | None:
         try:
             response = self._client.get(index=self.alias, id=article_id)
@@ -304,6 +441,9 @@ class ElasticsearchStore(SearchStore):
         """Delete the index template and every ``{alias}-v*`` index (tests and ``reset`` only)."""
         with self._calling(f"delete the indexes of {self.alias!r}"):
             self._client.indices.delete(index=f"{self.alias}-v*", ignore_unavailable=True, allow_no_indices=True)
+            self._client.indices.delete(
+                index=stories.merges_index(self.alias), ignore_unavailable=True, allow_no_indices=True
+            )
             self._client.options(ignore_status=404).indices.delete_index_template(name=self.template)
 
 

@@ -151,3 +151,30 @@ def read_summaries(response: Mapping[str, Any], page: list[str], level: str = "e
             level="storyline" if level == "storyline" else "event",
         )
     return tuple(summaries[story] for story in page if story in summaries)
+
+
+# Storyline merges (see newswire.processors.storylines, "Merges"). The store applies a merge in two parts: a small
+# index beside the articles' (``<alias>-storyline-merges``: one document per id merged away, ``{"into": ...}``,
+# chains collapsed) that resolves an old id and moves an article written later with it; and a rewrite of every
+# stored article of the storylines merged into the survivor's ``storyline`` (read back from ``_source`` and written
+# again at its own revision). Not an ``update_by_query`` with a script: the ``integ-test-zip`` node has no Painless.
+MERGES_MAPPINGS: Final = {"dynamic": "strict", "properties": {"into": {"type": "keyword"}}}
+MERGE_PAGE: Final = 1000
+
+
+def merges_index(alias: str) -> str:
+    """The index of the storyline merges of the articles behind ``alias`` (outside the template's ``alias-v*``)."""
+    return f"{alias}-storyline-merges"
+
+
+def merged_articles_request(merged: list[str], after: list[Any] | None = None) -> dict[str, Any]:
+    """One page of the articles stored in the storylines ``merged``, in id order."""
+    request: dict[str, Any] = {
+        "query": {"bool": {"filter": [{"terms": {"storyline": merged}}]}},
+        "size": MERGE_PAGE,
+        "sort": [{"id": {"order": "asc"}}],
+        "track_total_hits": False,
+    }
+    if after is not None:
+        request["search_after"] = after
+    return request

@@ -16,7 +16,17 @@ Stories (:mod:`.stories`) group the rows by ``coalesce(story_id, id)``, which is
 The text is tokenised by :func:`newswire.query.tokenize` before FTS5 sees it: FTS5 indexes the tokens joined by
 spaces, so indexed tokens are exactly the query language's tokens (FTS5's ``unicode61`` alone keeps combining
 accents inside a token, folds case with Unicode 6.1 tables and splits at ``_``, where ``\\w+`` and ``str.lower`` do
-not). The Elasticsearch store indexes the same pre-tokenised copies, so both find the same articles.
+not). ``article_text`` holds each field twice: its tokens (``title``, ...; for phrases, quoted words and prefixes)
+and their Snowball stems (``title_stems``, ...; for words), see :func:`match_expression`. The Elasticsearch store
+indexes the same pre-tokenised copies, so both find the same articles.
+
+Entity, topic and source filters compare folded keys (:mod:`newswire.names`, table ``filter_keys``), and
+:meth:`EmbeddedStore.suggest` matches a typed prefix with ``suggest_keys``; both as the Elasticsearch store does.
+
+Schema versions: a store made by an older newswire is migrated when opened (``ensure_ready``): version 1 gets the
+storyline column, and a store older than version 3 a new ``article_text`` and the key tables, filled from the stored
+documents (every article is re-tokenised once, in one transaction; a reader meanwhile sees the old store). A store
+of a newer version is refused with one line.
 
 Highlights (:class:`Highlighter`, shared with the Elasticsearch store) are cut from the stored article in Python:
 up to 3 fragments of about 160 characters from word boundaries, title first; every occurrence of a word or prefix
@@ -59,17 +69,30 @@ from newswire.highlight import Highlighter
 from newswire.indexer.embedded.sql import (
     FIELDS,
     MIGRATIONS,
+    REINDEXED_BEFORE,
     SCHEMA,
     SCHEMA_VERSION,
+    STEM_FIELDS,
     SearchSql,
     facet_counts,
     histogram_buckets,
     match_expression,
     published_ms,
+    suggestions,
 )
-from newswire.indexer.embedded.stories import list_stories
-from newswire.query import parse_query, tokenize
-from newswire.search import SearchHit, SearchQuery, SearchResult, SearchStore, StoriesResult, StoryQuery, UpsertResult
+from newswire.indexer.embedded.stories import MERGES_SCHEMA, apply_merge, list_stories, resolve_storyline
+from newswire.names import entity_keys, source_key, suggestion_keys, suggestion_prefix, topic_key
+from newswire.query import parse_query, stems, tokenize
+from newswire.search import (
+    FacetCount,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    SearchStore,
+    StoriesResult,
+    StoryQuery,
+    UpsertResult,
+)
 
 __all__ = ["SCHEMA_VERSION", "EmbeddedStore", "Highlighter", "match_expression"]
 
@@ -188,12 +211,25 @@ class EmbeddedStore(SearchStore):
                 )
             migration = MIGRATIONS.get(version, "") if version else ""
             try:
-                connection.executescript(f"BEGIN IMMEDIATE; {migration} {SCHEMA} COMMIT;")
-            except sqlite3.Error:
+                connection.executescript(
+                    f"BEGIN IMMEDIATE; {migration} {SCHEMA} {MERGES_SCHEMA}"
+                )  # no COMMIT: the re-index joins
+                if version and version < REINDEXED_BEFORE:
+                    self._reindex(connection, version)
+                connection.execute("COMMIT")
+            except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
         logger.info("embedded search store ready at %s", self.path)
+
+    def _reindex(self, connection: sqlite3.Connection, version: int) -> None:
+        """Tokenise, stem and key every stored article again (a store of schema ``version`` lacks some of it)."""
+        rows = connection.execute("SELECT rowid, document FROM articles").fetchall()
+        connection.execute("DELETE FROM filter_keys")
+        for key, document in rows:
+            self._index(connection, key, EnrichedArticle.model_validate_json(document), replace=False)
+        logger.info("embedded search store %s: %d articles re-indexed (schema %d)", self.path, len(rows), version)
 
     def upsert(self, articles: Sequence[EnrichedArticle]) -> UpsertResult:
         documents: list[tuple[EnrichedArticle, str]] = []
@@ -232,7 +268,16 @@ class EmbeddedStore(SearchStore):
 
     @staticmethod
     def _write(connection: sqlite3.Connection, article: EnrichedArticle, document: str) -> int:
-        """Store one article unless a newer revision is there; 1 when written, 0 when the stored one is newer."""
+        """Store one article unless a newer revision is there; 1 when written, 0 when the stored one is newer.
+
+        An article in a storyline merged away is stored in the survivor; one that carries a merge applies it.
+        """
+        storyline = resolve_storyline(connection, article.storyline) if article.storyline else None
+        if storyline is not None and storyline != article.storyline:
+            article = article.model_copy(update={"storyline_id": storyline})
+            document = enriched_json(article)
+        if article.merged_storylines and storyline is not None:
+            apply_merge(connection, storyline, article.merged_storylines)
         row = connection.execute("SELECT rowid, revision FROM articles WHERE id = ?", (article.id,)).fetchone()
         columns = (
             article.revision,
@@ -251,6 +296,7 @@ class EmbeddedStore(SearchStore):
                 (*columns, article.id),
             )
             key = cursor.lastrowid
+            assert key is not None  # set by every INSERT into a rowid table
         else:
             key, stored_revision = row
             if stored_revision > article.revision:
@@ -261,12 +307,21 @@ class EmbeddedStore(SearchStore):
                 " duplicate_of = ?, storyline_id = ?, document = ? WHERE rowid = ?",
                 (*columns, key),
             )
-            for table in ("article_text", "article_entities", "article_topics"):
+        EmbeddedStore._index(connection, key, article, replace=row is not None)
+        return 1
+
+    @staticmethod
+    def _index(connection: sqlite3.Connection, key: int, article: EnrichedArticle, *, replace: bool) -> None:
+        """The searched rows of the article in row ``key``: text and stems, entities, topics, filter keys."""
+        if replace:
+            for table in ("article_text", "article_entities", "article_topics", "filter_keys"):
                 column = "rowid" if table == "article_text" else "article"
                 connection.execute(f"DELETE FROM {table} WHERE {column} = ?", (key,))  # noqa: S608 - fixed names
-        texts = [" ".join(tokenize(getattr(article, name))) for name in FIELDS]
+        tokens = [tokenize(getattr(article, name)) for name in FIELDS]
+        texts = [" ".join(words) for words in tokens] + [" ".join(stems(words)) for words in tokens]
+        columns = ", ".join(FIELDS + STEM_FIELDS)
         connection.execute(
-            f"INSERT INTO article_text (rowid, {', '.join(FIELDS)}) VALUES (?, ?, ?, ?)",  # noqa: S608 - fixed names
+            f"INSERT INTO article_text (rowid, {columns}) VALUES (?{', ?' * len(texts)})",  # noqa: S608 - fixed names
             (key, *texts),
         )
         connection.executemany(
@@ -277,7 +332,19 @@ class EmbeddedStore(SearchStore):
             "INSERT OR IGNORE INTO article_topics (article, label) VALUES (?, ?)",
             [(key, topic.label) for topic in article.topics],
         )
-        return 1
+        keys = {("entity", name) for entity in article.entities for name in entity_keys(entity)}
+        keys.update(("topic", topic_key(topic.label)) for topic in article.topics)
+        keys.add(("source", source_key(article.source)))
+        connection.executemany(
+            "INSERT OR IGNORE INTO filter_keys (kind, key, article) VALUES (?, ?, ?)",
+            [(kind, name, key) for kind, name in keys],
+        )
+        values = [("entity", entity.name) for entity in article.entities]
+        values += [("topic", topic.label) for topic in article.topics] + [("source", article.source)]
+        connection.executemany(
+            "INSERT OR IGNORE INTO suggest_keys (field, key, value) VALUES (?, ?, ?)",
+            [(field, name, value) for field, value in set(values) for name in suggestion_keys(field, value)],
+        )
 
     def search(self, query: SearchQuery) -> SearchResult:
         tree = parse_query(query.text)
@@ -302,6 +369,15 @@ class EmbeddedStore(SearchStore):
         parse_query(query.text)  # a syntax error is reported before the store is opened
         with self._read("list stories") as connection:
             return list_stories(connection, query)
+
+    def suggest(self, field: str, prefix: str, size: int = 10) -> tuple[FacetCount, ...]:
+        folded = suggestion_prefix(field, prefix, size)
+        with self._read("suggest") as connection:
+            return suggestions(connection, field, folded, size)
+
+    def resolve_storyline(self, storyline_id: str) -> str:
+        with self._read("resolve a storyline") as connection:
+            return resolve_storyline(connection, storyline_id)
 
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._read("get") as connection:

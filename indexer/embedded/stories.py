@@ -102,3 +102,39 @@ def summarise(connection: sqlite3.Connection, stories: list[str], level: str = "
             level="storyline" if level == "storyline" else "event",
         )
     return summaries
+
+
+# Storyline merges (see newswire.processors.storylines, "Merges"): each id merged away and the storyline it is now
+# part of, chains collapsed, so one lookup resolves an old id. Created by ensure_ready in any store (IF NOT EXISTS:
+# no new schema version, a store made before merges gains the table).
+MERGES_SCHEMA = "CREATE TABLE IF NOT EXISTS storyline_merges (merged TEXT PRIMARY KEY, into_id TEXT NOT NULL);"
+
+
+def resolve_storyline(connection: sqlite3.Connection, storyline_id: str) -> str:
+    """The storyline ``storyline_id`` is part of now: itself, or the one it was merged into."""
+    row = connection.execute("SELECT into_id FROM storyline_merges WHERE merged = ?", (storyline_id,)).fetchone()
+    return str(row[0]) if row is not None else storyline_id
+
+
+def apply_merge(connection: sqlite3.Connection, into: str, merged: list[str]) -> int:
+    """Merge the storylines ``merged`` into ``into``: the aliases, then every stored article of them, whose key and
+    document take the survivor's id. Returns how many articles moved; run inside the writing transaction."""
+    into = resolve_storyline(connection, into)
+    gone = [key for key in merged if key != into]
+    if not gone:
+        return 0
+    keys = json.dumps(gone)
+    connection.execute(
+        "UPDATE storyline_merges SET into_id = ? WHERE into_id IN (SELECT value FROM json_each(?))", (into, keys)
+    )
+    connection.executemany(
+        "INSERT INTO storyline_merges (merged, into_id) VALUES (?, ?)"
+        " ON CONFLICT (merged) DO UPDATE SET into_id = excluded.into_id",
+        [(key, into) for key in gone],
+    )
+    cursor = connection.execute(
+        "UPDATE articles SET storyline_id = ?, document = json_set(document, '$.storyline_id', ?)"
+        " WHERE storyline_id IN (SELECT value FROM json_each(?))",
+        (into, into, keys),
+    )
+    return cursor.rowcount

@@ -33,7 +33,8 @@ def filled_store(es_url: str, prefix: str, articles: list[EnrichedArticle]) -> I
     store = ElasticsearchStore(es_url, alias=f"{prefix}-{uuid.uuid4().hex[:12]}")
     try:
         store.ensure_ready()
-        assert store.upsert(articles).written == len(articles)
+        if articles:
+            assert store.upsert(articles).written == len(articles)
         store.refresh()
         yield store
     finally:
@@ -193,3 +194,17 @@ def test_a_storyline_reads_the_same_as_on_the_embedded_store(storyline_store, st
         )
     finally:
         embedded.close()
+
+
+@pytest.mark.parametrize("order", ["in order", "merge first"])
+def test_a_storyline_merge_keeps_both_ids_reading_the_merged_storyline(es_url: str, order: str):
+    from tests.unit.test_storyline_merges_store import check_merged, merged_storylines
+
+    articles = merged_storylines()
+    if order == "merge first":
+        articles = [articles[2], articles[0], articles[1], articles[3]]
+    with filled_store(es_url, "test-merges", []) as store:
+        for article in articles:
+            assert store.upsert([article]).written == 1
+        store.refresh()
+        check_merged(store, articles)

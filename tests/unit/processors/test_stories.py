@@ -201,23 +201,27 @@ _TERMS = st.dictionaries(
 @given(members=st.lists(_TERMS, min_size=1, max_size=2 * RECENT_MEMBERS + 3), probe=_TERMS)
 @mock.patch("newswire.processors.stories.REFRESH_SHARE", 1.0)
 def test_story_similarity_is_the_mean_cosine_to_its_recent_members(members, probe):
-    """The per-story sums kept up to date as members come and go give what the definition gives."""
+    """The per-story sum kept up to date as members come and go gives what the definition gives."""
     start = datetime(2023, 6, 24, 6, tzinfo=UTC)
     tracker = StoryTracker()
-    # Other articles first, and weights refreshed only when the window doubles: the members below then come and go
-    # between two refreshes, so the sums are updated in place rather than rebuilt.
+    # Other articles first, and weights refreshed only when the window doubles: every member below is weighted
+    # with the same rarity weights, so each one's vector is what it would be if computed now.
     for number in range(200):
         tracker.observe(Features(f"other{number}", start, {f"word{number}": 1.0}, {}), Assignment(f"other{number}"))
     article = Features("probe", start, {term: float(count) for term, count in probe.items()}, {})
-    for number, terms in enumerate(members):
-        member = Features(f"m{number}", start, {term: float(count) for term, count in terms.items()}, {})
+    features = [
+        Features(f"m{number}", start, {term: float(count) for term, count in terms.items()}, {})
+        for number, terms in enumerate(members)
+    ]
+    for member in features:
         tracker.observe(member, Assignment("story"))
-        story = tracker._stories["story"]
-        tracker.similarity(article, story)  # builds the sums on the way, so later members update them
+        tracker.similarity(article, tracker._stories["story"])
+    story = tracker._stories["story"]
+    recent = features[-RECENT_MEMBERS:]
+    probe_vector = tracker._vector(article)
     expected = sum(
-        sum(weight * tracker._vector(member).get(key, 0.0) for key, weight in tracker._vector(article).items())
-        for member in story.recent
-    ) / len(story.recent)
+        sum(weight * tracker._vector(member).get(key, 0.0) for key, weight in probe_vector.items()) for member in recent
+    ) / len(recent)
     assert tracker.similarity(article, story) == pytest.approx(expected, abs=1e-9)
 
 
