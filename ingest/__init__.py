@@ -2,13 +2,14 @@
 
 base.py        the vocabulary: Feed (config + state), FetchResult, FailureKind
 fetch.py       HTTP fetching: concurrency limits, conditional GET, timeouts, size limits, redirects by hand
+politeness.py  per-host budgets of fetch starts, and pauses when a host throttles (429, Retry-After, 403 burst)
 netguard.py    public addresses only, checked on the address dialled
 discovery.py   a site's feeds from its page (``newswire feeds add`` with a page URL)
 parse.py       feed bytes to entries with feedparser (no DTDs, bounded entries), entries to Articles
 parsepool.py   parsing in worker processes, with a time limit per feed
 normalize.py   canonical URLs, HTML to text, dates, languages
 fulltext.py    the article page's text (trafilatura) when a feed gives only a summary
-dedupe.py      new, changed (revision + 1) or already published
+dedupe.py      new, changed (revision + 1, saying what changed) or already published; why an entry was dropped
 schedule.py    adaptive, bounded, polite intervals and back-off
 poll.py        one poll of one feed and the feed's next state
 publish.py     publish, flush (the ack), record, write the feed back

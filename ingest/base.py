@@ -77,6 +77,15 @@ class FeedState(BaseModel):
     disabled: bool = False
     disabled_reason: str | None = None
     last_command: float = Field(default=0.0, description="When the last `newswire feeds` command was issued.")
+    # Politeness: when requests went out, and the host's throttles as this feed met them.
+    recent_fetches: list[int] = Field(default_factory=list, description="Request starts in the last hour (Unix s).")
+    throttles_total: int = Field(default=0, description="Answers that paused the feed's host (429, 403 burst).")
+    last_throttle: str | None = None
+    throttled_until: float | None = None
+    # Entries of the feed that were not published, by reason, and those published with a title made for them.
+    dropped_last: dict[str, int] = Field(default_factory=dict)
+    dropped_total: dict[str, int] = Field(default_factory=dict)
+    untitled_total: int = Field(default=0, description="Entries without a title, titled from their URL.")
     # Recently published articles: id -> hash and revision (enough to deduplicate after a move).
     seen: dict[str, SeenArticle] = Field(default_factory=dict)
 
@@ -122,6 +131,7 @@ class FailureKind(StrEnum):
     GONE = "gone"  # 410: disabled at once
     REFUSED = "refused"  # private address, bad scheme, redirect loop, body too large, bad encoding
     PARSE = "parse"  # not a feed, malformed beyond repair, empty
+    THROTTLED = "throttled"  # the host asked for a pause (429, Retry-After, 403 after a burst), or is in one
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +152,7 @@ class FetchResult:
     headers: dict[str, str] = field(default_factory=dict)
     moved_to: str | None = None  # the last permanent (301/308) redirect target, if any
     failure: FetchFailure | None = None
+    started: float | None = None  # when the request went out (Unix time); None when none did (host paused)
 
     @property
     def not_modified(self) -> bool:

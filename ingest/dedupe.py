@@ -8,10 +8,12 @@ each other's stories would otherwise flip its revision back and forth).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
-from newswire.contract import article_id
+from newswire.contract import Revision, article_id
 from newswire.errors import ContractError
 from newswire.ingest.base import SeenArticle
 from newswire.ingest.normalize import content_hash
@@ -20,6 +22,21 @@ from newswire.ingest.state import KnownArticle
 
 MIN_REMEMBERED = 200
 
+# Why an entry was not published (counted per feed, shown by `newswire feeds status`).
+NO_LINK_OR_GUID = "no link or GUID"
+UNUSABLE_LINK = "link not an http(s) URL, and no GUID"
+NOTHING_TO_SHOW = "no title, text or link"
+REPEATED = "id repeated within the feed"
+
+
+LEDE_CHARS = 300
+
+
+def lede(entry: ParsedEntry) -> str:
+    """The lede of an entry: the first paragraph of its summary (or content), at most :data:`LEDE_CHARS`."""
+    text = entry.summary or entry.content
+    return text.split("\n", 1)[0].strip()[:LEDE_CHARS]
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
@@ -27,20 +44,50 @@ class Candidate:
     id: str
     hash: str
     revision: int
+    previous: KnownArticle | None = None  # the revision before, when this poller published it
 
-    def known(self, feed_url: str) -> KnownArticle:
-        return KnownArticle(self.id, feed_url, self.hash, self.revision)
+    def known(self, feed_url: str, title: str | None = None) -> KnownArticle:
+        """The record of this candidate once published (``title``: the one it was published with)."""
+        headline = self.entry.title if title is None else title
+        return KnownArticle(self.id, feed_url, self.hash, self.revision, headline[:2000], lede(self.entry))
+
+    def revised(self, title: str, fetched: datetime) -> Revision | None:
+        """What this candidate changes, published with ``title``; ``None`` for a first revision."""
+        if self.revision == 1:
+            return None
+        if self.previous is None:
+            return Revision(revised_at=fetched)
+        now = lede(self.entry)
+        return Revision(
+            previous_title=self.previous.title,
+            previous_lede=self.previous.lede,
+            title_changed=title != self.previous.title,
+            lede_changed=now != self.previous.lede,
+            revised_at=fetched,
+        )
 
 
-def identify(entries: list[ParsedEntry], feed_url: str) -> list[tuple[ParsedEntry, str, str]]:
-    """``(entry, id, content hash)`` for every entry that has an id, the first of any repeated id only."""
+def identify(
+    entries: list[ParsedEntry], feed_url: str, dropped: Counter[str] | None = None
+) -> list[tuple[ParsedEntry, str, str]]:
+    """``(entry, id, content hash)`` for every entry that can be an article, the first of any repeated id only.
+
+    An entry needs a link or a GUID (its id), and a link or some title or text (something to show); the others are
+    counted in ``dropped`` by reason.
+    """
     identified: dict[str, tuple[ParsedEntry, str, str]] = {}
+    refused: Counter[str] = Counter() if dropped is None else dropped
     for entry in entries:
         try:
             identity = article_id(entry.url, feed_url=feed_url, guid=entry.guid)
         except ContractError:
+            refused[UNUSABLE_LINK if entry.link_given else NO_LINK_OR_GUID] += 1
             continue
-        if identity not in identified:
+        if not entry.url and not (entry.title or entry.summary or entry.content):
+            refused[NOTHING_TO_SHOW] += 1
+        elif identity in identified:
+            refused[REPEATED] += 1
+        else:
             identified[identity] = (entry, identity, content_hash(entry.title, entry.summary, entry.content))
     return list(identified.values())
 
@@ -65,7 +112,9 @@ def select_news(
         if previous is None:
             news.append(Candidate(entry, identity, digest, 1))
         elif previous.hash != digest:
-            news.append(Candidate(entry, identity, digest, previous.revision + 1))
+            record = known.get(identity)
+            before = record if record is not None and record.revision == previous.revision else None
+            news.append(Candidate(entry, identity, digest, previous.revision + 1, before))
     return news
 
 

@@ -1,6 +1,10 @@
 """Fetching feeds over HTTP politely and defensively: many in flight, none able to hurt the poller.
 
 - Concurrency: at most ``global_concurrency`` fetches at once and ``per_host_concurrency`` per host.
+- Politeness (:mod:`newswire.ingest.politeness`): at most ``host_fetch_starts`` fetch starts per host every
+  ``host_fetch_seconds`` (or the host's own budget), and a host that throttles (429, ``Retry-After``, a 403 after a
+  burst) is paused as a whole. A fetch waits for its host's budget and for a short pause (it holds no global slot
+  meanwhile); during a longer pause it returns at once, a ``THROTTLED`` failure with the time left.
 - Conditional GET with the feed's ETag / Last-Modified; a 304 returns no body.
 - Time: connect and read timeouts, and a total deadline (``fetch_timeout``) so a server dripping one byte a second
   cannot hold a fetch open.
@@ -25,6 +29,7 @@ import httpx
 
 from newswire.ingest.base import FailureKind, FetchFailure, FetchResult
 from newswire.ingest.netguard import AddressRefused, GuardedBackend
+from newswire.ingest.politeness import HostLedger, host_of
 from newswire.settings import Settings
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"  # noqa: E501
@@ -32,6 +37,7 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 CHUNK = 64 * 1024
+SHORT_PAUSE = 10.0  # a fetch waits out a host's pause up to this long; beyond it, the feed is rescheduled
 
 
 class BodyTooLarge(Exception):
@@ -124,6 +130,7 @@ class Fetcher:
         self._per_host: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency)
         )
+        self.hosts = HostLedger.of(settings.host_fetch_starts, settings.host_fetch_seconds, settings.host_budgets)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -146,15 +153,36 @@ class Fetcher:
         max_bytes: int | None = None,
     ) -> FetchResult:
         """Fetch ``url``; never raises for anything the server or the network does (see ``FetchResult.failure``)."""
-        host = (urlsplit(url).hostname or "").lower()
-        async with self._per_host[host], self._global:
-            try:
-                async with asyncio.timeout(self.settings.fetch_timeout):
-                    limit = max_bytes or self.settings.max_body_bytes
-                    return await self._fetch(url, etag, last_modified, accept, limit)
-            except TimeoutError:
-                reason = f"timed out after {self.settings.fetch_timeout:g}s"
-                return FetchResult(url, url, failure=FetchFailure(FailureKind.TEMPORARY, reason))
+        host = host_of(url)
+        hosts = self.hosts
+        async with self._per_host[host]:
+            while True:
+                paused = hosts.paused_for(host)
+                if paused > SHORT_PAUSE:
+                    reason = f"{host} asked for a pause, {paused:.0f}s left"
+                    return FetchResult(url, url, failure=FetchFailure(FailureKind.THROTTLED, reason, paused))
+                wait = hosts.wait(host)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                async with self._global:
+                    if hosts.wait(host) > 0:
+                        continue  # another fetch of this host started while this one waited for a global slot
+                    hosts.record_start(host)
+                    started = time.time()
+                    try:
+                        async with asyncio.timeout(self.settings.fetch_timeout):
+                            limit = max_bytes or self.settings.max_body_bytes
+                            result = await self._fetch(url, etag, last_modified, accept, limit)
+                    except TimeoutError:
+                        reason = f"timed out after {self.settings.fetch_timeout:g}s"
+                        result = FetchResult(url, url, failure=FetchFailure(FailureKind.TEMPORARY, reason))
+                result.started = started
+                retry_after = result.failure.retry_after if result.failure else None
+                throttle = hosts.observe(host, url, result.status, retry_after)
+                if throttle is not None:
+                    result.failure = FetchFailure(FailureKind.THROTTLED, throttle.reason, throttle.seconds)
+                return result
 
     async def _fetch(
         self, url: str, etag: str | None, last_modified: str | None, accept: str, max_bytes: int

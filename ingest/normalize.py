@@ -241,6 +241,37 @@ def detect_language(text: str) -> str | None:
     return str(code) if confidence >= MIN_DETECT_CONFIDENCE else None
 
 
+MAX_FALLBACK_TITLE = 160
+_SLUG_SEPARATORS = re.compile(r"[-_+.~]+|%20")
+_PAGE_SUFFIX = re.compile(r"\.(?:s?html?|php\d?|aspx?|jsp|cfm)$", re.IGNORECASE)
+_NOT_WORDS = re.compile(r"(?:\d+|[0-9a-f]{8,}|index|default|article|story|news|amp)", re.IGNORECASE)
+
+
+def fallback_title(url: str | None, text: str = "") -> str:
+    """A title for an entry that has none: the words of its URL's last meaningful path segment, else its host and
+    path; without a URL, the start of ``text``. Empty only when both are. Never raises.
+
+    ``https://wire.example.org/2023/06/24/wagner-columns-turn-back.html`` gives ``Wagner columns turn back``.
+    """
+    if url:
+        parts = urlsplit(url)
+        for segment in reversed([unquote(part) for part in parts.path.split("/") if part]):
+            words = _SLUG_SEPARATORS.sub(" ", _PAGE_SUFFIX.sub("", segment))
+            words = _CONTROL.sub("", _WHITESPACE.sub(" ", words)).strip()
+            if any(char.isalpha() for char in words) and not _NOT_WORDS.fullmatch(words.replace(" ", "")):
+                return _shortened(words[:1].upper() + words[1:])
+        return _shortened(_CONTROL.sub("", (parts.hostname or "") + parts.path.rstrip("/")) or url)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return _shortened(_CONTROL.sub("", _WHITESPACE.sub(" ", first_line)))
+
+
+def _shortened(text: str) -> str:
+    if len(text) <= MAX_FALLBACK_TITLE:
+        return text
+    cut = text[:MAX_FALLBACK_TITLE].rsplit(" ", 1)[0] or text[:MAX_FALLBACK_TITLE]
+    return cut.rstrip(" ,;:") + "\u2026"
+
+
 def content_hash(*texts: str) -> str:
     """A short hash of an article's text, to notice when a known article changed."""
     digest = hashlib.sha256()

@@ -23,6 +23,7 @@ from newswire.errors import ContractError, FeedError
 from newswire.ingest.normalize import (
     canonical_url,
     detect_language,
+    fallback_title,
     html_to_text,
     language_code,
     normalize_date,
@@ -58,6 +59,7 @@ class ParsedEntry:
     published_estimated: bool
     authors: list[str]
     categories: list[str]
+    link_given: bool = False  # the entry had a link, usable or not
 
 
 @dataclass(slots=True)
@@ -210,6 +212,7 @@ def _entry(entry: Any, feed_url: str, fetched: datetime) -> ParsedEntry:
         published_estimated=estimated,
         authors=_unique(author[:200] for author in authors),
         categories=_unique(category[:200] for category in categories),
+        link_given=bool(link),
     )
 
 
@@ -224,7 +227,11 @@ def _unique(values: Any) -> list[str]:
 def to_article(
     entry: ParsedEntry, *, feed_url: str, source: str, language: str | None, fetched: datetime, revision: int = 1
 ) -> Article | None:
-    """The contract article for a parsed entry, or ``None`` when the entry has neither link nor GUID."""
+    """The contract article for a parsed entry, or ``None`` when the entry has neither link nor GUID.
+
+    An entry without a title is titled from its URL (or, without one, from the start of its text), so that every
+    article has something to show and to enrich.
+    """
     try:
         identity = article_id(entry.url, feed_url=feed_url, guid=entry.guid)
     except ContractError:
@@ -235,7 +242,7 @@ def to_article(
         url=entry.url or "",
         feed_url=feed_url,
         source=source,
-        title=entry.title,
+        title=entry.title or fallback_title(entry.url, entry.summary or entry.content),
         summary=entry.summary,
         content=entry.content,
         published=entry.published,

@@ -5,7 +5,10 @@ The outcome of every poll is recorded on the feed (status, error with reason, co
 - 200: parsed unless the body is byte-for-byte the last one (its hash is kept); validators and hints kept.
 - 304: nothing parsed.
 - 301/308 (a chain of only permanent redirects): the feed's fetch URL moves to the target.
-- timeout, connection error, 5xx, 429: exponential back-off with jitter, ``Retry-After`` honoured.
+- timeout, connection error, 5xx: exponential back-off with jitter.
+- 429, ``Retry-After``, a 403 after a burst: the host is paused (:mod:`newswire.ingest.politeness`); the feed is
+  polled again when the pause ends, and the throttle is counted, not as an error of the feed. A feed whose host is
+  in a long pause is not fetched at all, only rescheduled.
 - 410: disabled at once; 404, parse failures and refusals: disabled after ``DISABLE_AFTER`` in a row.
 """
 
@@ -14,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 import time
+from collections import Counter
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +39,9 @@ from newswire.settings import Settings
 logger = logging.getLogger(__name__)
 
 DISABLE_AFTER = 5
+FETCH_MEMORY_SECONDS = 3600  # `recent_fetches` covers the last hour ...
+FETCH_MEMORY_MAX = 120  # ... up to this many starts (enough for a poll every 30 s)
+RETURN_SPREAD = 0.1  # feeds of a paused host come back over this fraction of the pause after it
 
 
 @dataclass(slots=True)
@@ -65,14 +73,19 @@ class FeedPoll:
         settings = self.settings
         state = feed.state.model_copy(deep=True)
         use_validators = not feed.config.ignore_validators
-        started = time.time()
         result = await self.fetcher.fetch(
             feed.fetch_url,
             etag=state.etag if use_validators else None,
             last_modified=state.last_modified if use_validators else None,
         )
+        if result.started is None:  # nothing went out: the host is paused
+            return self._deferred(feed, state, result.failure)
+        started = result.started  # after the wait for the host's budget, which the schedule does not count
         state.last_fetch = started
         state.polls_total += 1
+        hour_ago = started - FETCH_MEMORY_SECONDS
+        kept = [moment for moment in state.recent_fetches[-FETCH_MEMORY_MAX + 1 :] if moment > hour_ago]
+        state.recent_fetches = [*kept, int(started)]
         if result.moved_to and result.moved_to != feed.fetch_url:
             logger.info("feed %s moved permanently to %s", feed.fetch_url, result.moved_to)
             state.current_url = result.moved_to
@@ -143,7 +156,13 @@ class FeedPoll:
         if parsed.warning:
             logger.debug("feed %s: parsed with a warning: %s", feed.fetch_url, parsed.warning)
         feed_url = feed.config.url
-        identified = identify(parsed.entries, feed_url)
+        dropped: Counter[str] = Counter()
+        identified = identify(parsed.entries, feed_url, dropped)
+        state.dropped_last = dict(dropped)
+        for reason, count in dropped.items():
+            state.dropped_total[reason] = state.dropped_total.get(reason, 0) + count
+        if dropped:
+            logger.info("feed %s: entries not published: %s", feed.fetch_url, dict(dropped))
         known = self.state.known(identity for _entry, identity, _digest in identified)
         news: list[Candidate] = select_news(identified, feed_url=feed_url, seen=state.seen, known=known)
         granted = self.state.claim((candidate.id for candidate in news), feed_url)
@@ -169,11 +188,36 @@ class FeedPoll:
                 revision=candidate.revision,
             )
             if article is not None:
+                if candidate.revision > 1:
+                    article = article.model_copy(update={"revised": candidate.revised(article.title, fetched)})
                 articles.append(article)
-                records.append(candidate.known(feed_url))
+                records.append(candidate.known(feed_url, article.title))
+                state.untitled_total += not candidate.entry.title
         return articles, records
 
+    def _deferred(self, feed: Feed, state: FeedState, failure: FetchFailure | None) -> PollResult:
+        pause = failure.retry_after if failure and failure.retry_after else self.settings.min_poll_interval
+        now = time.time()
+        state.throttled_until = now + pause
+        state.next_poll = now + pause * (1 + random.uniform(0, RETURN_SPREAD))
+        state.last_status = f"waiting: {failure.reason if failure else 'host paused'}"
+        return PollResult(Feed(config=feed.config, state=state, seq=feed.seq + 1), status=state.last_status)
+
+    def _throttled(self, feed: Feed, state: FeedState, failure: FetchFailure) -> None:
+        now = time.time()
+        pause = failure.retry_after or self.settings.min_poll_interval
+        state.throttles_total += 1
+        state.last_throttle = failure.reason
+        state.throttled_until = now + pause
+        state.new_items_last = 0
+        state.last_status = f"throttled: {failure.reason}; again in {pause:.0f}s"
+        state.next_poll = now + pause * (1 + random.uniform(0, RETURN_SPREAD))
+        logger.warning("feed %s: %s; host paused for %.0fs", feed.fetch_url, failure.reason, pause)
+
     def _failed(self, feed: Feed, state: FeedState, failure: FetchFailure) -> None:
+        if failure.kind is FailureKind.THROTTLED:
+            self._throttled(feed, state, failure)
+            return
         settings = self.settings
         now = time.time()
         state.errors_total += 1

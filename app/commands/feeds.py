@@ -1,5 +1,9 @@
 """``newswire feeds add|enable|status|import|export``: the feed list on the compacted feeds topic.
 
+``feeds status --by-host`` sums the feeds per host: their fetches in the last hour, the throttles the host answered
+with, errors, and when the host's budget (``host_fetch_starts`` per ``host_fetch_seconds``, or its own) and
+throttle let the next fetch start, as far as the feed records tell.
+
 These commands write command records (``add``, ``enable``) that the poller owning the feed applies, and read the
 whole topic (from the beginning, with a throwaway consumer group) to show the feeds and their state.
 """
@@ -21,6 +25,7 @@ from newswire.errors import ConfigError, FeedError
 from newswire.ingest.base import Feed, FeedConfig
 from newswire.ingest.directory import ADD, ENABLE, FeedDirectory, command_record
 from newswire.ingest.opml import check_feed_url, read_feed_file, to_opml
+from newswire.ingest.politeness import HostLedger, host_report
 from newswire.settings import Settings
 
 READ_IDLE_SECONDS = 1.5
@@ -50,7 +55,16 @@ def add_commands(
     enable.set_defaults(func=_enable)
 
     status = actions.add_parser("status", parents=parents, help="per feed: last fetch, status, errors, next poll")
-    status.add_argument("--json", action="store_true", help="one JSON object per feed")
+    status.add_argument("--json", action="store_true", help="one JSON object per feed (or per host)")
+    status.add_argument(
+        "--by-host", action="store_true", help="per host: feeds, fetches in the last hour, throttles, next fetch"
+    )
+    status.add_argument(
+        "--host-fetch-budgets",
+        dest="host_fetch_budgets",
+        metavar="HOST=STARTS/SECONDS,...",
+        help="the pollers' per-host budgets, for the next allowed fetch [NEWSWIRE_HOST_FETCH_BUDGETS]",
+    )
     status.set_defaults(func=_status)
 
     imports = actions.add_parser("import", parents=parents, help="add the feeds of an OPML or URL-list file")
@@ -210,7 +224,24 @@ def status_row(feed: Feed, now: float) -> dict[str, Any]:
         "errors": state.errors_total,
         "interval": state.interval,
         "next_poll": None if state.disabled else state.next_poll,
+        "throttles": state.throttles_total,
+        "last_throttle": state.last_throttle,
+        "dropped_last": state.dropped_last,
+        "dropped_total": state.dropped_total,
+        "untitled_total": state.untitled_total,
     }
+
+
+def _print_hosts(rows: list[dict[str, Any]], now: float) -> None:
+    for row in rows:
+        allowed = _ago(row["next_allowed_fetch"], now) if row["next_allowed_fetch"] else "now"
+        paused = f" (paused by the host until {_ago(row['paused_until'], now)})" if row["paused_until"] else ""
+        print(f"{row['host']}: {row['feeds']} feeds ({row['enabled']} enabled), budget {row['budget']}")
+        print(
+            f"  fetches in the last hour {row['fetches_last_hour']}; throttles {row['throttles']}; "
+            f"errors {row['errors']} ({row['failing']} feeds failing now); entries dropped {row['dropped']}"
+        )
+        print(f"  next allowed fetch: {allowed}{paused}")
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
@@ -220,6 +251,15 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         bus.close()
     now = time.time()
+    if args.by_host:
+        ledger = HostLedger.of(settings.host_fetch_starts, settings.host_fetch_seconds, settings.host_budgets)
+        rows = host_report(feeds, ledger, now)
+        if args.json:
+            for row in rows:
+                print(json.dumps(row, ensure_ascii=False))
+        else:
+            _print_hosts(rows, now)
+        return 0
     if args.json:
         for feed in feeds:
             print(json.dumps(status_row(feed, now), ensure_ascii=False))
@@ -242,4 +282,12 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  disabled: {state.disabled_reason} (re-enable: newswire feeds enable {feed.config.url})")
         if state.last_warning:
             print(f"  warning: {state.last_warning}")
+        if state.throttles_total:
+            print(f"  throttled {state.throttles_total} times, the last: {state.last_throttle}")
+        if state.dropped_total:
+            last = ", ".join(f"{count} {reason}" for reason, count in sorted(state.dropped_last.items())) or "none"
+            total = ", ".join(f"{count} {reason}" for reason, count in sorted(state.dropped_total.items()))
+            print(f"  entries not published: last poll {last}; in all {total}")
+        if state.untitled_total:
+            print(f"  entries without a title (titled from their URL): {state.untitled_total}")
     return 0

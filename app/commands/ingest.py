@@ -33,6 +33,15 @@ def add_commands(
     ingest.add_argument("--min-poll-interval", dest="min_poll_interval", type=float, metavar="SECONDS")
     ingest.add_argument("--max-poll-interval", dest="max_poll_interval", type=float, metavar="SECONDS")
     ingest.add_argument(
+        "--host-fetch-budgets",
+        dest="host_fetch_budgets",
+        metavar="HOST=STARTS/SECONDS,...",
+        help="budgets of particular hosts, e.g. feeds.example.org=10/1; others get --host-fetch-starts per "
+        "--host-fetch-seconds [NEWSWIRE_HOST_FETCH_BUDGETS]",
+    )
+    ingest.add_argument("--host-fetch-starts", dest="host_fetch_starts", type=int, metavar="N")
+    ingest.add_argument("--host-fetch-seconds", dest="host_fetch_seconds", type=float, metavar="SECONDS")
+    ingest.add_argument(
         "--allow-private-addresses",
         dest="allow_private_addresses",
         action="store_true",

@@ -40,6 +40,8 @@ def settings_factory(data_dir: Path) -> Callable[..., Settings]:
             "fetch_timeout": 3.0,
             "allow_private_addresses": True,
             "topic_partitions": 2,
+            # The tests' own server is one host for every feed; tests of politeness use other loopback addresses.
+            "host_fetch_budgets": "127.0.0.1=1000/1",
         }
         values.update(overrides)
         return load_settings(**values)

@@ -66,9 +66,15 @@ Respond = Callable[["_Handler"], None]
 
 @dataclass
 class FeedServer:
-    """Serves scripted responses on 127.0.0.1; ``routes[path]`` is a body (200) or a function of the handler."""
+    """Serves scripted responses on loopback; ``routes[path]`` is a body (200) or a function of the handler.
+
+    ``address`` may be any loopback address (127.0.0.2, 127.0.0.3, ...: each one a host of its own to a client),
+    and ``port`` a port another server already uses on another address.
+    """
 
     routes: dict[str, bytes | Respond] = field(default_factory=dict)
+    address: str = "127.0.0.1"
+    port_wanted: int = 0
     requests: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     request_headers: defaultdict[str, list[dict[str, str]]] = field(default_factory=lambda: defaultdict(list))
 
@@ -78,7 +84,7 @@ class FeedServer:
         class Handler(_Handler):
             feed_server = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer((self.address, self.port_wanted), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True, name="test-feed-server")
         self._lock = threading.Lock()
@@ -88,7 +94,7 @@ class FeedServer:
         return int(self._httpd.server_address[1])
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.address}:{self.port}{path}"
 
     def count(self, path: str) -> int:
         with self._lock:

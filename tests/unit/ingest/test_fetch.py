@@ -140,7 +140,7 @@ def test_polite_headers_are_sent(feed_server, settings_factory):
     [
         (500, FailureKind.TEMPORARY),
         (503, FailureKind.TEMPORARY),
-        (429, FailureKind.TEMPORARY),
+        (429, FailureKind.THROTTLED),
         (404, FailureKind.NOT_FOUND),
         (410, FailureKind.GONE),
         (403, FailureKind.NOT_FOUND),
