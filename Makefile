@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run run-services services services-down lint typecheck layers test test-unit bench clean
+.PHONY: install run run-services services services-down docker lint typecheck layers test test-unit bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ services: install
 services-down: install
 	$(BIN)/newswire services down
 
+## A Docker engine, Docker Compose and the compose stack's images, built here (no image registry needed).
+docker:
+	scripts/docker-setup
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -42,8 +46,12 @@ typecheck: install
 layers: install
 	scripts/check-layers
 
-## Everything CI runs: lint, types, and all tests against the real Kafka and Elasticsearch.
-test: install lint typecheck layers services
+## Everything CI runs: lint, types, and all tests against the real Kafka and Elasticsearch and the compose stack.
+## The Docker set-up runs beside the rest (its images take minutes on a fresh machine); the compose tests, which
+## pytest runs last, wait for it.
+test: install
+	scripts/docker-setup --background
+	$(MAKE) lint typecheck layers services
 	$(BIN)/pytest -p no:cacheprovider
 
 test-unit: install

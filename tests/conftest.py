@@ -84,3 +84,8 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "data"
     path.mkdir()
     yield path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that need Docker run last: `make test` builds their images while the others run."""
+    items.sort(key=lambda item: item.get_closest_marker("docker") is not None)

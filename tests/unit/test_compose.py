@@ -1,4 +1,5 @@
-"""docker-compose.yml: no Docker engine runs here, so the file is checked against the code it starts."""
+"""docker-compose.yml checked against the code it starts (tests/e2e/test_compose_stack.py runs it), and the override
+that swaps in the images built here."""
 
 from __future__ import annotations
 
@@ -66,15 +67,18 @@ def test_app_services_reach_kafka_on_its_internal_listener():
     internal = advertised[kafka["KAFKA_INTER_BROKER_LISTENER_NAME"]]
     for name in APP_SERVICES:
         assert SERVICES[name]["environment"]["NEWSWIRE_KAFKA"] == internal
-    host_port = advertised["HOST"].rsplit(":", 1)[1]
-    assert f"{host_port}:{host_port}" in SERVICES["kafka"]["ports"]
+    # The host listener is advertised on the port the host sees, whatever KAFKA_PORT moves it to.
+    assert advertised["HOST"] == "localhost:${KAFKA_PORT:-9092}"
+    assert "${KAFKA_PORT:-9092}:9092" in SERVICES["kafka"]["ports"]
+    assert "HOST://:9092" in kafka["KAFKA_LISTENERS"]
 
 
 def test_app_services_reach_elasticsearch_by_service_name_and_port():
     for name in APP_SERVICES:
         url = urlsplit(SERVICES[name]["environment"]["NEWSWIRE_ES"])
         assert url.hostname == "elasticsearch"
-        assert f"{url.port}:{url.port}" in SERVICES["elasticsearch"]["ports"]
+        assert url.port == 9200
+    assert "${ES_PORT:-9200}:9200" in SERVICES["elasticsearch"]["ports"]
     assert SERVICES["elasticsearch"]["environment"]["discovery.type"] == "single-node"
     assert SERVICES["elasticsearch"]["environment"]["xpack.security.enabled"] == "false"
 
@@ -116,3 +120,23 @@ def test_images_match_the_versions_run_without_docker():
     assert SERVICES["kafka"]["image"] == f"apache/kafka:{config.kafka_version}"
     assert SERVICES["elasticsearch"]["image"].endswith(f":{config.es_version}")
     assert SERVICES["kibana"]["image"].endswith(f":{config.es_version}")
+
+
+LOCAL = yaml.safe_load((REPO / "deploy" / "docker" / "compose.local.yml").read_text())["services"]
+
+
+def test_the_stand_in_images_are_the_releases_the_tests_run() -> None:
+    pom = (REPO / "deploy" / "services" / "pom.xml").read_text()
+    for service, prop in (("kafka", "kafka.version"), ("elasticsearch", "es.version")):
+        version = pom.split(f"<{prop}>")[1].split("</")[0]
+        assert SERVICES[service]["image"].endswith(f":{version}"), service
+        assert LOCAL[service]["image"].endswith(f":{version}"), service
+
+
+def test_the_override_changes_only_images() -> None:
+    allowed = {"image", "pull_policy", "build"}
+    for name, spec in LOCAL.items():
+        assert set(spec) <= allowed, name
+        assert set(spec.get("build", {})) <= {"args"}, name
+    for script in (REPO / "deploy" / "docker" / "build-images", REPO / "scripts" / "docker-setup"):
+        assert script.stat().st_mode & 0o111, f"{script} is not executable"
