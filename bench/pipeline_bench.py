@@ -53,6 +53,7 @@ def end_to_end(feed_urls: list[str], data_dir: Path, batch_size: int) -> tuple[f
         NEWSWIRE_DATA_DIR=str(data_dir),
         NEWSWIRE_FEEDS=",".join(feed_urls),
         NEWSWIRE_ALLOW_PRIVATE_ADDRESSES="true",
+        NEWSWIRE_HOST_FETCH_BUDGETS="127.0.0.1=1000/1",  # the farm is one loopback host of ours
         NEWSWIRE_BATCH_SIZE=str(batch_size),
         NEWSWIRE_LOG_LEVEL="WARNING",
     )

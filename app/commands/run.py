@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from newswire.app.demo import FeedServer, demo_feeds_dir
 from newswire.app.parts import Default, Parts
@@ -61,8 +62,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         listed = [url for url in (settings.feeds or "").split(",") if url.strip()] if settings.feeds else []
         if settings.feeds and len(listed) == 1 and not listed[0].startswith(("http://", "https://")):
             raise ConfigError("--demo combines with feed URLs only; list the file's feeds as URLs or drop --demo")
+        # The demo server is ours, on loopback: the per-host budget that spares real publishers does not apply.
+        budgets = ",".join(filter(None, [settings.host_fetch_budgets, f"{urlsplit(server.base_url).hostname}=1000/1"]))
         settings = settings.model_copy(
-            update={"feeds": ",".join(listed + server.feed_urls()), "allow_private_addresses": True}
+            update={
+                "feeds": ",".join(listed + server.feed_urls()),
+                "allow_private_addresses": True,
+                "host_fetch_budgets": budgets,
+            }
         )
     if not settings.feeds:
         raise ConfigError("no feeds to poll: give --feeds (OPML file, URL list file or URLs) or --demo")

@@ -1,0 +1,228 @@
+"""Nothing lost, nothing doubled, while services are killed: the service commands of docker-compose.yml on the real
+Kafka and Elasticsearch, fed by a farm of feeds whose articles appear while a random service (ingest, one of two
+processor replicas, the indexer) is SIGKILLed and restarted, again and again.
+
+Afterwards every generated article is in Elasticsearch exactly once and enriched, and the dead-letter topic holds the
+deliberately poisoned messages and nothing else. The size is set by FAULT_ARTICLES and FAULT_KILLS (CI runs the
+defaults; the README gives a larger run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape
+
+import feedparser
+import pytest
+from elasticsearch import Elasticsearch
+from kafka import KafkaConsumer, KafkaProducer
+
+from newswire.app.demo import DEMO_FEEDS
+from tests.e2e.conftest import base_env, compose_command, run_newswire, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.elasticsearch, pytest.mark.slow]
+
+ARTICLES = min(10_000, int(os.environ.get("FAULT_ARTICLES", "1200")))
+KILLS = int(os.environ.get("FAULT_KILLS", "8"))
+FEEDS = 40
+ARRIVAL_SECONDS = 90  # the articles appear over this long, so kills land while every stage has work
+POISON = [b"{not json", b"\xff\xfe garbage", b'{"schema": "newswire.raw/99", "id": "x"}', b"[]"]
+
+
+def _demo_texts() -> list[tuple[str, str]]:
+    texts = []
+    for path in sorted(DEMO_FEEDS.glob("*.xml")):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            texts.append((entry.get("title", ""), entry.get("summary", "")))
+    return texts
+
+
+class FeedFarm:
+    """``FEEDS`` RSS feeds on loopback; article ``n`` appears at ``start + n * ARRIVAL_SECONDS / ARTICLES``."""
+
+    def __init__(self, articles: int) -> None:
+        rng = random.Random(1480)
+        demo = _demo_texts()
+        self.start = time.monotonic()
+        self.published = datetime(2023, 6, 24, 6, 0, tzinfo=UTC)
+        self.items: list[tuple[int, str, str]] = []
+        for number in range(articles):
+            title, summary = rng.choice(demo)
+            sentences = summary.split(". ")
+            rng.shuffle(sentences)
+            self.items.append((number, f"{title} ({number})", ". ".join(sentences)))
+        farm = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                feed = int(self.path.strip("/").removesuffix(".xml") or 0)
+                body = farm.feed_xml(feed)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, number: int) -> str:
+        return f"http://farm.example/article/{number}"
+
+    def visible(self) -> int:
+        elapsed = time.monotonic() - self.start
+        return min(len(self.items), int(elapsed * len(self.items) / ARRIVAL_SECONDS) + 1)
+
+    def feed_xml(self, feed: int) -> bytes:
+        entries = []
+        for number, title, summary in self.items[: self.visible()]:
+            if number % FEEDS != feed:
+                continue
+            when = format_datetime(self.published + timedelta(seconds=30 * number))
+            entries.append(
+                f"<item><title>{escape(title)}</title><link>{self.url(number)}</link><guid>{self.url(number)}</guid>"
+                f"<pubDate>{when}</pubDate><description>{escape(summary)}</description></item>"
+            )
+        return (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Farm {feed}</title>'
+            f"<link>http://farm.example/{feed}</link><description>generated</description>{''.join(entries)}"
+            "</channel></rss>"
+        ).encode()
+
+    def feed_urls(self) -> list[str]:
+        port = self.server.server_address[1]
+        return [f"http://127.0.0.1:{port}/{feed}.xml" for feed in range(FEEDS)]
+
+    def __enter__(self) -> FeedFarm:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def farm() -> Iterator[FeedFarm]:
+    with FeedFarm(ARTICLES) as running:
+        yield running
+
+
+def _indexed(es_url: str, alias: str) -> tuple[int, dict[str, dict]]:
+    """How many documents the index holds, and each by id (the run stays within one 10,000-hit page)."""
+    client = Elasticsearch(es_url)
+    try:
+        if not client.indices.exists_alias(name=alias):
+            return 0, {}
+        client.indices.refresh(index=alias)
+        total = client.count(index=alias)["count"]
+        hits = client.search(
+            index=alias, size=10_000, source=["url", "entities", "event_id", "storyline_id"], query={"match_all": {}}
+        )["hits"]["hits"]
+        return int(total), {hit["_id"]: hit["_source"] for hit in hits}
+    finally:
+        client.close()
+
+
+def _dead_letters(kafka_servers: str, topic: str) -> list[dict]:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_servers,
+        auto_offset_reset="earliest",
+        group_id=f"plain-{uuid.uuid4().hex}",
+        consumer_timeout_ms=8_000,
+    )
+    letters = [json.loads(message.value) for message in consumer]
+    consumer.close()
+    return letters
+
+
+@pytest.mark.timeout(1500)
+def test_random_kills_lose_nothing_and_double_nothing(farm, services, kafka_servers, es_url, unique_name, tmp_path):
+    names = {
+        "topic_raw": unique_name("raw"),
+        "topic_enriched": unique_name("enriched"),
+        "topic_deadletter": unique_name("deadletter"),
+        "topic_feeds": unique_name("feeds"),
+        "processor_group": unique_name("processor"),
+        "indexer_group": unique_name("indexer"),
+        "index_alias": unique_name("news"),
+    }
+    env = base_env(
+        kafka=kafka_servers,
+        es=es_url,
+        feeds=",".join(farm.feed_urls()),
+        allow_private_addresses="true",
+        data_dir=str(tmp_path / "data"),
+        poll_interval="5",
+        min_poll_interval="5",
+        topic_partitions="4",
+        batch_size="32",
+        # the farm is one host: lift the per-host politeness budget that protects real publishers
+        host_fetch_budgets="127.0.0.1=1000/1",
+        **names,
+    )
+    topics = run_newswire(*compose_command("topics")[1:], env=env)
+    assert topics.returncode == 0, topics.stderr
+
+    # The deliberately poisoned messages, straight onto the raw topic as a broken producer would send them.
+    producer = KafkaProducer(bootstrap_servers=kafka_servers)
+    for number, value in enumerate(POISON):
+        producer.send(names["topic_raw"], key=f"poison-{number}".encode(), value=value)
+    producer.flush()
+    producer.close()
+
+    roles = {"ingest": "ingest", "process-1": "processor", "process-2": "processor", "index": "indexer"}
+    running = {
+        name: services(name, compose_command(service), {**env, "NEWSWIRE_DATA_DIR": str(tmp_path / name)})
+        for name, service in roles.items()
+    }
+
+    rng = random.Random(20230624)
+    killed: Counter[str] = Counter()
+    interval = ARRIVAL_SECONDS * 1.5 / KILLS
+    for _ in range(KILLS):
+        time.sleep(rng.uniform(0.3, 1.0) * interval)
+        victim = rng.choice(sorted(roles))
+        running[victim].kill()
+        killed[victim] += 1
+        running[victim] = services(
+            victim, compose_command(roles[victim]), {**env, "NEWSWIRE_DATA_DIR": str(tmp_path / victim)}
+        )
+
+    expected = {farm.url(number) for number in range(ARTICLES)}
+
+    def all_indexed() -> bool:
+        for service in running.values():
+            assert service.alive(), f"{service.name} died:\n{service.log()[-3000:]}"
+        return _indexed(es_url, names["index_alias"])[0] >= ARTICLES
+
+    wait_until(all_indexed, 900, f"{ARTICLES} articles indexed after {sum(killed.values())} kills", every=3)
+    time.sleep(5)  # anything doubled or late would show now
+    total, documents = _indexed(es_url, names["index_alias"])
+    links = Counter(document["url"] for document in documents.values())
+    assert total == len(documents) == ARTICLES, f"{total} documents for {ARTICLES} articles"
+    assert set(links) == expected and max(links.values()) == 1
+    assert all(document["event_id"] and document["storyline_id"] for document in documents.values())
+    assert all("entities" in document for document in documents.values())
+
+    letters = _dead_letters(kafka_servers, names["topic_deadletter"])
+    assert sorted(letter["payload"].encode("utf-8", "replace")[:8] for letter in letters) == sorted(
+        value.decode("utf-8", "replace").encode("utf-8", "replace")[:8] for value in POISON
+    ), [letter["reason"] for letter in letters]
+    assert {letter["stage"] for letter in letters} == {"processor"}
+    assert set(killed) <= set(roles) and sum(killed.values()) == KILLS
+    print(f"fault run: {ARTICLES} articles, kills {dict(killed)}, dead letters {Counter(x['reason'] for x in letters)}")
