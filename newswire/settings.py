@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     topic_feeds: str = "news.feeds"
     topic_partitions: int = Field(default=6, ge=1, le=1000)
     topic_replication: int = Field(default=1, ge=1, le=10)
+    group_session_seconds: float = Field(
+        default=8.0,
+        ge=6.0,
+        le=300.0,
+        description="How soon a consumer group notices a member that died: a crashed poller's feeds or a crashed "
+        "processor's partitions move to the others after about this long (Kafka's session timeout; the broker's "
+        "group.min.session.timeout.ms, 6 s by default, is the floor).",
+    )
     topic_retention_hours: int = Field(default=24 * 14, ge=1, description="Retention of the article topics.")
 
     # --- ingest --------------------------------------------------------------------------------------------------

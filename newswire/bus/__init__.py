@@ -149,4 +149,9 @@ def open_bus(settings: Settings, *, embedded: bool, client_id: str = "newswire")
         return EmbeddedBus(settings.embedded_bus_path)
     from newswire.bus.kafka import KafkaBus  # noqa: PLC0415
 
-    return KafkaBus(settings.kafka_servers, client_id=client_id, replication=settings.topic_replication)
+    return KafkaBus(
+        settings.kafka_servers,
+        client_id=client_id,
+        replication=settings.topic_replication,
+        session_timeout=settings.group_session_seconds,
+    )

@@ -74,8 +74,15 @@ class KafkaBus(Bus):
         replication: int = 1,
         connect_timeout: float = 5.0,
         request_timeout: float = 30.0,
+        session_timeout: float = 8.0,
     ) -> None:
         self.servers = bootstrap_servers
+        # A member that stops heartbeating leaves its group after session_timeout (kafka-python's default, 45 s,
+        # kept a crashed poller's feeds unpolled that long); heartbeats every quarter of it.
+        self._group_timing = {
+            "session_timeout_ms": int(session_timeout * 1000),
+            "heartbeat_interval_ms": max(500, int(session_timeout * 1000) // 4),
+        }
         self.client_id = client_id
         self.replication = replication
         self._common: dict[str, Any] = {
@@ -160,6 +167,7 @@ class KafkaBus(Bus):
         with self._translated(f"join group {group!r}"):
             client = kafka.KafkaConsumer(
                 **self._common,
+                **self._group_timing,
                 group_id=group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest" if from_beginning else "latest",

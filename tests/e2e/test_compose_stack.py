@@ -22,10 +22,12 @@ from dataclasses import dataclass
 import pytest
 import yaml
 from elasticsearch import Elasticsearch
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, KafkaProducer
 
+from newswire.contract import encode_raw
 from tests.conftest import UNDER_CI
 from tests.e2e.conftest import REPO, base_env, demo_entry_count, run_newswire, wait_until
+from tests.factories import article_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker, pytest.mark.slow]
 
@@ -189,3 +191,46 @@ def test_a_crashed_processor_is_restarted_by_compose(stack: Stack) -> None:
     wait_until(restarted, 120, "compose to restart the crashed processor")
     assert _indexed(stack.es) == before
     assert Elasticsearch(stack.es).count(index="news")["count"] == len(before)
+
+
+def _publish_raw(stack: Stack, count: int, tag: str) -> set[str]:
+    """``count`` new raw articles onto the stack's news.raw, as a poller would publish them; their ids."""
+    articles = [
+        article_factory(
+            url=f"https://harbourpost.example/2023/06/25/{tag}-{number}", title=f"Wagner convoy ({tag} {number})"
+        )
+        for number in range(count)
+    ]
+    producer = KafkaProducer(bootstrap_servers=stack.kafka, acks="all")
+    for article in articles:
+        producer.send("news.raw", key=article.id.encode(), value=encode_raw(article))
+    producer.flush()
+    producer.close()
+    return {article.id for article in articles}
+
+
+def _restarts(stack: Stack, service: str) -> int:
+    ids = stack.compose("ps", "-a", "-q", service).stdout.split()
+    inspected = subprocess.run(
+        ["docker", "inspect", "-f", "{{.RestartCount}}", *ids], capture_output=True, text=True, check=True
+    )
+    return sum(int(count) for count in inspected.stdout.split())
+
+
+@pytest.mark.timeout(600)
+def test_elasticsearch_paused_for_a_minute_loses_nothing(stack: Stack) -> None:
+    before = _indexed(stack.es)
+    indexer_restarts = _restarts(stack, "indexer")
+    paused = stack.compose("pause", "elasticsearch")
+    assert paused.returncode == 0, paused.stderr
+    try:
+        new = _publish_raw(stack, 40, "pause")
+        time.sleep(60)
+    finally:
+        stack.compose("unpause", "elasticsearch")
+    resumed = time.monotonic()
+    wait_until(lambda: _indexed(stack.es) >= before | new, 300, "the articles published while Elasticsearch was paused")
+    print(f"compose: all 40 articles searchable {time.monotonic() - resumed:.1f} s after Elasticsearch resumed")
+    assert _indexed(stack.es) == before | new
+    assert Elasticsearch(stack.es).count(index="news")["count"] == len(before | new)
+    assert _restarts(stack, "indexer") == indexer_restarts, "the indexer should wait for Elasticsearch, not crash"
