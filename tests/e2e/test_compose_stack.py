@@ -234,3 +234,19 @@ def test_elasticsearch_paused_for_a_minute_loses_nothing(stack: Stack) -> None:
     assert _indexed(stack.es) == before | new
     assert Elasticsearch(stack.es).count(index="news")["count"] == len(before | new)
     assert _restarts(stack, "indexer") == indexer_restarts, "the indexer should wait for Elasticsearch, not crash"
+
+
+@pytest.mark.timeout(600)
+def test_a_broker_restart_loses_nothing(stack: Stack) -> None:
+    before = _indexed(stack.es)
+    first = _publish_raw(stack, 20, "before-restart")
+    restarted = stack.compose("restart", "kafka", timeout=300)
+    assert restarted.returncode == 0, restarted.stderr
+    wait_until(lambda: stack.compose("ps", "--status", "running", "-q", "kafka").stdout.strip() != "", 120, "Kafka")
+    back = time.monotonic()
+    second = _publish_raw(stack, 20, "after-restart")
+    wanted = before | first | second
+    wait_until(lambda: _indexed(stack.es) >= wanted, 300, "the articles published around the broker restart")
+    print(f"compose: all 40 articles searchable {time.monotonic() - back:.1f} s after the broker came back")
+    assert _indexed(stack.es) == wanted
+    assert Elasticsearch(stack.es).count(index="news")["count"] == len(wanted)
