@@ -1,7 +1,8 @@
 """The sentence embedder as storyline linking sees it: reports of one event close, other events apart.
 
-These run the real packaged model (about 0.5 s to load, a few milliseconds a text). The original fp32 model's
-reference vectors are not available here, so nothing below compares against them.
+These run the real packaged model, with the integer arithmetic the processor uses (about 0.3 s to load once derived,
+a few milliseconds a text). The original fp32 model's reference vectors are not available here, so nothing below
+compares against them; ``test_embedding_int8.py`` compares the integer model with the packaged float one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newswire.errors import EnrichmentError
-from newswire.processors.embedding import MiniLmEmbedder, TextEmbedder, shared_embedder
+from newswire.processors.embedding import MAX_TOKENS, MiniLmEmbedder, TextEmbedder, shared_embedder
+from newswire.processors.quantize import RECIPE
 
 # Written for these tests. Each case: two reports of one event, and a report of another event of the same kind.
 SAME_KIND_OTHER_EVENT = {
@@ -100,10 +102,12 @@ def test_identical_text_gives_identical_vectors(embedder: TextEmbedder) -> None:
     assert np.array_equal(together[0], embedder.embed([text])[0])
 
 
-def test_a_batch_gives_the_vectors_of_one_text_at_a_time() -> None:
-    # More texts than one batch, of very different lengths, so both batching and padding are exercised.
+@pytest.mark.parametrize("integer", [True, False], ids=["integer", "float"])
+def test_a_batch_gives_the_vectors_of_one_text_at_a_time(integer: bool) -> None:
+    # More texts than one batch, of very different lengths, so both batching and padding are exercised (in float;
+    # the integer model, whose activation scale is per call, must take them one at a time whatever it is asked).
     texts = [f"{headline} ({number})" for number in range(3) for headline in HEADLINES] + ["flood " * 200]
-    embedder = MiniLmEmbedder(batch_size=4)
+    embedder = MiniLmEmbedder(batch_size=4, integer=integer)
     batched = embedder.embed(texts)
     one_by_one = np.stack([embedder.embed([text])[0] for text in texts])
     np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
@@ -116,11 +120,24 @@ def test_an_empty_text_gets_a_valid_vector(embedder: TextEmbedder) -> None:
     np.testing.assert_allclose(empty, blank, atol=1e-6)  # whitespace alone carries no meaning
 
 
-def test_a_very_long_text_is_cut_at_128_word_pieces(embedder: TextEmbedder) -> None:
+def test_a_very_long_text_is_cut_at_max_tokens_word_pieces(embedder: TextEmbedder) -> None:
     opening = "Talks between the two unions and the port authority broke down late on Sunday. " * 12
     long_text, longer_text = embedder.embed([opening + "x" * 50_000, opening + "Another ending entirely."])
     assert np.linalg.norm(long_text) == pytest.approx(1.0, abs=1e-5)
-    np.testing.assert_allclose(long_text, longer_text, atol=1e-6)  # only the first 128 pieces count
+    np.testing.assert_allclose(long_text, longer_text, atol=1e-6)  # only the first MAX_TOKENS pieces count
+
+
+def test_words_past_the_cut_do_not_count_and_words_before_it_do(embedder: TextEmbedder) -> None:
+    headline = "Talks between the two unions and the port authority broke down late on Sunday."
+    within = headline + " Dockers in Antwerp walked out."
+    assert cosine(embedder, within, headline + " Nurses in Lisbon marched.") < 0.999
+    padding = " and" * MAX_TOKENS  # one word piece each: pushes what follows past the cut
+    past = headline + padding
+    np.testing.assert_allclose(
+        embedder.embed([past + " Dockers in Antwerp walked out."]),
+        embedder.embed([past + " Nurses in Lisbon marched."]),
+        atol=1e-6,
+    )
 
 
 def test_a_bare_string_is_refused(embedder: TextEmbedder) -> None:
@@ -138,14 +155,14 @@ def test_any_unicode_text_embeds_to_a_finite_unit_vector(embedder: TextEmbedder,
 
 def test_the_shared_embedder_is_loaded_once() -> None:
     assert shared_embedder() is shared_embedder()
-    assert shared_embedder().name == "all-MiniLM-L6-v2-onnx-int8-max128"
+    assert shared_embedder().name == f"all-MiniLM-L6-v2-onnx-int8-{RECIPE}-max{MAX_TOKENS}"
 
 
 def test_loading_logs_its_time_once(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="newswire.processors.embedding"):
-        MiniLmEmbedder()
+        MiniLmEmbedder(integer=False)
     assert [record.getMessage().split(" in ")[0] for record in caplog.records] == [
-        "loaded embedding model all-MiniLM-L6-v2-onnx-int8-max128 from " + str(_packaged_model_file())
+        f"loaded embedding model all-MiniLM-L6-v2-onnx-int8-max{MAX_TOKENS} from " + str(_packaged_model_file())
     ]
 
 
