@@ -18,6 +18,7 @@ import base64
 import hashlib
 import logging
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -137,6 +138,10 @@ class DuplicateIndex:
     def __init__(self, threshold: float = 0.6) -> None:
         self.threshold = threshold
         self.bands, self.rows = lsh_bands(threshold)
+        # A pair at the threshold differs in at most most_different values, and each differing value spoils at most
+        # one band, so it has at least this many bands in common (13 of 64 at 0.6).
+        most_different = NUM_PERM - math.ceil(threshold * NUM_PERM - 1e-9)
+        self.min_shared_bands = max(1, self.bands - most_different)
         # Per band, its values as bytes -> the article with them, or the set of them when several have. Most buckets
         # hold one article: a plain id there keeps an article's 64 buckets at about 4.5 kB, where datasketch's
         # MinHashLSH, with a set in every bucket, takes 19 kB (and 5.7 kB for its 18 bands).
@@ -154,15 +159,21 @@ class DuplicateIndex:
 
     def first_copy(self, values: np.ndarray[Any, np.dtype[np.uint32]], published: datetime) -> str | None:
         """The id of the first copy of the article with fingerprint ``values``, or None if it is new."""
-        candidates: set[str] = set()
+        # Each band an article shares counts once. With 2-row bands, articles that only share stock phrases ("said
+        # on Monday that") share a band or two, and most of the window is such a candidate (370 of 1,500 on the
+        # processor bench); a pair at the threshold shares at least min_shared_bands (see __init__), so only those
+        # are compared value by value, and no pair at the threshold is missed.
+        shared: Counter[str] = Counter()
         for bucket, key in zip(self._buckets, self._band_keys(values), strict=True):
             found = bucket.get(key)
             if isinstance(found, str):
-                candidates.add(found)
+                shared[found] += 1
             elif found is not None:
-                candidates |= found
+                shared.update(found)
         best: _Copy | None = None
-        for candidate in candidates:
+        for candidate, bands in shared.items():
+            if bands < self.min_shared_bands:
+                continue
             other = self._values[candidate]
             if float(np.count_nonzero(other == values)) / NUM_PERM < self.threshold:
                 continue  # LSH candidates include some below the threshold

@@ -252,6 +252,37 @@ def test_the_index_finds_every_fingerprint_that_reaches_the_threshold(count, see
     assert index.first_copy(near, ORIGINAL_TIME + COPY_DELAY) == "original"
 
 
+def test_a_copy_whose_differences_spoil_the_most_bands_is_still_found():
+    # The index compares value by value only the articles that share enough bands; the worst case for that filter
+    # is a copy at the threshold whose every differing value falls in another band.
+    rng = np.random.default_rng(11)
+    values = rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32)
+    index = DuplicateIndex(_THRESHOLD)
+    index.add("original", values, ORIGINAL_TIME, None)
+    spread = values.copy()
+    spread[[band * index.rows for band in range(_MOST_CHANGED)]] ^= np.uint32(1)
+    assert np.count_nonzero(spread == values) / NUM_PERM >= _THRESHOLD
+    assert index.first_copy(spread, ORIGINAL_TIME + COPY_DELAY) == "original"
+
+
+def test_among_many_articles_sharing_stock_phrases_only_the_copy_is_found():
+    # Bodies that share a stock phrase or two share a band or two: candidates that must all be turned down.
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32)
+    index = DuplicateIndex(_THRESHOLD)
+    for number in range(300):
+        other = rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32)
+        shared_band = number % index.bands
+        start = shared_band * index.rows
+        other[start : start + index.rows] = values[start : start + index.rows]
+        index.add(f"other-{number}", other, ORIGINAL_TIME, None)
+    copy = values.copy()
+    copy[: _MOST_CHANGED // 2] ^= np.uint32(3)
+    index.add("original", copy, ORIGINAL_TIME + COPY_DELAY, None)
+    assert index.first_copy(values, ORIGINAL_TIME + 2 * COPY_DELAY) == "original"
+    assert index.first_copy(rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32), ORIGINAL_TIME) is None
+
+
 def test_the_index_refuses_a_fingerprint_below_the_threshold():
     rng = np.random.default_rng(7)
     values = rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32)
