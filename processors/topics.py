@@ -38,6 +38,9 @@ class Lexicon:
         self.stems: dict[str, dict[str, float]] = {}  # word stems ("mercenar")
         self.phrase_stems: dict[str, dict[str, float]] = {}  # two-word stems ("trade_union"), never single words
         self.longest_stem = 0
+        # The first words of the two-word cues: a bigram can only be a cue if it starts with one of them, so the
+        # classifier forms the bigrams of these words alone (most words of an article start no cue).
+        self.phrase_heads: set[str] = set()
 
     def add(self, cue: str, topic: str, weight: float) -> None:
         cue = cue.lower().replace("-", "_")
@@ -50,6 +53,8 @@ class Lexicon:
             cue = stem
         else:
             table = self.exact
+        if "_" in cue:
+            self.phrase_heads.add(cue.split("_", 1)[0])
         weights = table.setdefault(cue, {})
         weights[topic] = max(weights.get(topic, 0.0), weight)
 
@@ -132,17 +137,23 @@ class LexiconTopicClassifier(TopicClassifier):
         title_words = len(simple_words(item.title))
         mentions: dict[str, float] = {}
         words = item.words
+        heads = self.lexicon.phrase_heads
+        last = len(words) - 1
         for index, word in enumerate(words):
             boost = TITLE_BOOST if index < title_words else 1.0
             mentions[word] = mentions.get(word, 0.0) + boost
-            if index + 1 < len(words):
+            if index < last and word in heads:  # any other bigram is no cue (see Lexicon.phrase_heads)
                 bigram = f"{word}_{words[index + 1]}"
                 mentions[bigram] = mentions.get(bigram, 0.0) + boost
         evidence: dict[str, float] = {}
+        weights_of = self._weights
         for term, count in mentions.items():
-            for topic, weight in self._weights(term).items():
-                evidence[topic] = evidence.get(topic, 0.0) + weight * (1.0 + math.log(count))
-        return dict(evidence)
+            weights = weights_of(term)
+            if weights:
+                strength = 1.0 + math.log(count)
+                for topic, weight in weights.items():
+                    evidence[topic] = evidence.get(topic, 0.0) + weight * strength
+        return evidence
 
     def scores(self, item: TopicInput) -> dict[str, float]:
         scale = self.scale * math.sqrt(max(len(item.words), 40) / 150)
