@@ -198,19 +198,23 @@ def bare(settings: Settings, articles: list[Article], embeddings: int = 0) -> di
     # event_text reads only the title, summary and content, which a raw article has as an enriched one does
     event_texts = [event_text(article) for article in articles[:embeddings]]  # type: ignore[arg-type]
     started, cpu, (sys_cpu, faults) = time.perf_counter(), time.process_time(), kernel_share()
+    model_cpu = 0.0
     for start in range(0, len(texts), settings.batch_size):
         for _ in nlp.pipe(texts[start : start + settings.batch_size], batch_size=1000):
             pass
         if embedder is not None:
+            model_started = time.thread_time()
             batch_texts = event_texts[start : start + settings.batch_size]
             for text in batch_texts:
                 embedder.embed([text])
+            model_cpu += time.thread_time() - model_started
     sys_end, faults_end = kernel_share()
     return {
         "seconds": time.perf_counter() - started,
         "cpu": time.process_time() - cpu,
         "sys": sys_end - sys_cpu,
         "faults": faults_end - faults,
+        "model_cpu": model_cpu,
     }
 
 
@@ -264,6 +268,7 @@ def worker(settings: Settings) -> None:
         times["last"] = time.time()
         times["cpu_last"] = time.process_time()
         times["articles"] = times.get("articles", 0) + len(records)
+        times["batches"] = times.get("batches", 0) + 1
         return outcome
 
     stage.handle = timed
@@ -346,6 +351,7 @@ def stage_run(args: argparse.Namespace, run: str, name: str, replicas: int, arti
         "rss_mb": [w["rss_mb"] for w in workers],
         "articles": [int(w.get("articles", 0)) for w in workers],
         "embeddings": int(sum(w.get("embeddings", 0) for w in workers)),
+        "batches": int(sum(w.get("batches", 0) for w in workers)),
     }
 
 
@@ -410,7 +416,9 @@ def main() -> int:
         with_model.append(model_run)
         print(
             f"{'':12} the replica embedded {one['embeddings']} new events ({one['embeddings'] / count:.2f} an "
-            f"article); 1 replica / bare + model {model_run['seconds'] / one['seconds']:.2f}"
+            f"article); 1 replica / bare + model {model_run['seconds'] / one['seconds']:.2f} "
+            f"(CPU {model_run['cpu'] / one['cpu']:.2f}; the model "
+            f"{model_run.get('model_cpu', 0.0) / count * 1000:.1f} CPU ms per article)"
         )
         print(
             f"{'':12} ratio {bare_run['seconds'] / one['seconds']:.2f} (CPU {bare_run['cpu'] / one['cpu']:.2f}); "
@@ -418,7 +426,8 @@ def main() -> int:
             f"(kernel {bare_run['sys'] / count * 1000:.2f}, "
             f"{bare_run['faults'] / count:.0f} page faults), replica {one['cpu'] / count * 1000:.1f} of which spaCy "
             f"{one['spacy_cpu'] / count * 1000:.1f} (kernel {one['spacy_sys'] / count * 1000:.2f}, "
-            f"{one['spacy_faults'] / count:.0f} page faults); peak RSS {one['rss_mb'][0]:.0f} MB"
+            f"{one['spacy_faults'] / count:.0f} page faults); peak RSS {one['rss_mb'][0]:.0f} MB; "
+            f"{count / max(1, one['batches']):.0f} articles a batch (bare: {settings.batch_size})"
         )
         pairs.append((bare_run, one))
     two = stage_run(args, run, "two", 2, count)
@@ -437,14 +446,17 @@ def main() -> int:
     summarise("bare spaCy", bare_median, count, words)
     summarise("1 replica", one_median, count, words)
     model_ratios = sorted(model["seconds"] / one["seconds"] for model, (_, one) in zip(with_model, pairs, strict=True))
+    model_cpu_ratios = sorted(model["cpu"] / one["cpu"] for model, (_, one) in zip(with_model, pairs, strict=True))
     summarise("bare + model", statistics.median(model["seconds"] for model in with_model), count, words)
     print(
         f"1 replica / bare spaCy: {statistics.median(ratios):.2f} (rounds {', '.join(f'{r:.2f}' for r in ratios)}; "
-        f"CPU time {statistics.median(cpu_ratios):.2f})  (target >= 0.80)"
+        f"CPU time {statistics.median(cpu_ratios):.2f}, rounds {', '.join(f'{r:.2f}' for r in cpu_ratios)})  "
+        f"(target >= 0.80)"
     )
     print(
         f"1 replica / bare + model: {statistics.median(model_ratios):.2f} "
-        f"(rounds {', '.join(f'{r:.2f}' for r in model_ratios)})  (target >= 0.90)"
+        f"(rounds {', '.join(f'{r:.2f}' for r in model_ratios)}; CPU time {statistics.median(model_cpu_ratios):.2f}, "
+        f"rounds {', '.join(f'{r:.2f}' for r in model_cpu_ratios)})  (target >= 0.90)"
     )
     print(f"2 replicas / 1 replica: {one_median / two['seconds']:.2f}  (target >= 1.6)")
     return 0
