@@ -19,7 +19,7 @@ from typing import Any
 from newswire.app.entity_names import canonical_entities
 from newswire.app.parts import Default, Parts
 from newswire.app.signals import stop_event
-from newswire.contract import decode_enriched
+from newswire.contract import EnrichedArticle, decode_enriched
 from newswire.errors import ContractError
 from newswire.highlight import highlight_text
 from newswire.names import topic_name
@@ -62,6 +62,11 @@ def add_commands(
     )
     subscribe.add_argument("--entity", action="append", default=[], help="only articles naming this entity")
     subscribe.add_argument("--topic", action="append", default=[], help="only articles with this topic label")
+    subscribe.add_argument(
+        "--changed",
+        action="store_true",
+        help="only revisions whose headline or lede changed (each carries `revised`: the old texts and when)",
+    )
     subscribe.add_argument("--from-beginning", action="store_true", help="start at the oldest article kept")
     subscribe.add_argument("--max", type=int, default=0, help="stop after this many articles (0: never)")
     subscribe.add_argument("--idle-exit", type=float, default=0.0, help="stop after this many idle seconds (0: never)")
@@ -186,6 +191,8 @@ def _subscribe(args: argparse.Namespace, settings: Settings) -> int:
                     continue
                 if topics and not topics & {t.label for t in article.topics}:
                     continue
+                if args.changed and not _headline_or_lede_changed(article):
+                    continue
                 sys.stdout.write(record.value.decode("utf-8") + "\n")
                 printed += 1
                 if args.max and printed >= args.max:
@@ -197,3 +204,11 @@ def _subscribe(args: argparse.Namespace, settings: Settings) -> int:
         consumer.close()
         bus.close()
     return 0
+
+
+def _headline_or_lede_changed(article: EnrichedArticle) -> bool:
+    """A revision whose title or lede changed; one whose poller no longer knew the old texts counts as changed."""
+    revised = article.revised
+    if revised is None:
+        return False
+    return revised.title_changed is not False or revised.lede_changed is not False
