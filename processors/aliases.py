@@ -1,14 +1,19 @@
-"""The alias table: cross-article canonical names, label overrides, and entity-ruler patterns.
+"""The alias table: cross-article canonical names, label overrides, and entity-ruler patterns; and the gazetteer.
 
 The table lives in ``processors/data/aliases.tsv`` (one canonical entity a line: name, label, aliases separated
 by ``|``), so an editor can add a name without touching code. Lookups are case-insensitive on the cleaned form of a
 name (see :func:`newswire.processors.cleaning.canonical_form`); ruler patterns are exact, as written in the table.
+
+The gazetteer (``processors/data/places.tsv``, written by ``scripts/make-places`` from GeoNames data) knows
+countries, US states, continents and cities of 50,000 people or more, with their populations: not names to mark in
+the text, but what a name the model labelled a person or an organisation may really be (see :mod:`.resolution`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -95,3 +100,43 @@ def load_aliases(path: Path | None = None) -> AliasTable:
     except OSError as exc:
         raise ConfigError(f"cannot read the alias table {path}: {exc.strerror}") from exc
     return parse_aliases(text, source=str(path))
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """What the gazetteer knows of a name: its kind ("country", "state", "continent", "city") and the population
+    (0 when unknown)."""
+
+    kind: str
+    population: int
+
+
+PLACE_KINDS = frozenset({"country", "state", "continent", "city"})
+
+
+def parse_places(text: str, *, source: str = "places") -> dict[str, Place]:
+    """A gazetteer from its text (name, kind, population a line), keyed by the casefolded name."""
+    places: dict[str, Place] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        if len(columns) != 3 or columns[1] not in PLACE_KINDS or not columns[2].isdigit():
+            raise ConfigError(f"{source}:{number}: expected 'name<TAB>kind<TAB>population', got {line!r}")
+        places[columns[0].casefold()] = Place(columns[1], int(columns[2]))
+    return places
+
+
+@cache
+def shipped_places() -> dict[str, Place]:
+    """The gazetteer shipped with the processor, read once per process (some 28,000 names)."""
+    text = resources.files("newswire.processors").joinpath("data", "places.tsv").read_text("utf-8")
+    return parse_places(text, source="processors/data/places.tsv")
+
+
+@cache
+def shipped_given_names() -> frozenset[str]:
+    """The casefolded given names shipped with the processor (``processors/data/given_names.tsv``, from the 1990 US
+    Census lists by ``scripts/make-given-names``), read once per process."""
+    text = resources.files("newswire.processors").joinpath("data", "given_names.tsv").read_text("utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))

@@ -21,7 +21,7 @@ from newswire.processors.aliases import AliasTable
 from newswire.processors.base import Enricher, Grouping, TopicClassifier, TopicInput
 from newswire.processors.cleaning import mask_boilerplate
 from newswire.processors.embedding import shared_embedder
-from newswire.processors.entities import doc_spans, extract_entities, model_version, shared_pipeline
+from newswire.processors.entities import EntityMemory, doc_spans, extract_entities, model_version, shared_pipeline
 from newswire.processors.language import detect_language, is_supported, load_detector
 from newswire.processors.topics import LexiconTopicClassifier, simple_words
 from newswire.settings import Settings
@@ -55,6 +55,9 @@ class ArticleProcessor(Enricher):
         self.classifier = classifier or LexiconTopicClassifier()
         self.grouping = grouping
         self.wanted_labels = settings.wanted_labels
+        # What earlier articles of this process established (full names, labels); each replica keeps its own.
+        capacity = settings.entity_memory_capacity
+        self.entity_memory = EntityMemory(capacity) if capacity else None
         load_detector()
         self.model_language = str(nlp.lang)
         self.enrichment_template = {
@@ -78,8 +81,11 @@ class ArticleProcessor(Enricher):
         indexes = [index for index, ok in enumerate(supported) if ok]
         for index, doc in zip(indexes, self.nlp.pipe([texts[i] for i in indexes], batch_size=1000), strict=True):
             docs[index] = doc
+        # `is not None`: an empty Doc is falsy, and every article with a Doc must have its topic input (below).
         topic_inputs = [
-            TopicInput(article.title, texts[i], simple_words(texts[i])) for i, article in enumerate(articles) if docs[i]
+            TopicInput(article.title, texts[i], simple_words(texts[i]))
+            for i, article in enumerate(articles)
+            if docs[i] is not None
         ]
         topics = iter(self.classifier.classify(topic_inputs))
         enrichment = Enrichment(**self.enrichment_template, enriched_at=utc_now())
@@ -88,7 +94,8 @@ class ArticleProcessor(Enricher):
             entities: list[Entity] = []
             labels: list[Topic] = []
             if doc is not None:
-                entities = extract_entities(doc_spans(doc), self.aliases, self.wanted_labels)
+                memory = self.entity_memory
+                entities = extract_entities(doc_spans(doc, memory), self.aliases, self.wanted_labels, memory)
                 labels = next(topics)
             enriched.append(
                 EnrichedArticle.from_article(

@@ -139,3 +139,17 @@ def test_poison_messages_are_rejected_and_the_rest_enriched(nlp_and_aliases, art
 def test_missing_model_is_one_clear_error():
     with pytest.raises(EnrichmentError, match="no_such_model_sm"):
         load_pipeline("no_such_model_sm", AliasTable())
+
+
+def test_an_article_with_no_text_is_enriched_and_its_batch_mates_keep_their_topics(processor, article_factory):
+    # An empty spaCy Doc is falsy: the topic inputs once skipped it while the loop did not, so the batch ran out of
+    # topic results ("enrichment failed: StopIteration") and the articles after it got their neighbours' topics.
+    empty = article_factory(title="", summary="", content="")
+    war = article_factory(
+        title="Wagner troops seize the army headquarters in Rostov-on-Don",
+        content="Armed mutineers took the military headquarters; soldiers and tanks filled the streets.",
+    )
+    enriched = processor.enrich([empty, war, empty.model_copy(update={"id": "other", "url": "https://x.example/2"})])
+    assert [item.id for item in enriched] == [empty.id, war.id, "other"]
+    assert enriched[0].entities == [] and enriched[0].topics == []
+    assert "conflict_war_peace" in {topic.label for topic in enriched[1].topics}

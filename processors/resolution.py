@@ -1,0 +1,380 @@
+"""Canonical entities from the cleaned mentions of one article: short forms, the alias table, memory and one label.
+
+:func:`canonical_entities` is the second half of entity extraction (:mod:`.entities` reads and cleans the spans):
+
+1. within the article, short forms join the fullest name they belong to, whatever label spaCy gave them: a surname
+   or first name the full person's name ("Prigozhin" -> "Yevgeny Prigozhin"), an acronym its expansion ("WHO" ->
+   "World Health Organization", from "(WHO)" after it or from the initials), the first or last words of a
+   multi-word organisation the organisation ("Novo" -> "Novo Nordisk"), a club's word the club ("City"). A full
+   name is a person's when the model says so, when the article calls it by its last word alone, or when it starts
+   with a given name; an organisation's when the article calls it by its first word;
+2. the alias table maps the rest across articles ("PMC Wagner" -> "Wagner Group") and overrides labels; an
+   optional :class:`~newswire.processors.memory.EntityMemory` then carries what earlier articles established
+   (full names of surnames, acronyms and club words, labels);
+3. mentions of one canonical name are counted together, with their surface forms and the first offset, and get one
+   label: the alias table's, else a person's if joined as one, else the one the name's form gives ("Kerch Strait"
+   is a LOC, "Aston Villa" an ORG), else a vote of the mentions (with the memory's votes; ties go to the memory,
+   then to the fullest mention, then to the first), which the gazetteer may overrule for a place the model took
+   for a person or an organisation ("Copenhagen").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from newswire.contract import Entity
+from newswire.processors.aliases import DROP, AliasTable, Place, shipped_given_names, shipped_places
+from newswire.processors.cleaning import singular_norp
+from newswire.processors.memory import EntityMemory
+from newswire.processors.shapes import (
+    ACRONYM,
+    ORG_LIKE_LABELS,
+    PERSON_NAME_WORD,
+    PLACE_LABELS,
+    PLACE_PREFIXES,
+    initials,
+    is_club_word,
+    is_sports_story,
+    shape_label,
+)
+
+logger = logging.getLogger(__name__)
+
+_INNER_POSSESSIVE = re.compile(r"\w['\u2019]s\s")
+MEMORY_VOTES = 2  # at most this many votes from the memory against an article's own mentions
+_MAX_PERSON_WORDS = 4
+_MAX_GIVEN_NAME_WORDS = 3
+# A city the model took for a person is a city from this size on; one it took for an organisation only from the
+# larger size (companies are named after towns: Nokia, Mercedes), and never in a sports story (clubs are).
+CITY_FOR_PERSON = 50_000
+CITY_FOR_ORGANISATION = 250_000
+MAX_SURFACE_FORMS = 10
+
+
+@dataclass(slots=True)
+class Mention:
+    """One cleaned mention of a name in an article: its name so far, label, one-line surface form, start offset, and
+    the abbreviation the text gives after it; resolution rewrites ``name`` and ``label``."""
+
+    name: str
+    label: str
+    surface: str
+    start: int
+    abbreviation: str = ""
+    fixed: bool = False  # the label comes from the alias table and must not be outvoted
+    person: bool = False  # joined to a full PERSON name of the article: a person whatever the model said
+    resolved: bool = False  # joined within the article or by the alias table: the memory is not asked
+
+
+@dataclass(slots=True)
+class _Tally:
+    labels: Counter[str] = field(default_factory=Counter)
+    fixed_label: str | None = None
+    person: bool = False
+    count: int = 0
+    surface_forms: list[str] = field(default_factory=list)
+    fullest: tuple[int, str] = (0, "")  # (words, label) of the longest surface form
+    first_offset: int = 0
+    name: str = ""
+
+
+def _unique(candidates: set[str] | None) -> str | None:
+    return next(iter(candidates)) if candidates and len(candidates) == 1 else None
+
+
+def _people(
+    mentions: list[Mention], sports: bool, is_given_name: Callable[[str], bool], places: Mapping[str, Place]
+) -> set[str]:
+    """Multi-word names that are people's whatever label the model gave them: those that start with a given name
+    ("Marcus Thuram"), and those the article also calls by their last word alone, as reporters call people ("Pep
+    Guardiola ... Guardiola"; organisations go by their first word, "Novo").
+
+    Names whose form says otherwise ("Aston Villa", "Kerch Strait", "South Africa") are left out, as are names of
+    the gazetteer ("San Jose"), nationalities, and a last word the model took for a place more than once ("Wadi
+    Derna" ... "Derna"); a given name makes a person only of a name of two or three words that the model never
+    took for an organisation.
+    """
+    bare: dict[str, list[str]] = defaultdict(list)
+    organisations = set()  # a company named after its founder ("Eli Lilly") is one the model often gets right
+    for mention in mentions:
+        if " " not in mention.name:
+            bare[mention.name.casefold()].append(mention.label)
+        elif mention.label == "ORG":
+            organisations.add(mention.name)
+    people = set()
+    for mention in mentions:
+        words = mention.name.split()
+        if (
+            not 1 < len(words) <= _MAX_PERSON_WORDS
+            or mention.label == "NORP"
+            or words[0].casefold() in PLACE_PREFIXES
+            or not all(PERSON_NAME_WORD.fullmatch(word) for word in words)
+            or not words[0][:1].isupper()
+            or shape_label(mention.name, sports=sports) is not None
+            or mention.name.casefold() in places
+        ):
+            continue
+        given = is_given_name(words[0].casefold()) and mention.name not in organisations
+        if given and len(words) <= _MAX_GIVEN_NAME_WORDS:
+            people.add(mention.name)
+            continue
+        labels = bare.get(words[-1].casefold())
+        if (
+            mention.label not in PLACE_LABELS
+            and labels
+            and not (len(labels) > 1 and all(label in PLACE_LABELS for label in labels))
+        ):
+            people.add(mention.name)
+    return people
+
+
+def _called_by_first_word(mentions: list[Mention], is_given_name: Callable[[str], bool]) -> set[str]:
+    """Multi-word names the model took for people that the article calls by their first word alone, as reporters
+    call organisations ("Novo Nordisk" ... "Novo", "Halvorsen Seafood" ... "Halvorsen"), when that word is no given
+    name and the model did not take it for a person there."""
+    bare = {m.name.casefold() for m in mentions if " " not in m.name and m.label not in ("PERSON", "NORP")}
+    bare -= {m.name.casefold() for m in mentions if " " not in m.name and m.label == "PERSON"}
+    bare_last = {m.name.casefold() for m in mentions if " " not in m.name}
+    firms = set()
+    for mention in mentions:
+        words = mention.name.split()
+        if mention.label != "PERSON" or len(words) < 2:
+            continue
+        first = words[0].casefold()
+        if first in bare and not is_given_name(first) and words[-1].casefold() not in bare_last:
+            firms.add(mention.name)
+    return firms
+
+
+def _resolve_short_forms(
+    mentions: list[Mention],
+    aliases: AliasTable,
+    sports: bool,
+    is_given_name: Callable[[str], bool],
+    places: Mapping[str, Place],
+) -> dict[str, str]:
+    """Join short forms to the fullest name of the article they stand for; returns what was joined to what.
+
+    A surname (or any trailing part) of a full person's name, or a PERSON-labelled first name, becomes that
+    person; a full name is a person's when the model labels it PERSON, the article calls it by its last word
+    alone, or it starts with a given name (see :func:`_people`). An acronym the article spells out ("(WHO)" after
+    the name, or matching the initials) becomes the expansion. The first or last words of a multi-word
+    organisation, facility or event, unless the model took them for a place, become that name, and so does the
+    word that makes a club a club ("City" for "Manchester City", "Real" for "Real Madrid") wherever the model put
+    it. A short form that fits two names is left alone.
+    """
+    people = _people(mentions, sports, is_given_name, places)
+    firms = _called_by_first_word(mentions, is_given_name) - people
+    persons = {m.name for m in mentions if m.label == "PERSON" and " " in m.name} - firms | people
+    for mention in mentions:
+        if mention.name in people:
+            mention.label, mention.person = "PERSON", True
+        elif mention.name in firms:
+            mention.label = "ORG"
+    clubs = {m.name for m in mentions if " " in m.name and shape_label(m.name, sports=sports) == "ORG"} - persons
+    organisations = {m.name for m in mentions if m.label in ORG_LIKE_LABELS and " " in m.name} - persons
+    organisations |= clubs
+    by_suffix: dict[str, set[str]] = defaultdict(set)
+    by_first_name: dict[str, set[str]] = defaultdict(set)
+    for full in persons:
+        words = full.split()
+        by_first_name[words[0].casefold()].add(full)
+        for cut in range(1, len(words)):
+            by_suffix[" ".join(words[cut:]).casefold()].add(full)
+    by_affix: dict[str, set[str]] = defaultdict(set)
+    by_initials: dict[str, set[str]] = defaultdict(set)
+    # "Djokovic's Wimbledon" is two names run together, not the full form of "Wimbledon".
+    for full in (name for name in organisations if not _INNER_POSSESSIVE.search(name)):
+        words = full.split()
+        for cut in range(1, len(words)):
+            by_affix[" ".join(words[:cut]).casefold()].add(full)
+            by_affix[" ".join(words[cut:]).casefold()].add(full)
+    for full in {m.name for m in mentions if " " in m.name and m.label not in PLACE_LABELS} - persons:
+        by_initials[initials(full)].add(full)
+    spelled_out = {m.abbreviation: m.name for m in mentions if m.abbreviation and " " in m.name}
+    joined: dict[str, str] = {}
+    for mention in mentions:
+        target, person = _short_form_target(
+            mention,
+            aliases,
+            spelled_out=spelled_out,
+            by_initials=by_initials,
+            by_suffix=by_suffix,
+            by_first_name=by_first_name,
+        )
+        if (
+            target is None
+            and (mention.label not in PLACE_LABELS or is_club_word(mention.name))
+            and mention.label != "PERSON"
+            and aliases.lookup(mention.name) is None  # "Wagner" is the alias table's to map
+        ):
+            target = _unique(by_affix.get(mention.name.casefold()))
+        # A full name of the article is no short form of another one, unless it is part of it ("World Cup" in
+        # "Cricket World Cup", "Von der Leyen" in "Ursula von der Leyen").
+        if target is not None and target != mention.name:
+            joined[mention.name] = target
+            mention.name, mention.resolved = target, True
+            if person:
+                mention.label, mention.person = "PERSON", True
+    return joined
+
+
+def _short_form_target(
+    mention: Mention,
+    aliases: AliasTable,
+    *,
+    spelled_out: Mapping[str, str],
+    by_initials: Mapping[str, set[str]],
+    by_suffix: Mapping[str, set[str]],
+    by_first_name: Mapping[str, set[str]],
+) -> tuple[str | None, bool]:
+    """(the full name an acronym, surname or first name stands for, whether it is a person)."""
+    # An acronym the alias table knows ("EU", "UN") is the table's to map.
+    if aliases.lookup(mention.name) is None:
+        target = spelled_out.get(mention.name)
+        if target is None and ACRONYM.fullmatch(mention.name):
+            target = _unique(by_initials.get(mention.name))
+        if target is not None:
+            return target, False
+    key = mention.name.casefold()
+    person = _unique(by_suffix.get(key))
+    if person is None and mention.label == "PERSON" and " " not in mention.name:
+        person = _unique(by_first_name.get(key))
+    return person, person is not None
+
+
+def _apply_aliases(mentions: list[Mention], aliases: AliasTable) -> list[Mention]:
+    """Map names through the alias table; a plural nationality the table does not know is made singular."""
+    attested = frozenset(mention.name.casefold() for mention in mentions)
+    kept = []
+    for mention in mentions:
+        canonical = aliases.lookup(mention.name)
+        if canonical is None and mention.label == "NORP":
+            mention.name = singular_norp(mention.name, attested)
+            canonical = aliases.lookup(mention.name)
+        if canonical is not None:
+            if canonical.label == DROP:
+                continue
+            mention.name, mention.label, mention.fixed, mention.resolved = canonical.name, canonical.label, True, True
+        kept.append(mention)
+    return kept
+
+
+def _recall(mentions: list[Mention], memory: EntityMemory, sports: bool) -> None:
+    """Give the short forms the article left unresolved the full names earlier articles established; a club's
+    word ("City") only in a sports story ("City officials said" is no club)."""
+    for mention in mentions:
+        if mention.resolved or (not sports and is_club_word(mention.name)):
+            continue
+        known = memory.recall(mention.name)
+        if known is not None and known.name.casefold() != mention.name.casefold():
+            mention.name = known.name
+            if known.label == "PERSON":
+                mention.label, mention.person = "PERSON", True
+
+
+def _label(tally: _Tally, memory: EntityMemory | None, sports: bool, places: Mapping[str, Place]) -> str:
+    """One label for a canonical entity: alias table, then a person joined by name, then the form, then the vote,
+    which the gazetteer may overrule (see :func:`_place_label`)."""
+    if tally.fixed_label is not None:
+        return tally.fixed_label
+    if tally.person:
+        return "PERSON"
+    by_shape = shape_label(tally.name, sports=sports)
+    if by_shape is not None:
+        return by_shape
+    votes = Counter(tally.labels)
+    # The votes of this very name: a short form the article did not join ("City" outside sport) has its own.
+    known = memory.recall(tally.name, short_forms=False) if memory is not None else None
+    if known is not None:
+        votes[known.label] += min(known.mentions, MEMORY_VOTES)
+    best = max(votes.values())
+    tied = [label for label, count in votes.items() if count == best]  # in the order of first mention
+    voted = tied[0]
+    if len(tied) > 1:
+        for preferred in (known.label if known is not None else None, tally.fullest[1]):
+            if preferred in tied:
+                voted = preferred
+                break
+    place = places.get(tally.name.casefold())
+    return _place_label(place, voted, sports) if place is not None else voted
+
+
+def _place_label(place: Place, voted: str, sports: bool) -> str:
+    """The label of a name the gazetteer knows, against the label the vote gave it: a country or a state is a GPE
+    and a continent a LOC whatever the model said (but a nationality stays one); a city is a GPE when the model
+    took it for a person or a geographic place, or for an organisation outside sports stories if it is large."""
+    if voted == "NORP":
+        return voted
+    if place.kind in ("country", "state"):
+        return "GPE"
+    if place.kind == "continent":
+        return "LOC"
+    if voted in ("PERSON", "LOC") and place.population >= CITY_FOR_PERSON:
+        return "GPE"
+    if voted == "ORG" and not sports and place.population >= CITY_FOR_ORGANISATION:
+        return "GPE"
+    return voted
+
+
+def canonical_entities(
+    mentions: list[Mention],
+    aliases: AliasTable,
+    wanted_labels: frozenset[str],
+    memory: EntityMemory | None = None,
+    places: Mapping[str, Place] | None = None,
+) -> list[Entity]:
+    """The canonical entities of one article's cleaned ``mentions``, most mentioned first (see the module doc).
+
+    ``places`` is the gazetteer (casefolded name -> :class:`~newswire.processors.aliases.Place`), by default the
+    shipped one.
+
+    Entities whose final label is not in ``wanted_labels`` are left out after canonicalisation, so the alias table
+    can rescue a span spaCy labelled wrongly. With a ``memory``, names the article leaves unresolved are looked up
+    in it, and what the article established is added to it (see :class:`EntityMemory`).
+    """
+    sports = is_sports_story(mention.name for mention in mentions)
+    places = shipped_places() if places is None else places
+    given_names = shipped_given_names()
+
+    def is_given_name(word: str) -> bool:
+        return word in given_names or (memory is not None and memory.knows_given_name(word))
+
+    joined = _resolve_short_forms(mentions, aliases, sports, is_given_name, places)
+    mentions = _apply_aliases(mentions, aliases)
+    if memory is not None:
+        _recall(mentions, memory, sports)
+    tallies: dict[str, _Tally] = {}
+    for mention in sorted(mentions, key=lambda m: m.start):
+        tally = tallies.setdefault(mention.name.casefold(), _Tally(first_offset=mention.start, name=mention.name))
+        tally.count += 1
+        if mention.fixed:
+            tally.fixed_label = mention.label
+        tally.person = tally.person or mention.person
+        tally.labels[mention.label] += 1
+        words = len(mention.surface.split())
+        if words > tally.fullest[0]:
+            tally.fullest = (words, mention.label)
+        if mention.surface not in tally.surface_forms and len(tally.surface_forms) < MAX_SURFACE_FORMS:
+            tally.surface_forms.append(mention.surface)
+    entities = []
+    for tally in tallies.values():
+        label = _label(tally, memory, sports, places)
+        if label in wanted_labels:
+            entities.append(
+                Entity(
+                    name=tally.name,
+                    label=label,
+                    count=tally.count,
+                    surface_forms=tally.surface_forms,
+                    first_offset=tally.first_offset,
+                )
+            )
+    if memory is not None:
+        memory.learn(entities, joined)
+    entities.sort(key=lambda entity: (-entity.count, entity.first_offset))
+    return entities
