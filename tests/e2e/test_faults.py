@@ -28,7 +28,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
 from newswire.app.demo import DEMO_FEEDS
-from tests.e2e.conftest import base_env, compose_command, run_newswire, wait_until
+from tests.e2e.conftest import base_env, compose_command, pipeline_names, run_newswire, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.elasticsearch, pytest.mark.slow]
 
@@ -152,15 +152,7 @@ def _dead_letters(kafka_servers: str, topic: str) -> list[dict]:
 
 @pytest.mark.timeout(1500)
 def test_random_kills_lose_nothing_and_double_nothing(farm, services, kafka_servers, es_url, unique_name, tmp_path):
-    names = {
-        "topic_raw": unique_name("raw"),
-        "topic_enriched": unique_name("enriched"),
-        "topic_deadletter": unique_name("deadletter"),
-        "topic_feeds": unique_name("feeds"),
-        "processor_group": unique_name("processor"),
-        "indexer_group": unique_name("indexer"),
-        "index_alias": unique_name("news"),
-    }
+    names = pipeline_names(unique_name)
     env = base_env(
         kafka=kafka_servers,
         es=es_url,

@@ -19,6 +19,7 @@ from tests.e2e.conftest import (
     base_env,
     compose_command,
     demo_entry_count,
+    pipeline_names,
     run_newswire,
     story_of_title,
     wait_until,
@@ -31,15 +32,7 @@ SPORT_WORDS = ("football", "tennis", "cup", "match", "league", "sport", "final",
 
 @pytest.fixture
 def pipeline_env(kafka_servers, es_url, unique_name, demo_server, tmp_path):
-    names = {
-        "topic_raw": unique_name("raw"),
-        "topic_enriched": unique_name("enriched"),
-        "topic_deadletter": unique_name("deadletter"),
-        "topic_feeds": unique_name("feeds"),
-        "processor_group": unique_name("processor"),
-        "indexer_group": unique_name("indexer"),
-        "index_alias": unique_name("news"),
-    }
+    names = pipeline_names(unique_name)
     env = base_env(
         kafka=kafka_servers,
         es=es_url,
