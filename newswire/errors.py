@@ -7,7 +7,8 @@ elasticsearch-py, httpx, spaCy, sqlite3) are translated at the boundary with ``r
     ├── ConfigError            a setting is missing or wrong (bad URL, unknown model, unreadable feed list)
     ├── ContractError          a message does not fit the contract (invalid JSON, unknown schema, missing field)
     ├── BusError               the message bus failed
-    │   └── BusUnavailable     the broker (or the embedded bus file) cannot be reached
+    │   ├── BusUnavailable     the broker (or the embedded bus file) cannot be reached
+    │   └── MessageTooLarge    one message is larger than the bus takes (for good: sending it again cannot help)
     ├── SearchError            the search store failed
     │   ├── SearchUnavailable  the search cluster (or the embedded store) cannot be reached
     │   └── InvalidQuery       the user's query cannot be parsed or run
@@ -41,6 +42,17 @@ class BusError(NewswireError):
 
 class BusUnavailable(BusError):
     """The broker cannot be reached (or the embedded bus cannot be opened)."""
+
+
+class MessageTooLarge(BusError):
+    """A message is larger than the bus accepts; ``topic``, ``key``, ``size`` and ``limit`` (bytes) say which."""
+
+    def __init__(self, topic: str, key: bytes | None, size: int, limit: int) -> None:
+        super().__init__(f"a message of {size} bytes for {topic!r} is larger than the bus's limit of {limit} bytes")
+        self.topic = topic
+        self.key = key
+        self.size = size
+        self.limit = limit
 
 
 class SearchError(NewswireError):

@@ -18,12 +18,12 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from newswire.bus import Bus, Consumer, Producer, Record
+from newswire.bus import MAX_MESSAGE_BYTES, Bus, Consumer, Producer, Record, message_size
 from newswire.contract import DeadLetter, Origin, encode_deadletter
-from newswire.errors import BusError, RetryAfter
+from newswire.errors import BusError, MessageTooLarge, RetryAfter
 
 logger = logging.getLogger(__name__)
 
@@ -55,18 +55,43 @@ class BatchOutcome:
 BatchHandler = Callable[[Sequence[Record]], BatchOutcome]
 
 
-def dead_letter(stage: str, rejection: Rejection, topic: str) -> Output:
-    """The dead-letter message for ``rejection`` on ``topic``, keyed like the original."""
+# Put at the end of the reason of a letter whose payload had to be cut to fit on the bus: such a letter says why the
+# message failed, but cannot be replayed.
+PAYLOAD_CUT_MARK = "[payload cut to fit the dead-letter topic: "
+
+
+def dead_letter(stage: str, rejection: Rejection, topic: str, max_bytes: int = MAX_MESSAGE_BYTES) -> Output:
+    """The dead-letter message for ``rejection`` on ``topic``, keyed like the original, at most ``max_bytes``.
+
+    The letter carries the whole original payload when it fits; a payload too large for that (a message refused for
+    its size, or one near the limit, since the envelope and JSON escaping add to it) is cut, and the reason ends in
+    :data:`PAYLOAD_CUT_MARK` with the original size: the reason and origin always reach the topic.
+    """
     record = rejection.record
     key = record.key.decode("utf-8", "replace") if record.key is not None else None
-    letter = DeadLetter(
-        stage=stage,
-        reason=rejection.reason[:2000],
-        error_type=rejection.error_type,
-        origin=Origin(topic=record.topic, partition=record.partition, offset=record.offset, key=key),
-        payload=record.value.decode("utf-8", "replace"),
-    )
-    return Output(topic=topic, key=record.key, value=encode_deadletter(letter))
+    payload = record.value.decode("utf-8", "replace")
+    reason = rejection.reason[:2000]
+
+    def encoded(payload: str, reason: str) -> bytes:
+        letter = DeadLetter(
+            stage=stage,
+            reason=reason,
+            error_type=rejection.error_type,
+            origin=Origin(topic=record.topic, partition=record.partition, offset=record.offset, key=key),
+            payload=payload,
+        )
+        return encode_deadletter(letter)
+
+    value = encoded(payload, reason)
+    if message_size(record.key, value) > max_bytes:
+        cut_reason = f"{reason} {PAYLOAD_CUT_MARK}{len(record.value)} bytes, first ones kept]"
+        keep = max(0, max_bytes // 2 - len(cut_reason.encode()) - 4096)
+        while True:
+            value = encoded(payload[:keep], cut_reason)
+            if message_size(record.key, value) <= max_bytes or keep == 0:
+                break
+            keep //= 2  # escaping made it larger than its length (control characters become six bytes each)
+    return Output(topic=topic, key=record.key, value=value)
 
 
 class Stage:
@@ -100,6 +125,7 @@ class Stage:
         self.last_activity = time.monotonic()
         self._busy = False
         self._consuming = False  # set once the loop runs: a stage still warming up is not idle
+        self._too_large = 0  # outputs of the batch in hand refused for their size
 
     def idle_for(self) -> float:
         """Seconds since the stage last finished a batch (or began consuming); 0 while it handles one, and before
@@ -134,18 +160,33 @@ class Stage:
             producer.close()
             consumer.close()
 
+    def run_over(self, batches: Iterable[Sequence[Record]], stop: threading.Event) -> None:
+        """Handle ``batches`` (records read outside any consumer group, such as :meth:`Bus.read` gives) the way
+        :meth:`run` handles what it polls, outputs and dead letters alike, committing nothing; return when they are
+        done or ``stop`` is set. Replays (``newswire reprocess``) run a stage's handler this way."""
+        producer = self.bus.producer()
+        self._consuming = True
+        try:
+            for records in batches:
+                if stop.is_set():
+                    break
+                if records:
+                    self._run_batch(records, None, producer, stop)
+        finally:
+            self.report()
+            producer.close()
+
     def report(self) -> None:
         logger.info("%s: %s", self.name, ", ".join(f"{k}={v}" for k, v in sorted(self.counters.items())) or "idle")
 
     def _run_batch(
-        self, records: Sequence[Record], consumer: Consumer, producer: Producer, stop: threading.Event
+        self, records: Sequence[Record], consumer: Consumer | None, producer: Producer, stop: threading.Event
     ) -> None:
         backoff = 1.0
         while True:
             try:
                 outcome = self.handle(records)
-                for output in outcome.outputs:
-                    producer.send(output.topic, output.key, output.value)
+                outcome.rejections += self._send_outputs(records, outcome.outputs, producer)
                 for rejection in outcome.rejections:
                     record = rejection.record
                     logger.warning(
@@ -156,7 +197,7 @@ class Stage:
                         record.offset,
                         rejection.reason,
                     )
-                    letter = dead_letter(self.name, rejection, self.deadletter_topic)
+                    letter = dead_letter(self.name, rejection, self.deadletter_topic, self.bus.max_message_bytes)
                     producer.send(letter.topic, letter.key, letter.value)
                 producer.flush()
             except (RetryAfter, BusError) as exc:
@@ -172,12 +213,37 @@ class Stage:
                 continue
             break
         try:
-            consumer.commit(records)
+            if consumer is not None:
+                consumer.commit(records)
         except BusError as exc:
             # The group moved on (rebalance or a long outage): the batch is delivered again; downstream is idempotent.
             self.counters["commit_failures"] += 1
             logger.warning("%s: commit of %d records failed, they will be read again: %s", self.name, len(records), exc)
             return
         self.counters["consumed"] += len(records)
-        self.counters["produced"] += len(outcome.outputs)
+        self.counters["produced"] += len(outcome.outputs) - self._too_large
         self.counters["deadlettered"] += len(outcome.rejections)
+
+    def _send_outputs(
+        self, records: Sequence[Record], outputs: Sequence[Output], producer: Producer
+    ) -> list[Rejection]:
+        """Send ``outputs``; an output too large for the bus (which no retry can fix) rejects the record it came from,
+        the record with its key, instead of failing the batch for ever."""
+        rejections: list[Rejection] = []
+        self._too_large = 0
+        by_key = {record.key: record for record in records if record.key is not None}
+        for output in outputs:
+            try:
+                producer.send(output.topic, output.key, output.value)
+            except MessageTooLarge as exc:
+                self._too_large += 1
+                source = by_key.get(output.key) if output.key is not None else None
+                if source is None:
+                    self.counters["dropped_too_large"] += 1
+                    logger.error("%s: dropping an output for %s that came from no record of the batch: %s",
+                                 self.name, output.topic, exc)  # fmt: skip
+                    continue
+                rejections.append(
+                    Rejection(source, f"its output for {output.topic} is too large: {exc}", type(exc).__name__)
+                )
+        return rejections

@@ -18,7 +18,7 @@ The semantics both drivers keep:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,7 +55,8 @@ class Producer(ABC):
 
     @abstractmethod
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """Queue one message; errors surface at the next :meth:`flush` at the latest."""
+        """Queue one message; errors surface at the next :meth:`flush` at the latest, except
+        :class:`~newswire.errors.MessageTooLarge`, raised at once (nothing is queued then)."""
 
     @abstractmethod
     def flush(self, timeout: float = 30.0) -> None:
@@ -99,8 +100,23 @@ def next_positions(records: Sequence[Record]) -> dict[tuple[str, int], int]:
     return positions
 
 
+# Kafka's default for the largest request a producer sends (and, nearly, for the largest message a broker takes):
+# both drivers refuse a bigger message at send with MessageTooLarge, so that a stage behaves the same on either.
+MAX_MESSAGE_BYTES = 1024 * 1024
+# What Kafka adds to key and value when it sizes a record (its batch header and the record's own fields).
+RECORD_OVERHEAD_BYTES = 90
+
+
+def message_size(key: bytes | None, value: bytes) -> int:
+    """The size of a message as the bus limit counts it."""
+    return len(value) + (len(key) if key is not None else 0) + RECORD_OVERHEAD_BYTES
+
+
 class Bus(ABC):
     """A connection to one bus (a Kafka cluster or an embedded bus file)."""
+
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    """The largest message (:func:`message_size`) a producer of this bus sends; larger ones raise MessageTooLarge."""
 
     @abstractmethod
     def ensure_topics(self, topics: Iterable[TopicSpec]) -> None:
@@ -117,6 +133,23 @@ class Bus(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release whatever the bus holds open."""
+
+    # Inspection and replay, for the operator's commands (status, dead letters, reindex, reprocess). Not abstract:
+    # a driver that cannot answer says so with a BusError.
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        """Per partition of ``topic``, the offset the next message written there will get."""
+        raise BusError(f"{type(self).__name__} cannot tell the end offsets of {topic!r}")
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        """Per partition of ``topic``, the position ``group`` committed; partitions it never committed are left out."""
+        raise BusError(f"{type(self).__name__} cannot tell the positions of group {group!r}")
+
+    def read(self, topic: str, *, since_ms: int | None = None, batch: int = 500) -> Iterator[list[Record]]:
+        """Every record of ``topic`` (from the first written at or after ``since_ms``, epoch milliseconds, when
+        given) up to its end as it was when the call began, in batches of up to ``batch``, without a consumer group:
+        nothing is committed and no group's position moves."""
+        raise BusError(f"{type(self).__name__} cannot read {topic!r} outside a consumer group")
 
 
 def close_clients(clients: Iterable[Producer | Consumer]) -> BusError | None:

@@ -21,7 +21,7 @@ import logging
 import socket
 import warnings
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 with warnings.catch_warnings():
@@ -32,8 +32,8 @@ with warnings.catch_warnings():
     import kafka.errors
     from kafka import KafkaAdminClient, OffsetAndMetadata, TopicPartition
 
-from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec, close_clients, next_positions
-from newswire.errors import BusError, BusUnavailable
+from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec, close_clients, message_size, next_positions
+from newswire.errors import BusError, BusUnavailable, MessageTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -157,9 +157,10 @@ class KafkaBus(Bus):
                 batch_size=256 * 1024,
                 allow_auto_create_topics=False,
                 max_block_ms=10_000,
+                max_request_size=self.max_message_bytes,
             )
         _forbid_topic_creation(client._metadata)
-        producer = KafkaProducer(client, self.servers)
+        producer = KafkaProducer(client, self.servers, self.max_message_bytes)
         self._clients.add(producer)
         return producer
 
@@ -178,6 +179,73 @@ class KafkaBus(Bus):
         consumer = KafkaConsumer(client, group, self.servers)
         self._clients.add(consumer)
         return consumer
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        reader = self._reader()
+        try:
+            with self._translated(f"read the end offsets of {topic!r}"):
+                return {
+                    tp.partition: int(end) for tp, end in reader.end_offsets(self._partitions(reader, topic)).items()
+                }
+        finally:
+            reader.close()
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        with self._translated(f"read the positions of group {group!r}"):
+            offsets = self._admin.list_group_offsets({group: None}).get(group, {})
+        return {
+            tp.partition: int(meta.offset) for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0
+        }
+
+    def read(self, topic: str, *, since_ms: int | None = None, batch: int = 500) -> Iterator[list[Record]]:
+        reader = self._reader()
+        try:
+            with self._translated(f"read {topic!r}"):
+                partitions = self._partitions(reader, topic)
+                ends = reader.end_offsets(partitions)
+                starts = reader.beginning_offsets(partitions)
+                if since_ms is not None:
+                    found = reader.offsets_for_times(dict.fromkeys(partitions, since_ms))
+                    starts = {tp: ends[tp] if found.get(tp) is None else found[tp].offset for tp in partitions}
+                left = {tp for tp in partitions if starts[tp] < ends[tp]}
+                reader.assign(sorted(left, key=lambda tp: tp.partition))
+                for tp in left:
+                    reader.seek(tp, starts[tp])
+            while left:
+                with self._translated(f"read {topic!r}"):
+                    polled = reader.poll(timeout_ms=1000, max_records=batch)
+                records: list[Record] = []
+                for tp in sorted(polled, key=lambda tp: tp.partition):
+                    records += [
+                        Record(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp)
+                        for m in polled[tp]
+                        if m.offset < ends[tp]
+                    ]
+                with self._translated(f"read {topic!r}"):
+                    # A partition is done when the reader is past its end (compaction and transactions leave gaps).
+                    done = {tp for tp in left if reader.position(tp) >= ends[tp]}
+                if done:
+                    left -= done
+                    reader.pause(*done)
+                if records:
+                    yield records
+        finally:
+            reader.close()
+
+    def _reader(self) -> kafka.KafkaConsumer:
+        """A consumer outside any group, for reading a topic by offsets."""
+        with self._translated("start a reader"):
+            client = kafka.KafkaConsumer(
+                **self._common, group_id=None, enable_auto_commit=False, allow_auto_create_topics=False
+            )
+        _forbid_topic_creation(client._cluster)
+        return client
+
+    def _partitions(self, reader: kafka.KafkaConsumer, topic: str) -> list[TopicPartition]:
+        numbers = reader.partitions_for_topic(topic)
+        if not numbers:
+            raise BusError(f"topic {topic!r} does not exist on Kafka at {self.servers}")
+        return [TopicPartition(topic, number) for number in sorted(numbers)]
 
     def close(self) -> None:
         """Close the producers (flushing them) and consumers (without committing) still open, then the admin."""
@@ -241,13 +309,19 @@ def _describe(exc: BaseException) -> str:
 class KafkaProducer(Producer):
     """Sends through a kafka-python producer, keeping each message's future until the next :meth:`flush`."""
 
-    def __init__(self, client: kafka.KafkaProducer, servers: str) -> None:
+    def __init__(self, client: kafka.KafkaProducer, servers: str, limit: int) -> None:
         self._client = client
+        self._limit = limit
         self._servers = servers
         self._pending: list[tuple[str, Any]] = []
         self._closed = False
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        # kafka-python sizes the record itself and raises MessageSizeTooLargeError; checked here first, so the error
+        # is ours with the sizes, the same as the embedded bus's.
+        size = message_size(key, value)
+        if size > self._limit:
+            raise MessageTooLarge(topic, key, size, self._limit)
         with _KafkaErrors(self._servers, f"send to {topic}"):
             self._pending.append((topic, self._client.send(topic, key=key, value=value)))
 

@@ -287,3 +287,66 @@ def test_sending_to_a_topic_never_created_fails_instead_of_creating_it(bus, uniq
             producer.flush()
     finally:
         producer.close()
+
+
+# --- inspection and replay: end offsets, committed positions, reading without a group ----------------------------
+
+
+def test_end_offsets_and_committed_positions_give_the_lag_of_a_group(bus, topic, unique_name):
+    name = topic(partitions=3)
+    send_all(bus, name, range(20))
+    group = unique_name("processor")
+    consumer = bus.consumer([name], group)
+
+    ends = bus.end_offsets(name)
+    assert sorted(ends) == [0, 1, 2] and sum(ends.values()) == 20
+    assert bus.committed(group, name) == {}  # a group that never committed is behind by everything
+
+    records = read(consumer, 7)
+    consumer.commit(records[:7])
+    committed = bus.committed(group, name)
+    assert sum(ends[p] - committed.get(p, 0) for p in ends) == 20 - 7
+    consumer.close()
+
+
+def test_read_gives_everything_up_to_the_end_and_moves_no_group(bus, topic, unique_name):
+    name = topic(partitions=3)
+    send_all(bus, name, range(25))
+
+    batches = list(bus.read(name, batch=4))
+
+    records = [r for batch in batches for r in batch]
+    assert all(len(batch) <= 4 for batch in batches)
+    assert sorted(r.value for r in records) == sorted(wagner_value(n) for n in range(25))
+    assert len({(r.partition, r.offset) for r in records}) == 25
+    # Nothing was committed anywhere: a new group still reads all of it.
+    consumer = bus.consumer([name], unique_name("indexer"))
+    assert len(read(consumer, 25)) == 25
+    consumer.close()
+
+
+def test_read_since_a_time_starts_at_the_first_message_written_at_or_after_it(bus, topic):
+    name = topic(partitions=2)
+    send_all(bus, name, range(6))
+    time.sleep(1.1)  # the timestamps are in milliseconds; leave a clear gap between the two writes
+    since_ms = time.time_ns() // 1_000_000
+    send_all(bus, name, range(6, 10))
+
+    later = [r.value for batch in bus.read(name, since_ms=since_ms) for r in batch]
+    future = list(bus.read(name, since_ms=since_ms + 3_600_000))
+
+    assert sorted(later) == sorted(wagner_value(n) for n in range(6, 10))
+    assert future == []
+
+
+def test_read_stops_at_the_end_it_saw_when_it_began(bus, topic):
+    name = topic(partitions=1)
+    send_all(bus, name, range(5))
+
+    seen: list[Record] = []
+    for batch in bus.read(name, batch=2):
+        if not seen:
+            send_all(bus, name, range(5, 8))  # written while reading: not part of this read
+        seen += batch
+
+    assert [r.value for r in seen] == [wagner_value(n) for n in range(5)]

@@ -7,11 +7,11 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
-from newswire.bus import Bus, TopicSpec, close_clients
+from newswire.bus import MAX_MESSAGE_BYTES, Bus, Record, TopicSpec, close_clients
 from newswire.bus.embedded.consumer import EmbeddedConsumer
 from newswire.bus.embedded.groups import _shared_file
 from newswire.bus.embedded.producer import EmbeddedProducer
@@ -32,8 +32,10 @@ class EmbeddedBus(Bus):
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         maintenance_interval: float = 60.0,
         busy_timeout: float = 30.0,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.path = Path(path).resolve()
+        self.max_message_bytes = max_message_bytes
         self.synchronous = synchronous
         self.maintenance_interval = maintenance_interval
         self.busy_timeout = busy_timeout
@@ -106,6 +108,63 @@ class EmbeddedBus(Bus):
             self._conn.close()
         if failure:
             raise failure
+
+    # --- inspection and replay --------------------------------------------------------------------------------
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        self.topic(topic)
+        return dict(
+            self._rows(
+                f"read the end offsets of {topic!r}",
+                "SELECT partition_no, next_offset FROM partitions WHERE topic = ?",
+                (topic,),
+            )
+        )
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        self.topic(topic)
+        return dict(
+            self._rows(
+                f"read the positions of group {group!r}",
+                "SELECT partition_no, next_offset FROM group_positions WHERE group_name = ? AND topic = ?",
+                (group, topic),
+            )
+        )
+
+    def read(self, topic: str, *, since_ms: int | None = None, batch: int = 500) -> Iterator[list[Record]]:
+        ends = self.end_offsets(topic)
+        conn = self.connect()
+        try:
+            for partition in sorted(ends):
+                position = 0
+                if since_ms is not None:
+                    (first,) = conn.execute(
+                        "SELECT min(offset_no) FROM messages "
+                        "WHERE topic = ? AND partition_no = ? AND timestamp_ms >= ?",
+                        (topic, partition, since_ms),
+                    ).fetchone()
+                    position = ends[partition] if first is None else first
+                while position < ends[partition]:
+                    rows = conn.execute(
+                        "SELECT offset_no, key, value, timestamp_ms FROM messages WHERE topic = ? AND partition_no = ? "
+                        "AND offset_no >= ? AND offset_no < ? ORDER BY offset_no LIMIT ?",
+                        (topic, partition, position, ends[partition], batch),
+                    ).fetchall()
+                    if not rows:
+                        break
+                    yield [Record(topic, partition, *row) for row in rows]
+                    position = rows[-1][0] + 1
+        except sqlite3.Error as exc:
+            raise BusError(f"cannot read {topic!r} from {self.path}: {exc}") from exc
+        finally:
+            conn.close()
+
+    def _rows(self, doing: str, sql: str, parameters: tuple[object, ...]) -> list[tuple[int, int]]:
+        with self._lock:
+            try:
+                return [(int(a), int(b)) for a, b in self._conn.execute(sql, parameters)]
+            except sqlite3.Error as exc:
+                raise BusError(f"cannot {doing} from {self.path}: {exc}") from exc
 
     # --- for the producers and consumers ----------------------------------------------------------------------------
 

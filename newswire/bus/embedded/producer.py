@@ -6,10 +6,10 @@ import itertools
 import threading
 from typing import TYPE_CHECKING
 
-from newswire.bus import Producer
+from newswire.bus import Producer, message_size
 from newswire.bus.embedded.storage import TopicPartition, _now_ms
 from newswire.bus.partitioner import partition_for
-from newswire.errors import BusError
+from newswire.errors import BusError, MessageTooLarge
 
 if TYPE_CHECKING:
     from newswire.bus.embedded.bus import EmbeddedBus
@@ -28,6 +28,9 @@ class EmbeddedProducer(Producer):
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
         spec = self._bus.topic(topic)
+        size = message_size(key, value)
+        if size > self._bus.max_message_bytes:
+            raise MessageTooLarge(topic, key, size, self._bus.max_message_bytes)
         if key is None:
             if spec.compacted:
                 raise BusError(f"topic {topic!r} is compacted and refuses a message without a key")
