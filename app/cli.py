@@ -29,6 +29,10 @@ COMMAND_MODULES = (
     "newswire.app.commands.process",
     "newswire.app.commands.index",
     "newswire.app.commands.serve",
+    "newswire.app.commands.status",
+    "newswire.app.commands.deadletters",
+    "newswire.app.commands.reindex",
+    "newswire.app.commands.reprocess",
 )
 
 EXIT_USER_ERROR = 2

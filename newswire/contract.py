@@ -299,6 +299,14 @@ def _encode(kind: str, message: _Message) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+# The schema versions each kind of message is read in.
+_READABLE: Final = {
+    "raw": (RAW_SCHEMA,),
+    "enriched": (ENRICHED_SCHEMA, ENRICHED_SCHEMA_1),
+    "deadletter": (DEADLETTER_SCHEMA,),
+}
+
+
 def _decode(kind: str, value: bytes | str) -> dict[str, Any]:
     try:
         document = json.loads(value)
@@ -306,6 +314,13 @@ def _decode(kind: str, value: bytes | str) -> dict[str, Any]:
         raise ContractError(f"not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise ContractError(f"expected a JSON object, got {type(document).__name__}")
+    schema, readable = document.get("schema"), _READABLE[kind]
+    if isinstance(schema, str) and schema not in readable:
+        # Say which version came, so a dead letter from a newer writer names it (the schema check only says which
+        # one it expected).
+        raise ContractError(
+            f"not a valid {kind} message: unknown schema {schema[:100]!r}; this newswire reads {', '.join(readable)}"
+        )
     _check("enriched-1" if kind == "enriched" and document.get("schema") == ENRICHED_SCHEMA_1 else kind, document)
     return document
 
