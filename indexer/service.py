@@ -23,22 +23,28 @@ STAGE_NAME = "indexer"
 RETRY_SECONDS = 5.0
 
 
+def newest_articles(records: Sequence[Record], outcome: BatchOutcome) -> dict[str, tuple[EnrichedArticle, Record]]:
+    """The articles of ``records`` by id, one each: the highest revision (the later record on a tie); a record that is
+    not a valid enriched article is added to ``outcome.rejections``."""
+    latest: dict[str, tuple[EnrichedArticle, Record]] = {}
+    for record in records:
+        try:
+            article = decode_enriched(record.value)
+        except ContractError as exc:
+            outcome.rejections.append(Rejection(record, str(exc), type(exc).__name__))
+            continue
+        known = latest.get(article.id)
+        if known is None or article.revision >= known[0].revision:
+            latest[article.id] = (article, record)
+    return latest
+
+
 def index_handler(store: SearchStore) -> BatchHandler:
     """The batch handler of the indexer stage over ``store``."""
 
     def handle(records: Sequence[Record]) -> BatchOutcome:
         outcome = BatchOutcome()
-        # One document per article id: the highest revision in the batch (the later record on a tie) is written.
-        latest: dict[str, tuple[EnrichedArticle, Record]] = {}
-        for record in records:
-            try:
-                article = decode_enriched(record.value)
-            except ContractError as exc:
-                outcome.rejections.append(Rejection(record, str(exc), type(exc).__name__))
-                continue
-            known = latest.get(article.id)
-            if known is None or article.revision >= known[0].revision:
-                latest[article.id] = (article, record)
+        latest = newest_articles(records, outcome)
         if not latest:
             return outcome
         try:

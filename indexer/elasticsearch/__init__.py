@@ -13,6 +13,10 @@ into ``news-v2`` with its revision, and the alias moves to the new index in one 
 for the operator to delete. Run one indexer while that happens: an article written to the old index during the copy
 is not in the new one until the topic is replayed (``newswire index --from-beginning``).
 
+``newswire reindex`` rebuilds from the enriched topic into ``news-v2-<UTC time>`` (:meth:`ElasticsearchStore.
+begin_rebuild`, :meth:`~ElasticsearchStore.write_into`, :meth:`~ElasticsearchStore.finish_rebuild`, which moves the
+alias in one atomic update); such an index counts as the current layout, so ``ensure_ready`` leaves it as it is.
+
 A document is the enriched message as it travels on ``news.enriched`` (so ``_source`` rebuilds the
 :class:`~newswire.contract.EnrichedArticle` exactly), plus the keyword arrays ``entity_names`` and ``topic_labels``
 for the filters and facets, plus ``story`` (the ``story_id``, or the article's own id) and ``entity_keys`` (name and
@@ -57,6 +61,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -174,7 +179,7 @@ class ElasticsearchStore(SearchStore):
             self._ensure_merges()
             if self._client.indices.exists_alias(name=self.alias):
                 behind = sorted(self._client.indices.get_alias(name=self.alias).body)
-                if self.index not in behind:
+                if not any(self._of_layout(name) for name in behind):
                     self._migrate(behind)
                     return
                 # Fields added to the mapping since the index was made (``story``, ``entity_keys``); documents
@@ -193,11 +198,27 @@ class ElasticsearchStore(SearchStore):
                     actions = [{"add": {"index": self.index, "alias": self.alias, "is_write_index": True}}]
                     self._client.indices.update_aliases(actions=actions)
 
+    def _of_layout(self, name: str) -> bool:
+        """Whether index ``name`` has this layout: :attr:`index`, or a rebuild of it (``news-v2-<time>``)."""
+        return name == self.index or name.startswith(f"{self.index}-")
+
     def _migrate(self, old: list[str]) -> None:
         """Copy every article of the ``old`` indexes behind the alias into :attr:`index`, then move the alias."""
         logger.warning("index %s behind alias %s has an older layout: copying it into %s", old, self.alias, self.index)
         if not self._client.indices.exists(index=self.index):
             self._client.indices.create(index=self.index)
+        copied, rejected = self._copy(old, self.index)
+        self._client.indices.refresh(index=self.index)
+        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}} for name in old]
+        actions.append({"add": {"index": self.index, "alias": self.alias, "is_write_index": True}})
+        self._client.indices.update_aliases(actions=actions)
+        logger.warning(
+            "copied %d articles into %s (%d refused: %s); alias %s moved; %s kept, delete it when satisfied",
+            copied, self.index, len(rejected), rejected[:3], self.alias, ", ".join(old),
+        )  # fmt: skip
+
+    def _copy(self, old: Sequence[str], into: str) -> tuple[int, list[tuple[str, str]]]:
+        """Copy every article of the ``old`` indexes into ``into`` (rebuilt from ``_source``); (copied, refused)."""
         copied, rejected = 0, list[tuple[str, str]]()
         after: list[Any] | None = None
         while True:
@@ -207,16 +228,43 @@ class ElasticsearchStore(SearchStore):
             if not page:
                 break
             articles = [stored_article(hit["_id"], hit["_source"]) for hit in page]
-            copied += self._bulk([a for a in articles if a.revision <= MAX_REVISION], rejected, index=self.index)
+            copied += self._bulk([a for a in articles if a.revision <= MAX_REVISION], rejected, index=into)
             after = page[-1]["sort"]
-        self._client.indices.refresh(index=self.index)
-        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}} for name in old]
-        actions.append({"add": {"index": self.index, "alias": self.alias, "is_write_index": True}})
-        self._client.indices.update_aliases(actions=actions)
-        logger.warning(
-            "copied %d articles into %s (%d refused: %s); alias %s moved; %s kept, delete it when satisfied",
-            copied, self.index, len(rejected), rejected[:3], self.alias, ", ".join(old),
-        )  # fmt: skip
+        return copied, rejected
+
+    # -- rebuilding into a new versioned index (``newswire reindex``) ---------------------------------------------
+
+    def begin_rebuild(self, *, seed: bool = False) -> str:
+        """Create a new, empty index of this layout for a rebuild (``news-v2-<UTC time>``) and return its name; with
+        ``seed``, first copy into it what the alias holds now (a rebuild from part of the topic keeps the rest).
+        Searches and writes keep going to the alias until :meth:`finish_rebuild`."""
+        name = f"{self.index}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+        with self._calling(f"create the index {name!r} to rebuild {self.alias!r} into"):
+            self._client.indices.create(index=name)
+            if seed:
+                behind = sorted(self._client.indices.get_alias(name=self.alias).body)
+                copied, rejected = self._copy(behind, name)
+                logger.info("seeded %s with %d articles of %s (%d refused)", name, copied, behind, len(rejected))
+        return name
+
+    def write_into(self, index: str, articles: Sequence[EnrichedArticle]) -> UpsertResult:
+        """:meth:`upsert` into the rebuild ``index`` instead of the alias (revisions compared the same way)."""
+        rejected = [(a.id, f"revision {a.revision} is out of range") for a in articles if a.revision > MAX_REVISION]
+        accepted = self._in_survivors([a for a in articles if a.revision <= MAX_REVISION])
+        written = self._bulk(accepted, rejected, index=index) if accepted else 0
+        return UpsertResult(written=written, rejected=tuple(rejected))
+
+    def finish_rebuild(self, index: str) -> list[str]:
+        """Make ``index`` searchable and move the alias onto it in one atomic update (a search runs against either
+        the old index or the new one, never neither); return the indexes it left, kept for the operator to delete."""
+        with self._calling(f"move the alias {self.alias!r} to {index!r}"):
+            self._client.indices.refresh(index=index)
+            old = sorted(self._client.indices.get_alias(name=self.alias).body)
+            actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}} for name in old]
+            actions.append({"add": {"index": index, "alias": self.alias, "is_write_index": True}})
+            self._client.indices.update_aliases(actions=actions)
+        logger.info("alias %s moved from %s to %s", self.alias, ", ".join(old), index)
+        return [name for name in old if name != index]
 
     def _put_template(self) -> None:
         self._client.indices.put_index_template(

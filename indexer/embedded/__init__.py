@@ -392,6 +392,19 @@ class EmbeddedStore(SearchStore):
     def refresh(self) -> None:
         """Nothing to do: a write is visible to every reader once ``upsert`` returns."""
 
+    def replace_with(self, rebuilt: EmbeddedStore) -> None:
+        """Make this store's contents those of ``rebuilt`` (a store filled by ``newswire reindex``) in one step.
+
+        SQLite's online backup copies every page of ``rebuilt`` into this file in one write transaction: a search
+        running meanwhile reads the old contents (the file is in WAL mode), and the next one the new contents. Writes
+        of other processes wait for it (up to ``busy_timeout``, then they are retried by their stage).
+        """
+        source = rebuilt._connection()
+        target = self._connection(create=True)
+        with self._write_lock, self._translate("replace"):
+            source.backup(target)
+        logger.info("embedded search store %s replaced by the rebuild in %s", self.path, rebuilt.path)
+
     def close(self) -> None:
         with self._registry_lock:
             self._closed = True
