@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from newswire.bus import Bus, Producer
 from newswire.contract import Article, encode_raw
-from newswire.errors import BusError
+from newswire.errors import BusError, MessageTooLarge
 from newswire.ingest.base import Feed
 from newswire.ingest.state import KnownArticle, StateFile
 
@@ -49,6 +49,7 @@ class Publisher:
         self._task: asyncio.Task[None] | None = None
         self.published = 0
         self.flushes = 0
+        self.too_large = 0  # articles the bus refused for their size
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -117,14 +118,22 @@ class Publisher:
         if producer is None:
             raise BusError("the ingest producer is closed")
         articles = [article for item in batch for article in item.articles]
+        refused = 0
         for article in articles:
-            producer.send(self.topic_raw, article.id.encode("ascii"), encode_raw(article))
+            try:
+                producer.send(self.topic_raw, article.id.encode("ascii"), encode_raw(article))
+            except MessageTooLarge as exc:
+                refused += 1
+                # Too large for the bus every time it is sent: counted and logged, and remembered as seen (below)
+                # so that it does not hold up every later batch of its feed.
+                self.too_large += 1
+                logger.warning("article %s of feed %s not published: %s", article.id, article.feed_url, exc)
         if articles:
             producer.flush()
             self.flushes += 1
             self.state.record_published(known for item in batch for known in item.known)
             self.state.release(article.id for article in articles)
-            self.published += len(articles)
+            self.published += len(articles) - refused
         feeds = [item.feed for item in batch if item.feed is not None]
         records = [record for item in batch for record in item.feed_records]
         for feed in feeds:
