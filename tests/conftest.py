@@ -86,6 +86,19 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield path
 
 
+def pipeline_names(unique_name: Callable[[str], str]) -> dict[str, str]:
+    """Topic, group and index settings of a pipeline no other test shares."""
+    return {
+        "topic_raw": unique_name("raw"),
+        "topic_enriched": unique_name("enriched"),
+        "topic_deadletter": unique_name("deadletter"),
+        "topic_feeds": unique_name("feeds"),
+        "processor_group": unique_name("processor"),
+        "indexer_group": unique_name("indexer"),
+        "index_alias": unique_name("news"),
+    }
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests that need Docker run last: `make test` builds their images while the others run."""
     items.sort(key=lambda item: item.get_closest_marker("docker") is not None)

@@ -133,16 +133,3 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, every: 
             return
         time.sleep(every)
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def pipeline_names(unique_name: Callable[[str], str]) -> dict[str, str]:
-    """Topic, group and index settings of a pipeline no other test shares."""
-    return {
-        "topic_raw": unique_name("raw"),
-        "topic_enriched": unique_name("enriched"),
-        "topic_deadletter": unique_name("deadletter"),
-        "topic_feeds": unique_name("feeds"),
-        "processor_group": unique_name("processor"),
-        "indexer_group": unique_name("indexer"),
-        "index_alias": unique_name("news"),
-    }

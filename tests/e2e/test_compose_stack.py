@@ -173,19 +173,14 @@ def test_compose_up_serves_search_and_the_enriched_stream(stack: Stack) -> None:
 def test_a_crashed_processor_is_restarted_by_compose(stack: Stack) -> None:
     before = _indexed(stack.es)
     assert before, "the first test fills the index"
+    restarts = _restarts(stack, "processor")
     victim = stack.running("processor")[0]
     # SIGKILL the container's process from the host, as a crash would end it (`docker kill` counts as a manual stop,
     # which no restart policy undoes).
-    pid = subprocess.run(
-        ["docker", "inspect", "-f", "{{.State.Pid}}", victim], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    os.kill(int(pid), signal.SIGKILL)
+    os.kill(int(_inspect("{{.State.Pid}}", victim)[0]), signal.SIGKILL)
 
     def restarted() -> bool:
-        count = subprocess.run(
-            ["docker", "inspect", "-f", "{{.RestartCount}}", victim], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        return count == "1" and len(stack.running("processor")) == 2
+        return _restarts(stack, "processor") == restarts + 1 and len(stack.running("processor")) == 2
 
     # restart: unless-stopped brings it back; the index keeps exactly the same documents.
     wait_until(restarted, 120, "compose to restart the crashed processor")
@@ -209,12 +204,19 @@ def _publish_raw(stack: Stack, count: int, tag: str) -> set[str]:
     return {article.id for article in articles}
 
 
-def _restarts(stack: Stack, service: str) -> int:
-    ids = stack.compose("ps", "-a", "-q", service).stdout.split()
+def _inspect(template: str, *containers: str) -> list[str]:
+    """``docker inspect -f template`` of each container, one value each."""
     inspected = subprocess.run(
-        ["docker", "inspect", "-f", "{{.RestartCount}}", *ids], capture_output=True, text=True, check=True
+        ["docker", "inspect", "-f", template, *containers], capture_output=True, text=True, check=True
     )
-    return sum(int(count) for count in inspected.stdout.split())
+    return inspected.stdout.split()
+
+
+def _restarts(stack: Stack, service: str) -> int:
+    """How often compose has restarted the containers of ``service``, in all."""
+    return sum(
+        int(count) for count in _inspect("{{.RestartCount}}", *stack.compose("ps", "-a", "-q", service).stdout.split())
+    )
 
 
 @pytest.mark.timeout(600)

@@ -28,7 +28,8 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
 from newswire.app.demo import DEMO_FEEDS
-from tests.e2e.conftest import base_env, compose_command, pipeline_names, run_newswire, wait_until
+from tests.conftest import pipeline_names
+from tests.e2e.conftest import base_env, compose_command, run_newswire, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.elasticsearch, pytest.mark.slow]
 

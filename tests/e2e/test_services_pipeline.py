@@ -15,11 +15,11 @@ import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer
 
+from tests.conftest import pipeline_names
 from tests.e2e.conftest import (
     base_env,
     compose_command,
     demo_entry_count,
-    pipeline_names,
     run_newswire,
     story_of_title,
     wait_until,

@@ -12,6 +12,7 @@ from newswire.bus import Bus, open_bus, pipeline_topics
 from newswire.indexer.elasticsearch import ElasticsearchStore
 from newswire.settings import Settings, load_settings
 from tests import recovery_scenarios as scenarios
+from tests.conftest import pipeline_names
 from tests.factories import enriched_factory
 
 pytestmark = [pytest.mark.kafka, pytest.mark.elasticsearch]
@@ -23,13 +24,8 @@ def settings(kafka_servers: str, es_url: str, unique_name, data_dir) -> Settings
         kafka=kafka_servers,
         es=es_url,
         data_dir=data_dir,
-        topic_raw=unique_name("news.raw"),
-        topic_enriched=unique_name("news.enriched"),
-        topic_deadletter=unique_name("news.deadletter"),
-        topic_feeds=unique_name("news.feeds"),
         topic_partitions=3,
-        indexer_group=unique_name("indexer"),
-        index_alias=unique_name("news"),
+        **pipeline_names(unique_name),
     )
 
 
