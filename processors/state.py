@@ -132,7 +132,9 @@ def encode_state(
     assignment: Assignment,
     replica: str,
     embedding: npt.NDArray[np.float32] | None = None,
+    embedder: str | None = None,
 ) -> bytes:
+    """A decision as a state record; ``embedder`` names the vector space of ``embedding`` (see :func:`decode_state`)."""
     document = {
         "schema": STATE_SCHEMA,
         "id": features.article_id,
@@ -145,13 +147,20 @@ def encode_state(
         "fingerprint": encode_fingerprint(features.fingerprint) if features.fingerprint is not None else None,
         "estimated": features.estimated,
         "embedding": encode_embedding(embedding) if embedding is not None else None,
+        "embedder": embedder if embedding is not None else None,
         "replica": replica,
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def decode_state(value: bytes) -> tuple[Features, Assignment] | StorylineMerge | None:
-    """A state record, a merge record, or None for a marker; :class:`ContractError` for anything else."""
+def decode_state(value: bytes, embedder: str | None = None) -> tuple[Features, Assignment] | StorylineMerge | None:
+    """A state record, a merge record, or None for a marker; :class:`ContractError` for anything else.
+
+    With ``embedder`` (the reading replica's vector space), an embedding made by another model is left out, so
+    vectors of two spaces are never compared (during a rolling upgrade of the model, say): the event then links
+    later events by its entities alone on this replica. Records written before the field existed carry no name and
+    are taken as they are.
+    """
     try:
         document = json.loads(value)
         schema = document.get("schema")
@@ -172,6 +181,12 @@ def decode_state(value: bytes) -> tuple[Features, Assignment] | StorylineMerge |
         embedding = document.get("embedding")
         if embedding is not None and not isinstance(embedding, str):
             raise ContractError("embedding must be a string or null")
+        made_by = document.get("embedder")
+        if made_by is not None and not isinstance(made_by, str):
+            raise ContractError("embedder must be a string or null")
+        if embedding and made_by and embedder and made_by != embedder:
+            _warn_foreign_embedder(made_by, embedder)
+            embedding = None
         estimated = document.get("estimated", False)
         if not isinstance(estimated, bool):
             raise ContractError("estimated must be true or false")
@@ -192,6 +207,17 @@ def decode_state(value: bytes) -> tuple[Features, Assignment] | StorylineMerge |
         raise
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise ContractError(f"not a valid story state record: {type(exc).__name__}: {exc}") from exc
+
+
+_warned_embedders: set[str] = set()
+
+
+def _warn_foreign_embedder(made_by: str, embedder: str) -> None:
+    if made_by not in _warned_embedders:  # once per model a process meets, not once per record
+        _warned_embedders.add(made_by)
+        logger.warning(
+            "story state: leaving out embeddings made by %s (this replica embeds with %s)", made_by, embedder
+        )
 
 
 def _weights(value: object) -> dict[str, float]:
@@ -300,7 +326,7 @@ class SharedGrouping(LocalGrouping):
             if value.endswith(self._own_suffix):
                 continue
             try:
-                decoded = decode_state(value)
+                decoded = decode_state(value, self._embedder_name())
             except ContractError as exc:
                 logger.warning("story state %s@%d: skipping a record: %s", self.topic, record.offset, exc)
                 continue
@@ -323,8 +349,14 @@ class SharedGrouping(LocalGrouping):
             merge = StorylineMerge(assignment.storyline_id, assignment.merged_storylines, features.article_id)
             key = f"merge:{features.article_id}".encode()
             self._outputs.append(Output(self.topic, key, encode_merge(merge, self.replica)))
-        value = encode_state(features, assignment, self.replica, embedding)
+        value = encode_state(
+            features, assignment, self.replica, embedding, self._embedder_name() if embedding is not None else None
+        )
         self._outputs.append(Output(self.topic, features.article_id.encode("utf-8"), value))
+
+    def _embedder_name(self) -> str | None:
+        storylines = self.tracker.storylines
+        return storylines.embedder_name if storylines is not None else None
 
     def drain_outputs(self) -> list[Output]:
         outputs, self._outputs = self._outputs, []

@@ -155,6 +155,13 @@ class StorylineTracker:
             storyline_id, seen = self._merged[storyline_id], seen + 1
         return storyline_id
 
+    @property
+    def embedder_name(self) -> str:
+        """The vector space of this tracker's embeddings (loads the shared model if none is loaded yet)."""
+        if self._embedder is None:
+            self._embedder = shared_embedder()
+        return self._embedder.name
+
     def embed(self, text: str) -> npt.NDArray[np.float32]:
         """One unit-length embedding of ``text`` (one model call)."""
         if self._embedder is None:

@@ -74,3 +74,31 @@ def test_an_embedding_survives_the_record_and_a_broken_one_is_refused():
     for broken in ("", "not base64!", encode_embedding(np.zeros(4, dtype=np.float32))):
         with pytest.raises(ContractError):
             decode_embedding(broken)
+
+
+class OtherModel(CountingEmbedder):
+    name = "another-model"
+
+
+def test_a_replica_with_another_model_leaves_the_others_embedding_out(tmp_path, caplog):
+    settings = load_settings(data_dir=tmp_path)
+    bus = open_bus(settings, embedded=True)
+    topic = state_topic(settings)
+    bus.ensure_topics([topic])
+    first = _replica(bus, topic.name, CountingEmbedder())
+    try:
+        [flood] = first.assign([_flood_in_poland()])
+        [record] = _publish(bus, first)
+        mine, _ = decode_state(record, CountingEmbedder.name)  # type: ignore[misc]
+        theirs, assignment = decode_state(record, OtherModel.name)  # type: ignore[misc]
+        assert mine.embedding is not None
+        assert theirs.embedding is None and assignment.storyline_id == flood.id  # the decision itself still holds
+        upgraded = _replica(bus, topic.name, OtherModel())  # catches up on the record written by the old model
+        try:
+            assert upgraded.tracker.embedding_of(flood.id) is None
+            assert "leaving out embeddings made by stub-bag-of-words" in caplog.text
+        finally:
+            upgraded.close()
+    finally:
+        first.close()
+        bus.close()
