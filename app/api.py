@@ -47,11 +47,21 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newswire.app.entity_names import canonical_entities
+from newswire.app.live import DEFAULT_SECONDS, MAX_SECONDS, LiveStreams
 from newswire.app.openapi import docs_page, openapi_document
 from newswire.errors import InvalidQuery, NewswireError, SearchUnavailable
+from newswire.live import LiveFeed
 from newswire.names import MAX_SUGGESTIONS, SUGGEST_FIELDS
 from newswire.query import parse_query, positive_tokens
-from newswire.search import MAX_RESULT_WINDOW, SearchQuery, SearchStore, StoryQuery, check_story_id, read_story
+from newswire.search import (
+    MAX_RESULT_WINDOW,
+    LivePosition,
+    SearchQuery,
+    SearchStore,
+    StoryQuery,
+    check_story_id,
+    read_story,
+)
 from newswire.views import result_as_json, stories_as_json, story_as_json, suggestions_as_json
 
 logger = logging.getLogger(__name__)
@@ -76,6 +86,18 @@ SINGLE = (
     "histogram",
     "collapse_duplicates",
 )
+LIVE_SINGLE = (
+    "q",
+    "language",
+    "since",
+    "until",
+    "story",
+    "event",
+    "storyline",
+    "collapse_duplicates",
+    "after",
+    "seconds",
+)
 STORY_SINGLE = ("q", "language", "since", "until", "level", "sort", "size", "offset")
 LEVEL_SINGLE = ("level",)
 SUGGEST_SINGLE = ("prefix", "field", "size")
@@ -84,6 +106,7 @@ MAX_LOGGED_TARGET = 300
 PAGE_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    "live.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
@@ -112,6 +135,7 @@ def create_app(open_store: Callable[[], SearchStore], *, allowed_hosts: Sequence
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await run_in_threadpool(open_store)
         app.state.store = store
+        app.state.live_streams = LiveStreams()
         logger.info("search API serving %r", store)
         try:
             yield
@@ -132,6 +156,7 @@ def create_app(open_store: Callable[[], SearchStore], *, allowed_hosts: Sequence
         Route("/api/stories", _stories, methods=["GET"]),
         Route("/api/stories/{story_id:path}", _story, methods=["GET"]),
         Route("/api/suggest", _suggest, methods=["GET"]),
+        Route("/api/live", _live, methods=["GET"]),
         Route("/api/health", _health, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/api/docs", _docs, methods=["GET"]),
@@ -256,6 +281,26 @@ async def _suggest(request: Request) -> Response:
     store: SearchStore = request.app.state.store
     found = await run_in_threadpool(store.suggest, field, prefix, size)
     return JSONResponse(suggestions_as_json(field, prefix, found))
+
+
+async def _live(request: Request) -> Response:
+    """The live stream (:mod:`newswire.app.live`): a search's text and filters, ``after`` or ``Last-Event-ID``."""
+    single = _parameters(request, LIVE_SINGLE, REPEATABLE)
+    text = single.get("q", "")
+    tree = parse_query(text)
+    query = SearchQuery(
+        **_article_filters(request, single),
+        story_id=_event(single),
+        storyline_id=_text("storyline", single["storyline"]) if "storyline" in single else None,
+        collapse_duplicates=_boolean(single, "collapse_duplicates"),
+    )
+    resume = single.get("after") or request.headers.get("last-event-id")
+    after = LivePosition.decode(resume) if resume else None
+    seconds = _integer(single, "seconds", DEFAULT_SECONDS, 1, MAX_SECONDS)
+    store: SearchStore = request.app.state.store
+    feed = await run_in_threadpool(LiveFeed, store, query, after)
+    streams: LiveStreams = request.app.state.live_streams
+    return streams.response(request, feed, set(positive_tokens(tree)), set(query.entities), seconds)
 
 
 async def _openapi(request: Request) -> Response:

@@ -12,6 +12,7 @@ import functools
 import html
 from typing import Any
 
+from newswire.app.live import DEFAULT_SECONDS, MAX_SECONDS
 from newswire.names import MAX_PREFIX_CHARS, MAX_SUGGESTIONS, SUGGEST_FIELDS
 from newswire.query import MAX_QUERY_LENGTH
 from newswire.search import MAX_RESULT_WINDOW
@@ -197,6 +198,12 @@ def _get(summary: str, parameters: list[dict[str, Any]], responses: dict[str, An
 
 
 _PAGE = {"type": "integer", "minimum": 0, "maximum": MAX_RESULT_WINDOW}
+_SECONDS = {"type": "integer", "minimum": 1, "maximum": MAX_SECONDS, "default": DEFAULT_SECONDS}
+_LIVE_EVENTS = {
+    "type": "string",
+    "description": "Events 'article' (id: a position to resume from; data: one hit as in /api/search) and "
+    "'unavailable' (the store is down; the stream goes on), ': keep-alive' comments every 15 s.",
+}
 _PATH_ID = {"type": "string", "minLength": 1, "maxLength": 128}
 
 
@@ -226,6 +233,14 @@ def _document() -> dict[str, Any]:
         _query("field", "What to suggest (default entity).", {"enum": list(SUGGEST_FIELDS)}),
         _query("size", "Suggestions to return.", {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS}),
     ]
+    live = [
+        *_filters(),
+        _query("event", "Only articles of this event.", _text(128)),
+        _query("storyline", "Only articles of this storyline.", _text(128)),
+        _query("collapse_duplicates", "Leave out syndicated copies.", {"type": "boolean"}),
+        _query("after", "Resume after this event id (or send the Last-Event-ID header).", _text(160)),
+        _query("seconds", "Close the stream after this long (clients reconnect).", _SECONDS),
+    ]
     article_id = {"name": "article_id", "in": "path", "required": True, "schema": _PATH_ID}
     story_id = {"name": "story_id", "in": "path", "required": True, "schema": _PATH_ID}
     level = _query("level", "What a story is.", {"enum": ["storyline", "event"]})
@@ -247,6 +262,11 @@ def _document() -> dict[str, Any]:
                 "One story and its articles", [story_id, level], _responses(_STORY, missing=True)
             ),
             "/api/suggest": _get("Names as the user types", suggest, _responses(_SUGGESTIONS)),
+            "/api/live": _get(
+                "Newly indexed matching articles as Server-Sent Events",
+                live,
+                _responses(_LIVE_EVENTS, content="text/event-stream"),
+            ),
             "/api/health": _get("Whether the store answers", [], _responses(_HEALTH)),
         },
     }

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from newswire.contract import EnrichedArticle
+from newswire.contract import ARTICLE_ID, EnrichedArticle
 from newswire.errors import InvalidQuery, SearchError
 
 FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "content": 1.0}
@@ -94,6 +94,27 @@ class SearchQuery(ArticleFilter):
         if not 1 <= self.facet_size <= 1000:
             raise InvalidQuery(f"facet size must be between 1 and 1000, got {self.facet_size}")
         check_range(self.since, self.until)
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class LivePosition:
+    """Where an article is in the order a store indexed articles: a mark (the embedded store's write sequence,
+    Elasticsearch's write time in milliseconds), then the article id. Later writes have greater positions; a new
+    revision of an article gets a new position. Written as ``<mark>:<id>`` in the live stream's event ids."""
+
+    mark: int
+    article_id: str = ""
+
+    def encode(self) -> str:
+        return f"{self.mark}:{self.article_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> LivePosition:
+        """The position ``text`` gives (from :meth:`encode`); InvalidQuery for anything else."""
+        mark, separator, article_id = text.strip().partition(":")
+        if not separator or not mark.isdigit() or len(mark) > 19 or not ARTICLE_ID.fullmatch(article_id or "0" * 8):
+            raise InvalidQuery(f"not a live stream position: {text[:80]!r}")
+        return cls(int(mark), article_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +344,22 @@ class SearchStore(ABC):
         tells the store with an article's ``merged_storylines``), else itself. Both stores implement it; a store
         that keeps no merges has none to resolve."""
         return storyline_id
+
+    #: How far (in marks) behind the newest visible position an article may still become visible: 0 where a write
+    #: is visible in the order of its position (the embedded store), more where writes become visible on a refresh
+    #: after their position was taken (Elasticsearch). :class:`newswire.live.LiveFeed` looks back this far.
+    live_lookback: int = 0
+
+    def live_position(self) -> LivePosition:
+        """The position of the newest write visible now: a live stream that starts here shows what comes next."""
+        raise SearchError(f"{type(self).__name__} has no live stream")
+
+    def indexed_after(
+        self, query: SearchQuery, after: LivePosition, limit: int
+    ) -> tuple[tuple[LivePosition, SearchHit], ...]:
+        """Up to ``limit`` articles matching ``query``'s text and filters whose position is after ``after``, in the
+        order of their positions (``query``'s sort, paging and extras are not used). Both stores implement it."""
+        raise SearchError(f"{type(self).__name__} has no live stream")
 
     @abstractmethod
     def get(self, article_id: str) -> EnrichedArticle | None:

@@ -192,6 +192,7 @@ async function search() {
   if (state.story) drawStory(body);
   else if (state.view === "articles") drawResult(body);
   else drawStories(body);
+  document.dispatchEvent(new CustomEvent("newswire:searched"));  // live.js follows the search now shown
 }
 
 function showError(message) {

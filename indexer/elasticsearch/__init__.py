@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -80,6 +81,7 @@ from newswire.indexer.elasticsearch.translation import (
     epoch_ms_at_or_after,
     error_reason,
     filters,
+    live_request,
     read_result,
     read_suggest_candidates,
     read_suggest_counts,
@@ -94,6 +96,8 @@ from newswire.names import suggestion_prefix
 from newswire.query import parse_query
 from newswire.search import (
     FacetCount,
+    LivePosition,
+    SearchHit,
     SearchQuery,
     SearchResult,
     SearchStore,
@@ -365,11 +369,12 @@ class ElasticsearchStore(SearchStore):
         A request refused as a whole (400, or 413 when too large) is split in halves until the bad document is alone.
         """
         operations: list[dict[str, Any]] = []
+        indexed_ms = time.time_ns() // 1_000_000
         for article in articles:
             operations.append(
                 {"index": {"_id": article.id, "version": article.revision, "version_type": "external_gte"}}
             )
-            operations.append(document(article))
+            operations.append(document(article) | {"indexed_ms": indexed_ms})
         what = f"write {len(articles)} articles to {self.alias!r}"
         try:
             response = self._client.bulk(index=index or self.alias, operations=operations, require_alias=index is None)
@@ -405,6 +410,32 @@ class ElasticsearchStore(SearchStore):
         return written
 
     # -- reads ----------------------------------------------------------------------------------------------------
+
+    #: A write's time is taken before its bulk request and the write shows after the refresh that follows it: the
+    #: live stream looks back over the client's request timeout (a bulk request cannot take longer) and a refresh.
+    live_lookback = 31_000
+
+    def live_position(self) -> LivePosition:
+        with self._calling("read the live position"):
+            hits = self._client.search(
+                index=self.alias,
+                size=1,
+                sort=[{"indexed_ms": "desc"}, {"id": "desc"}],
+                source=False,
+                query={"exists": {"field": "indexed_ms"}},
+            )["hits"]["hits"]
+        return LivePosition(int(hits[0]["sort"][0]), str(hits[0]["sort"][1])) if hits else LivePosition(0)
+
+    def indexed_after(
+        self, query: SearchQuery, after: LivePosition, limit: int
+    ) -> tuple[tuple[LivePosition, SearchHit], ...]:
+        request = live_request(query, after, limit)
+        tree = parse_query(query.text)
+        highlight = Highlighter(tree) if query.highlight and tree is not None else None
+        response = self._search(request, query.text, "read the live stream")
+        result = read_result(response, highlight)
+        positions = [LivePosition(int(hit["sort"][0]), str(hit["sort"][1])) for hit in response["hits"]["hits"]]
+        return tuple(zip(positions, result.hits, strict=True))
 
     def search(self, query: SearchQuery) -> SearchResult:
         request = search_request(query)

@@ -6,6 +6,7 @@ Pure functions, unit-tested without a node; :class:`~newswire.indexer.elasticsea
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, assert_never
 
@@ -20,6 +21,7 @@ from newswire.search import (
     FIELD_WEIGHTS,
     Bucket,
     FacetCount,
+    LivePosition,
     SearchHit,
     SearchQuery,
     SearchResult,
@@ -67,6 +69,7 @@ MAPPINGS: Final[dict[str, Any]] = {
         "published": {"type": "date"},
         "fetched": {"type": "date"},
         "revision": {"type": "long"},
+        "indexed_ms": {"type": "long"},  # when the indexer wrote this revision (epoch ms): the live stream's order
     },
 }
 
@@ -167,6 +170,19 @@ def search_request(query: SearchQuery) -> dict[str, Any]:
         }
     if aggs:
         request["aggs"] = aggs
+    return request
+
+
+def live_request(query: SearchQuery, after: LivePosition, limit: int) -> dict[str, Any]:
+    """Keyword arguments of ``Elasticsearch.search`` for the articles matching ``query``'s text and filters written
+    after ``after``, in the order of (``indexed_ms``, ``id``); documents written before the field existed do not
+    match."""
+    request = search_request(replace(query, size=limit, offset=0, facets=False, histogram=None, sort="date"))
+    request["query"]["bool"].setdefault("filter", []).append({"range": {"indexed_ms": {"gte": after.mark}}})
+    request["sort"] = [{"indexed_ms": {"order": "asc"}}, {"id": {"order": "asc"}}]
+    request["search_after"] = [after.mark, after.article_id]
+    request.pop("from_", None)
+    request.pop("track_scores", None)
     return request
 
 

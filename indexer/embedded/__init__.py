@@ -85,6 +85,7 @@ from newswire.names import entity_keys, source_key, suggestion_keys, suggestion_
 from newswire.query import parse_query, stems, tokenize
 from newswire.search import (
     FacetCount,
+    LivePosition,
     SearchHit,
     SearchQuery,
     SearchResult,
@@ -278,7 +279,12 @@ class EmbeddedStore(SearchStore):
             document = enriched_json(article)
         if article.merged_storylines and storyline is not None:
             apply_merge(connection, storyline, article.merged_storylines)
-        row = connection.execute("SELECT rowid, revision FROM articles WHERE id = ?", (article.id,)).fetchone()
+        row = connection.execute(
+            "SELECT rowid, revision, document FROM articles WHERE id = ?", (article.id,)
+        ).fetchone()
+        if row is not None and row[1] == article.revision and row[2] == document:
+            return 1  # a replay: stored as it is, and not indexed again (the live stream does not show it twice)
+        (sequence,) = connection.execute("SELECT coalesce(max(indexed_seq), 0) + 1 FROM articles").fetchone()
         columns = (
             article.revision,
             published_ms(article),
@@ -288,23 +294,24 @@ class EmbeddedStore(SearchStore):
             article.duplicate_of,
             article.storyline,
             document,
+            sequence,
         )
         if row is None:
             cursor = connection.execute(
                 "INSERT INTO articles (revision, published_ms, source, language, story_id, duplicate_of, storyline_id,"
-                " document, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " document, indexed_seq, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*columns, article.id),
             )
             key = cursor.lastrowid
             assert key is not None  # set by every INSERT into a rowid table
         else:
-            key, stored_revision = row
+            key, stored_revision, _ = row
             if stored_revision > article.revision:
                 logger.debug("article %s: revision %d kept over %d", article.id, stored_revision, article.revision)
                 return 0
             connection.execute(
                 "UPDATE articles SET revision = ?, published_ms = ?, source = ?, language = ?, story_id = ?,"
-                " duplicate_of = ?, storyline_id = ?, document = ? WHERE rowid = ?",
+                " duplicate_of = ?, storyline_id = ?, document = ?, indexed_seq = ? WHERE rowid = ?",
                 (*columns, key),
             )
         EmbeddedStore._index(connection, key, article, replace=row is not None)
@@ -364,6 +371,32 @@ class EmbeddedStore(SearchStore):
             facets = facet_counts(connection, sql, query.facet_size) if query.facets else {}
             histogram = histogram_buckets(connection, sql, query.histogram) if query.histogram else ()
         return SearchResult(total=total, hits=tuple(hits), facets=facets, histogram=histogram)
+
+    def live_position(self) -> LivePosition:
+        with self._read("read the live position") as connection:
+            row = connection.execute(
+                "SELECT indexed_seq, id FROM articles ORDER BY indexed_seq DESC LIMIT 1"
+            ).fetchone()
+        return LivePosition(int(row[0] or 0), row[1]) if row else LivePosition(0)
+
+    def indexed_after(
+        self, query: SearchQuery, after: LivePosition, limit: int
+    ) -> tuple[tuple[LivePosition, SearchHit], ...]:
+        tree = parse_query(query.text)
+        sql = SearchSql(query, tree)
+        highlight = Highlighter(tree if query.highlight else None)
+        tail = "AND a.indexed_seq > ? ORDER BY a.indexed_seq LIMIT ?"
+        with self._read("read the live stream") as connection:
+            rows = connection.execute(
+                sql.select(f"a.indexed_seq, a.document, {sql.score} AS score", tail),
+                [*sql.params, after.mark, limit],
+            ).fetchall()
+        found = []
+        for sequence, document, score in rows:
+            article = EnrichedArticle.model_validate_json(document)
+            hit = SearchHit(article=article, score=float(score), highlights=highlight(article))
+            found.append((LivePosition(int(sequence), article.id), hit))
+        return tuple(found)
 
     def stories(self, query: StoryQuery) -> StoriesResult:
         parse_query(query.text)  # a syntax error is reported before the store is opened

@@ -11,7 +11,8 @@ from newswire.names import fold, source_key, topic_key
 from newswire.query import Node, Or, Phrase, Term, stems
 from newswire.search import FIELD_WEIGHTS, Bucket, FacetCount, SearchQuery
 
-SCHEMA_VERSION = 3  # 2: the storyline_id column; 3: stemmed columns in article_text, filter_keys, suggest_keys
+SCHEMA_VERSION = 4  # 2: the storyline_id column; 3: stemmed columns in article_text, filter_keys, suggest_keys;
+# 4: the indexed_seq column (the live stream's order)
 FIELDS = tuple(FIELD_WEIGHTS)  # title, summary, content: the FTS5 columns of the exact tokens, in this order
 STEM_FIELDS = tuple(f"{name}_stems" for name in FIELDS)  # then the same fields' stems
 # The value counted for each suggestion field, and where: (table, column) of one row per article and value.
@@ -30,10 +31,13 @@ STORY_KEY = STORY_KEYS["event"]
 # reads a version 1 message); run before SCHEMA, whose indexes name the column.
 # A store made by schema version 2 or older gets a new article_text (FTS5 tables cannot gain columns) and the key
 # tables; EmbeddedStore.ensure_ready then fills them from the stored documents, in the same transaction.
+# A store of version 3 or older gets indexed_seq, its articles numbered in the order they were first written.
+_ADD_INDEXED_SEQ = " ALTER TABLE articles ADD COLUMN indexed_seq INTEGER; UPDATE articles SET indexed_seq = article;"
 MIGRATIONS = {
-    1: "ALTER TABLE articles ADD COLUMN storyline_id TEXT; UPDATE articles SET storyline_id = story_id;"
-    " DROP TABLE IF EXISTS article_text;",
-    2: "DROP TABLE IF EXISTS article_text;",
+    1: "ALTER TABLE articles ADD COLUMN storyline_id TEXT; UPDATE articles SET storyline_id = story_id;"  # noqa: S608
+    " DROP TABLE IF EXISTS article_text;" + _ADD_INDEXED_SEQ,
+    2: "DROP TABLE IF EXISTS article_text;" + _ADD_INDEXED_SEQ,
+    3: _ADD_INDEXED_SEQ,
 }
 REINDEXED_BEFORE = 3  # stores older than this are re-tokenised from their documents when opened
 _WEIGHTS = ", ".join(str(FIELD_WEIGHTS[name]) for name in FIELDS)
@@ -54,8 +58,10 @@ CREATE TABLE IF NOT EXISTS articles (
     story_id TEXT,
     duplicate_of TEXT,
     storyline_id TEXT,
-    document TEXT NOT NULL
+    document TEXT NOT NULL,
+    indexed_seq INTEGER  -- one more than the greatest at each write that stores the article (the live order)
 );
+CREATE INDEX IF NOT EXISTS articles_by_indexed ON articles (indexed_seq);
 CREATE INDEX IF NOT EXISTS articles_by_date ON articles (published_ms DESC, id);
 CREATE INDEX IF NOT EXISTS articles_by_source ON articles (source);
 CREATE INDEX IF NOT EXISTS articles_by_language ON articles (language);

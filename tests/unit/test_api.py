@@ -449,6 +449,9 @@ def test_the_assets_have_their_types(client: TestClient) -> None:
     script = client.get("/app.js")
     assert script.headers["content-type"] == "text/javascript; charset=utf-8"
     assert "textContent" in script.text and "innerHTML" not in script.text
+    live = client.get("/live.js")  # the live mode: hits drawn by app.js's drawHit, never as markup
+    assert live.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "api/live?" in live.text and "drawHit(hit)" in live.text and "innerHTML" not in live.text
     assert client.get("/app.css").headers["content-type"] == "text/css; charset=utf-8"
     assert client.get("/favicon.svg").headers["content-type"] == "image/svg+xml"
 

@@ -125,6 +125,7 @@ def _make_schema_2(path: Path, articles: list[EnrichedArticle]) -> None:
         connection.executescript(
             """
             DROP TABLE article_text; DROP TABLE filter_keys; DROP TABLE suggest_keys;
+            DROP INDEX articles_by_indexed; ALTER TABLE articles DROP COLUMN indexed_seq;
             CREATE VIRTUAL TABLE article_text USING fts5(title, summary, content,
                 tokenize = "unicode61 remove_diacritics 0 tokenchars '_'", prefix = '2 3');
             INSERT INTO article_text (rowid, title, summary, content) SELECT article, lower(id), '', '' FROM articles;
