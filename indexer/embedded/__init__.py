@@ -67,6 +67,7 @@ from newswire.contract import ARTICLE_ID, EnrichedArticle, enriched_json
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
 from newswire.highlight import Highlighter
 from newswire.indexer.embedded.sql import (
+    ADD_INDEXED_SEQ,
     FIELDS,
     MIGRATIONS,
     REINDEXED_BEFORE,
@@ -187,6 +188,10 @@ class EmbeddedStore(SearchStore):
         except sqlite3.Error:
             return False
 
+    @staticmethod
+    def _has_column(connection: sqlite3.Connection, table: str, column: str) -> bool:
+        return any(row[1] == column for row in connection.execute(f"PRAGMA table_info({table})"))
+
     @contextmanager
     def _read(self, action: str) -> Iterator[sqlite3.Connection]:
         """One consistent snapshot for several SELECTs (WAL readers never wait for the writer)."""
@@ -211,6 +216,8 @@ class EmbeddedStore(SearchStore):
                     f"(this one knows {SCHEMA_VERSION})"
                 )
             migration = MIGRATIONS.get(version, "") if version else ""
+            if version and version < SCHEMA_VERSION and not self._has_column(connection, "articles", "indexed_seq"):
+                migration += " " + ADD_INDEXED_SEQ
             try:
                 connection.executescript(
                     f"BEGIN IMMEDIATE; {migration} {SCHEMA} {MERGES_SCHEMA}"

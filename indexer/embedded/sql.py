@@ -31,14 +31,14 @@ STORY_KEY = STORY_KEYS["event"]
 # reads a version 1 message); run before SCHEMA, whose indexes name the column.
 # A store made by schema version 2 or older gets a new article_text (FTS5 tables cannot gain columns) and the key
 # tables; EmbeddedStore.ensure_ready then fills them from the stored documents, in the same transaction.
-# A store of version 3 or older gets indexed_seq, its articles numbered in the order they were first written.
-_ADD_INDEXED_SEQ = " ALTER TABLE articles ADD COLUMN indexed_seq INTEGER; UPDATE articles SET indexed_seq = article;"
 MIGRATIONS = {
     1: "ALTER TABLE articles ADD COLUMN storyline_id TEXT; UPDATE articles SET storyline_id = story_id;"  # noqa: S608
-    " DROP TABLE IF EXISTS article_text;" + _ADD_INDEXED_SEQ,
-    2: "DROP TABLE IF EXISTS article_text;" + _ADD_INDEXED_SEQ,
-    3: _ADD_INDEXED_SEQ,
+    " DROP TABLE IF EXISTS article_text;",
+    2: "DROP TABLE IF EXISTS article_text;",
 }
+# A store of version 3 or older gets indexed_seq, its articles numbered in the order they were first written; the
+# column is looked for rather than assumed absent, so a store whose version was set back keeps the one it has.
+ADD_INDEXED_SEQ = "ALTER TABLE articles ADD COLUMN indexed_seq INTEGER; UPDATE articles SET indexed_seq = article;"
 REINDEXED_BEFORE = 3  # stores older than this are re-tokenised from their documents when opened
 _WEIGHTS = ", ".join(str(FIELD_WEIGHTS[name]) for name in FIELDS)
 _BM25 = f"bm25(article_text, {_WEIGHTS}, {_WEIGHTS})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -200,3 +201,28 @@ def test_many_writes_in_one_poll_come_in_pages_without_loss():
     rest = feed.poll(limit=500)
     titles = [hit.article.title for _, hit in first + rest]
     assert titles == [f"article {mark}" for mark in range(1, 700)]
+
+
+def test_a_store_made_before_the_live_stream_is_migrated_and_streams_what_comes_next(tmp_path):
+    path = tmp_path / "search.sqlite3"
+    old = EmbeddedStore(path)
+    old.ensure_ready()
+    written = [_article("Wagner column leaves Rostov-on-Don"), _article("Wagner convoy nears Moscow")]
+    old.upsert(written)
+    old.close()
+    with sqlite3.connect(path) as connection:  # back to schema version 3: no indexed_seq column
+        connection.executescript(
+            "DROP INDEX articles_by_indexed; ALTER TABLE articles DROP COLUMN indexed_seq; PRAGMA user_version = 3;"
+        )
+    migrated = EmbeddedStore(path)
+    migrated.ensure_ready()
+    try:
+        start = LivePosition(mark=0, article_id="")
+        old_order = [hit.article.id for _, hit in migrated.indexed_after(SearchQuery(text="wagner"), start, 10)]
+        assert old_order == [article.id for article in written]  # numbered in the order first written
+        here = migrated.live_position()
+        arrival = _article("Wagner fighters head for Belarus")
+        migrated.upsert([arrival])
+        assert [hit.article.id for _, hit in migrated.indexed_after(SearchQuery(text="wagner"), here, 10)] == [arrival.id]
+    finally:
+        migrated.close()
