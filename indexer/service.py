@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from newswire.bus import Bus, Record
 from newswire.contract import EnrichedArticle, decode_enriched
 from newswire.errors import ContractError, RetryAfter, SearchUnavailable
+from newswire.indexer.alerts import AlertWatcher
 from newswire.search import SearchStore
 from newswire.settings import Settings
 from newswire.stage import BatchHandler, BatchOutcome, Rejection, Stage
@@ -39,8 +40,9 @@ def newest_articles(records: Sequence[Record], outcome: BatchOutcome) -> dict[st
     return latest
 
 
-def index_handler(store: SearchStore) -> BatchHandler:
-    """The batch handler of the indexer stage over ``store``."""
+def index_handler(store: SearchStore, alerts: AlertWatcher | None = None) -> BatchHandler:
+    """The batch handler of the indexer stage over ``store``; with ``alerts``, the written articles' alerts are
+    outputs of the batch (see :mod:`newswire.indexer.alerts`)."""
 
     def handle(records: Sequence[Record]) -> BatchOutcome:
         outcome = BatchOutcome()
@@ -56,19 +58,28 @@ def index_handler(store: SearchStore) -> BatchHandler:
                 outcome.rejections.append(Rejection(latest[article_id][1], reason, "SearchRejected"))
             else:
                 logger.error("the store refused article %s, which was not in the batch: %s", article_id, reason)
+        if alerts is not None:
+            refused = {article_id for article_id, _ in result.rejected}
+            written = [article for article_id, (article, _) in latest.items() if article_id not in refused]
+            try:
+                alerts.alerts(written, outcome)
+            except SearchUnavailable as exc:  # the articles are written; the retry writes them again, idempotently
+                raise RetryAfter(RETRY_SECONDS, f"alerts: {exc}") from exc
         return outcome
 
     return handle
 
 
 def build_index_stage(settings: Settings, bus: Bus, store: SearchStore) -> Stage:
-    """The indexer stage: group ``settings.indexer_group`` on ``settings.topic_enriched`` into ``store``."""
+    """The indexer stage: group ``settings.indexer_group`` on ``settings.topic_enriched`` into ``store``, alerts of
+    the saved searches to ``settings.topic_alerts``."""
+    alerts = AlertWatcher(store, settings.topic_alerts, settings.alerts_reload_seconds)
     return Stage(
         name=STAGE_NAME,
         bus=bus,
         topics=[settings.topic_enriched],
         group=settings.indexer_group,
-        handle=index_handler(store),
+        handle=index_handler(store, alerts),
         deadletter_topic=settings.topic_deadletter,
         batch_size=settings.batch_size,
     )

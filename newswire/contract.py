@@ -1,4 +1,4 @@
-"""The message contract: what travels on ``news.raw``, ``news.enriched`` and ``news.deadletter``.
+"""The message contract: what travels on ``news.raw``, ``news.enriched``, ``news.deadletter`` and ``news.alerts``.
 
 Every message value is UTF-8 JSON with a ``schema`` field naming its kind and version; the message key is the
 article id (see :func:`article_id`), so one article always lands on one partition. The JSON Schema of each kind is
@@ -28,6 +28,7 @@ RAW_SCHEMA: Final = "newswire.raw/1"
 ENRICHED_SCHEMA: Final = "newswire.enriched/2"
 ENRICHED_SCHEMA_1: Final = "newswire.enriched/1"  # still read: its story_id is the event, and its own storyline
 DEADLETTER_SCHEMA: Final = "newswire.deadletter/1"
+ALERT_SCHEMA: Final = "newswire.alert/1"
 
 
 # What an article id looks like (the schemas' "id" pattern): a store that keys rows by it can check it cheaply.
@@ -245,18 +246,72 @@ class DeadLetter(_Message):
         return format_time(value)
 
 
+class AlertSearch(_Message):
+    """The saved search an alert is for."""
+
+    id: str
+    name: str
+    kind: Literal["articles", "new_story", "story_growth"]
+
+
+class AlertArticle(_Message):
+    """The article that made the alert (for a story alert: the story's newest matching one)."""
+
+    id: str
+    title: str
+    url: str
+    source: str
+    published: datetime
+    event_id: str | None = None
+    storyline_id: str | None = None
+
+    @field_serializer("published")
+    def _wire_time(self, value: datetime) -> str:
+        return format_time(value)
+
+
+class AlertStory(_Message):
+    """For a story alert: the story, and for ``story_growth`` its articles published within the window."""
+
+    id: str
+    level: Literal["event", "storyline"]
+    articles_in_window: int | None = None
+    window_minutes: int | None = None
+
+
+class Alert(_Message):
+    """A saved search matched (``news.alerts``, keyed by the saved search's id).
+
+    ``id`` is the same each time the same article (or story and window) makes the same saved search match, so a
+    consumer that keeps the ids it has seen drops the repeats that at-least-once delivery and replays can bring.
+    """
+
+    schema_: Literal["newswire.alert/1"] = Field(default=ALERT_SCHEMA, alias="schema")
+    id: str = Field(min_length=1, max_length=400)
+    saved_search: AlertSearch
+    article: AlertArticle
+    story: AlertStory | None = None
+    alerted_at: datetime = Field(default_factory=utc_now)
+
+    @field_serializer("alerted_at")
+    def _wire_time(self, value: datetime) -> str:
+        return format_time(value)
+
+
 # The schema file of each kind of message: the version written, and "enriched-1", still read.
 _SCHEMA_FILES: Final = {
     "raw": "raw-1",
     "enriched": "enriched-2",
     "enriched-1": "enriched-1",
     "deadletter": "deadletter-1",
+    "alert": "alert-1",
 }
 
 
 @cache
 def json_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of ``kind`` (``raw``, ``enriched``, ``enriched-1`` or ``deadletter``) in ``newswire/schemas``."""
+    """The JSON Schema of ``kind`` (``raw``, ``enriched``, ``enriched-1``, ``deadletter`` or ``alert``) in
+    ``newswire/schemas``."""
     text = resources.files("newswire").joinpath("schemas", f"{_SCHEMA_FILES[kind]}.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
@@ -304,6 +359,7 @@ _READABLE: Final = {
     "raw": (RAW_SCHEMA,),
     "enriched": (ENRICHED_SCHEMA, ENRICHED_SCHEMA_1),
     "deadletter": (DEADLETTER_SCHEMA,),
+    "alert": (ALERT_SCHEMA,),
 }
 
 
@@ -370,3 +426,16 @@ def decode_deadletter(value: bytes | str) -> DeadLetter:
         return DeadLetter.model_validate(document)
     except ValidationError as exc:
         raise ContractError(f"not a valid dead letter: {exc.errors()[0]['msg']}") from exc
+
+
+def encode_alert(alert: Alert) -> bytes:
+    return _encode("alert", alert)
+
+
+def decode_alert(value: bytes | str) -> Alert:
+    """Parse and check a ``news.alerts`` value; :class:`ContractError` says what is wrong."""
+    document = _decode("alert", value)
+    try:
+        return Alert.model_validate(document)
+    except ValidationError as exc:
+        raise ContractError(f"not a valid alert: {exc.errors()[0]['msg']}") from exc

@@ -25,10 +25,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from newswire.contract import ARTICLE_ID, EnrichedArticle
 from newswire.errors import InvalidQuery, SearchError
+
+if TYPE_CHECKING:  # newswire.alerts builds on this module
+    from newswire.alerts import SavedSearch
 
 FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "content": 1.0}
 FACETS = ("entities", "topics", "sources")
@@ -360,6 +363,18 @@ class SearchStore(ABC):
         """Up to ``limit`` articles matching ``query``'s text and filters whose position is after ``after``, in the
         order of their positions (``query``'s sort, paging and extras are not used). Both stores implement it."""
         raise SearchError(f"{type(self).__name__} has no live stream")
+
+    def save_search(self, saved: SavedSearch) -> None:
+        """Keep ``saved`` durably, replacing a saved search of the same id. Both stores implement these three."""
+        raise SearchError(f"{type(self).__name__} keeps no saved searches")
+
+    def saved_searches(self) -> tuple[SavedSearch, ...]:
+        """Every saved search, oldest first (ties by id)."""
+        raise SearchError(f"{type(self).__name__} keeps no saved searches")
+
+    def delete_saved_search(self, saved_search_id: str) -> bool:
+        """Forget a saved search; False when there was none of that id."""
+        raise SearchError(f"{type(self).__name__} keeps no saved searches")
 
     @abstractmethod
     def get(self, article_id: str) -> EnrichedArticle | None:

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     topic_enriched: str = "news.enriched"
     topic_deadletter: str = "news.deadletter"
     topic_feeds: str = "news.feeds"
+    topic_alerts: str = Field(default="news.alerts", description="Alerts of saved searches, keyed by saved search.")
     topic_partitions: int = Field(default=6, ge=1, le=1000)
     topic_replication: int = Field(default=1, ge=1, le=10)
     group_session_seconds: float = Field(
@@ -105,6 +106,9 @@ class Settings(BaseSettings):
     # --- indexer and search --------------------------------------------------------------------------------------
     index_alias: str = Field(default="news", description="Read alias the indexer points at its versioned index.")
     indexer_group: str = "newswire-indexer"
+    alerts_reload_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="How soon the indexer sees a saved search added or deleted."
+    )
     allowed_hosts: str = Field(
         default="localhost,127.0.0.1,::1",
         description="Host names `newswire serve` answers to (comma-separated; `*` for any): a request naming another "

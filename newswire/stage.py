@@ -48,8 +48,12 @@ class Rejection:
 
 @dataclass(slots=True)
 class BatchOutcome:
+    """What handling a batch gave: outputs to send, records to dead-letter, and ``delivered``: what to run once the
+    bus has acknowledged them all (a handler's memory of what it has sent, which a failed send must not change)."""
+
     outputs: list[Output] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    delivered: list[Callable[[], None]] = field(default_factory=list)
 
 
 BatchHandler = Callable[[Sequence[Record]], BatchOutcome]
@@ -212,6 +216,8 @@ class Stage:
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
             break
+        for callback in outcome.delivered:
+            callback()
         try:
             if consumer is not None:
                 consumer.commit(records)

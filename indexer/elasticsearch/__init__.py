@@ -60,17 +60,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from newswire.alerts import SavedSearch
 from newswire.contract import EnrichedArticle
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
 from newswire.highlight import Highlighter
-from newswire.indexer.elasticsearch import stories
+from newswire.indexer.elasticsearch import saved, stories
 from newswire.indexer.elasticsearch.translation import (
     FACET_FIELDS,
     LAYOUT,
@@ -180,7 +181,7 @@ class ElasticsearchStore(SearchStore):
     def ensure_ready(self) -> None:
         with self._ready_lock, self._calling(f"set up the index behind alias {self.alias!r}"):
             self._put_template()
-            self._ensure_merges()
+            self._ensure_side_indexes()
             if self._client.indices.exists_alias(name=self.alias):
                 behind = sorted(self._client.indices.get_alias(name=self.alias).body)
                 if not any(self._of_layout(name) for name in behind):
@@ -279,14 +280,18 @@ class ElasticsearchStore(SearchStore):
             meta={"description": "newswire enriched articles", "alias": self.alias},
         )
 
-    def _ensure_merges(self) -> None:
-        """The storyline merges index (see :mod:`.stories`), made if missing; two indexers may race to make it."""
-        index = stories.merges_index(self.alias)
+    def _ensure_side_indexes(self) -> None:
+        """The storyline merges (see :mod:`.stories`) and saved searches (:mod:`.saved`) indexes, made if missing."""
+        self._ensure_index(stories.merges_index(self.alias), stories.MERGES_MAPPINGS)
+        self._ensure_index(saved.saved_searches_index(self.alias), saved.SAVED_MAPPINGS)
+
+    def _ensure_index(self, index: str, mappings: Mapping[str, Any]) -> None:
+        """Index ``index`` with ``mappings``, made if missing; two indexers may race to make it."""
         if self._client.indices.exists(index=index):
             return
         try:
             settings = {"index": {"number_of_shards": 1, "number_of_replicas": 0}}
-            self._client.indices.create(index=index, mappings=stories.MERGES_MAPPINGS, settings=settings)
+            self._client.indices.create(index=index, mappings=mappings, settings=settings)
         except ApiError as exc:
             if _error_type(exc) != "resource_already_exists_exception":
                 raise
@@ -505,6 +510,29 @@ class ElasticsearchStore(SearchStore):
             raise self._translated(exc, f"read article {article_id}") from exc
         return stored_article(article_id, response["_source"])
 
+    # -- saved searches ---------------------------------------------------------------------------------------------
+
+    def save_search(self, search: SavedSearch) -> None:
+        index = saved.saved_searches_index(self.alias)
+        with self._calling(f"save search {search.id!r}"):
+            self._client.index(index=index, id=search.id, document=saved.saved_document(search), refresh="wait_for")
+
+    def saved_searches(self) -> tuple[SavedSearch, ...]:
+        index = saved.saved_searches_index(self.alias)
+        with self._calling("read the saved searches"):
+            response = self._client.options(ignore_status=404).search(index=index, **saved.list_request())
+        if "hits" not in response:  # no index yet: this store was never made ready
+            return ()
+        return saved.read_saved(response.body)
+
+    def delete_saved_search(self, saved_search_id: str) -> bool:
+        index = saved.saved_searches_index(self.alias)
+        with self._calling(f"delete saved search {saved_search_id!r}"):
+            response = self._client.options(ignore_status=404).delete(
+                index=index, id=saved_search_id, refresh="wait_for"
+            )
+        return bool(response.get("result") == "deleted")
+
     def count(self) -> int:
         with self._calling("count articles"):
             return int(self._client.count(index=self.alias)["count"])
@@ -520,9 +548,8 @@ class ElasticsearchStore(SearchStore):
         """Delete the index template and every ``{alias}-v*`` index (tests and ``reset`` only)."""
         with self._calling(f"delete the indexes of {self.alias!r}"):
             self._client.indices.delete(index=f"{self.alias}-v*", ignore_unavailable=True, allow_no_indices=True)
-            self._client.indices.delete(
-                index=stories.merges_index(self.alias), ignore_unavailable=True, allow_no_indices=True
-            )
+            for side in (stories.merges_index(self.alias), saved.saved_searches_index(self.alias)):
+                self._client.indices.delete(index=side, ignore_unavailable=True, allow_no_indices=True)
             self._client.options(ignore_status=404).indices.delete_index_template(name=self.template)
 
 

@@ -63,6 +63,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+from newswire.alerts import SavedSearch
 from newswire.contract import ARTICLE_ID, EnrichedArticle, enriched_json
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
 from newswire.highlight import Highlighter
@@ -418,6 +419,25 @@ class EmbeddedStore(SearchStore):
     def resolve_storyline(self, storyline_id: str) -> str:
         with self._read("resolve a storyline") as connection:
             return resolve_storyline(connection, storyline_id)
+
+    def save_search(self, saved: SavedSearch) -> None:
+        connection = self._connection()
+        with self._write_lock, self._translate("save a search"):
+            connection.execute(
+                "INSERT OR REPLACE INTO saved_searches (id, created_us, document) VALUES (?, ?, ?)",
+                (saved.id, int(saved.created.timestamp() * 1_000_000), saved.model_dump_json()),
+            )
+
+    def saved_searches(self) -> tuple[SavedSearch, ...]:
+        with self._read("read saved searches") as connection:
+            rows = connection.execute("SELECT document FROM saved_searches ORDER BY created_us, id").fetchall()
+        return tuple(SavedSearch.model_validate_json(document) for (document,) in rows)
+
+    def delete_saved_search(self, saved_search_id: str) -> bool:
+        connection = self._connection()
+        with self._write_lock, self._translate("delete a saved search"):
+            cursor = connection.execute("DELETE FROM saved_searches WHERE id = ?", (saved_search_id,))
+        return cursor.rowcount > 0
 
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._read("get") as connection:

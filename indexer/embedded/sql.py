@@ -32,7 +32,7 @@ STORY_KEY = STORY_KEYS["event"]
 # A store made by schema version 2 or older gets a new article_text (FTS5 tables cannot gain columns) and the key
 # tables; EmbeddedStore.ensure_ready then fills them from the stored documents, in the same transaction.
 MIGRATIONS = {
-    1: "ALTER TABLE articles ADD COLUMN storyline_id TEXT; UPDATE articles SET storyline_id = story_id;"  # noqa: S608
+    1: "ALTER TABLE articles ADD COLUMN storyline_id TEXT; UPDATE articles SET storyline_id = story_id;"
     " DROP TABLE IF EXISTS article_text;",
     2: "DROP TABLE IF EXISTS article_text;",
 }
@@ -99,6 +99,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS article_text USING fts5(
     {", ".join(FIELDS + STEM_FIELDS)},
     tokenize = "unicode61 remove_diacritics 0 tokenchars '_'",
     prefix = '2 3'
+);
+CREATE TABLE IF NOT EXISTS saved_searches (  -- newswire.alerts.SavedSearch as JSON
+    id TEXT PRIMARY KEY,
+    created_us INTEGER NOT NULL,
+    document TEXT NOT NULL
 );
 PRAGMA user_version = {SCHEMA_VERSION};
 """

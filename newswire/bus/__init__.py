@@ -171,6 +171,7 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_enriched, settings.topic_partitions, retention),
         TopicSpec(settings.topic_deadletter, settings.topic_partitions, retention),
         TopicSpec(settings.topic_feeds, settings.topic_partitions, None, compacted=True),
+        TopicSpec(settings.topic_alerts, settings.topic_partitions, retention),
     ]
 
 

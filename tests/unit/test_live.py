@@ -223,6 +223,7 @@ def test_a_store_made_before_the_live_stream_is_migrated_and_streams_what_comes_
         here = migrated.live_position()
         arrival = _article("Wagner fighters head for Belarus")
         migrated.upsert([arrival])
-        assert [hit.article.id for _, hit in migrated.indexed_after(SearchQuery(text="wagner"), here, 10)] == [arrival.id]
+        arrived = migrated.indexed_after(SearchQuery(text="wagner"), here, 10)
+        assert [hit.article.id for _, hit in arrived] == [arrival.id]
     finally:
         migrated.close()
