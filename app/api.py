@@ -10,15 +10,20 @@
                                  (``newswire story ID --json``), or 404; ``story=`` in a search is ``event=``
     GET /api/suggest?prefix=&field=entity|topic|source&size=
                                  names with a word starting with the prefix, most articles first (as the user types)
+    GET /api/live?q=&...&saved=&after=&seconds=
+                                 newly indexed articles matching a search (or a saved search), as Server-Sent Events
+    GET|POST /api/saved-searches, GET|DELETE /api/saved-searches/{id}
+                                 saved searches, whose alerts go to news.alerts (:mod:`newswire.app.saved`)
     GET /api/health              whether the store answers, and how many articles it holds (503 when it does not)
     GET /openapi.json            the OpenAPI description of these operations; ``/api/docs`` lists them as a page
     GET /                        the search page (``web/index.html``, with ``app.js``, ``app.css``, ``favicon.svg``)
 
 Every error is JSON ``{"error": "<one line>"}``: 400 for a bad parameter, an invalid query or a host the server does
-not answer to, 404 for an unknown article, story or path, 405 (with ``Allow``) for another method than GET, 503 when
-the store cannot be reached (the reason goes to the log, not to the client), 500 (logged with its traceback, never
-sent) for a bug. ``entity``, ``topic`` and ``source`` may be repeated; the other parameters are given at most once,
-and an unknown parameter is a 400 on every operation, so a misspelt filter is noticed instead of silently ignored.
+not answer to, 404 for an unknown article, story or path, 405 (with ``Allow``) for a method an operation does not
+take, 503 when the store cannot be reached (the reason goes to the log, not to the client), 500 (logged with its
+traceback, never sent) for a bug. ``entity``, ``topic`` and ``source`` may be repeated; the other parameters are given
+at most once, and an unknown parameter is a 400 on every operation, so a misspelt filter is noticed instead of
+silently ignored.
 Entity filters are resolved through the processors' alias table (:mod:`newswire.app.entity_names`).
 
 Only requests whose ``Host`` is one of ``allowed_hosts`` (localhost by default) are answered, so a page on another
@@ -49,6 +54,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from newswire.app.entity_names import canonical_entities
 from newswire.app.live import DEFAULT_SECONDS, MAX_SECONDS, LiveStreams
 from newswire.app.openapi import docs_page, openapi_document
+from newswire.app.saved import find_saved, saved_search_routes
 from newswire.errors import InvalidQuery, NewswireError, SearchUnavailable
 from newswire.live import LiveFeed
 from newswire.names import MAX_SUGGESTIONS, SUGGEST_FIELDS
@@ -97,6 +103,7 @@ LIVE_SINGLE = (
     "collapse_duplicates",
     "after",
     "seconds",
+    "saved",
 )
 STORY_SINGLE = ("q", "language", "since", "until", "level", "sort", "size", "offset")
 LEVEL_SINGLE = ("level",)
@@ -130,6 +137,8 @@ def create_app(open_store: Callable[[], SearchStore], *, allowed_hosts: Sequence
     ``allowed_hosts`` are the host names (without port) a request's ``Host`` may give; ``*`` allows any.
     """
     _shorten_access_log()
+    hosts = tuple(host.lower() for host in allowed_hosts)
+    saved_searches, saved_search = saved_search_routes(hosts, canonical_entities)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -157,6 +166,8 @@ def create_app(open_store: Callable[[], SearchStore], *, allowed_hosts: Sequence
         Route("/api/stories/{story_id:path}", _story, methods=["GET"]),
         Route("/api/suggest", _suggest, methods=["GET"]),
         Route("/api/live", _live, methods=["GET"]),
+        Route("/api/saved-searches", saved_searches, methods=["GET", "POST"]),
+        Route("/api/saved-searches/{saved_search_id}", saved_search, methods=["GET", "DELETE"]),
         Route("/api/health", _health, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/api/docs", _docs, methods=["GET"]),
@@ -172,7 +183,7 @@ def create_app(open_store: Callable[[], SearchStore], *, allowed_hosts: Sequence
             SearchUnavailable: _unavailable,
             NewswireError: _store_error,
         },
-        middleware=[Middleware(_Guard, allowed_hosts=tuple(host.lower() for host in allowed_hosts))],
+        middleware=[Middleware(_Guard, allowed_hosts=hosts)],
     )
     return app
 
@@ -284,20 +295,28 @@ async def _suggest(request: Request) -> Response:
 
 
 async def _live(request: Request) -> Response:
-    """The live stream (:mod:`newswire.app.live`): a search's text and filters, ``after`` or ``Last-Event-ID``."""
+    """The live stream (:mod:`newswire.app.live`): a search's text and filters, or a saved search's (``saved``);
+    ``after`` or ``Last-Event-ID``."""
     single = _parameters(request, LIVE_SINGLE, REPEATABLE)
-    text = single.get("q", "")
-    tree = parse_query(text)
-    query = SearchQuery(
-        **_article_filters(request, single),
-        story_id=_event(single),
-        storyline_id=_text("storyline", single["storyline"]) if "storyline" in single else None,
-        collapse_duplicates=_boolean(single, "collapse_duplicates"),
-    )
+    store: SearchStore = request.app.state.store
+    if "saved" in single:
+        if set(single) - {"saved", "after", "seconds"} or any(request.query_params.getlist(n) for n in REPEATABLE):
+            raise BadParameter("give either a saved search or the query and filters, not both")
+        saved = await run_in_threadpool(find_saved, store, single["saved"])
+        if saved is None:
+            return _error(404, f"no saved search with id {single['saved'][:MAX_PARAM_CHARS]!r}")
+        query = SearchQuery(**saved.article_filter().article_filter_fields())
+    else:
+        query = SearchQuery(
+            **_article_filters(request, single),
+            story_id=_event(single),
+            storyline_id=_text("storyline", single["storyline"]) if "storyline" in single else None,
+            collapse_duplicates=_boolean(single, "collapse_duplicates"),
+        )
+    tree = parse_query(query.text)
     resume = single.get("after") or request.headers.get("last-event-id")
     after = LivePosition.decode(resume) if resume else None
     seconds = _integer(single, "seconds", DEFAULT_SECONDS, 1, MAX_SECONDS)
-    store: SearchStore = request.app.state.store
     feed = await run_in_threadpool(LiveFeed, store, query, after)
     streams: LiveStreams = request.app.state.live_streams
     return streams.response(request, feed, set(positive_tokens(tree)), set(query.entities), seconds)

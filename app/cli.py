@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "newswire.app.commands.run",
     "newswire.app.commands.read",
     "newswire.app.commands.stories",
+    "newswire.app.commands.alerts",
     "newswire.app.commands.ingest",
     "newswire.app.commands.feeds",
     "newswire.app.commands.process",

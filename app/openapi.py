@@ -205,6 +205,39 @@ _LIVE_EVENTS = {
     "'unavailable' (the store is down; the stream goes on), ': keep-alive' comments every 15 s.",
 }
 _PATH_ID = {"type": "string", "minLength": 1, "maxLength": 128}
+_NAMES = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}, "maxItems": 20}
+_SAVED_FIELDS: dict[str, Any] = {
+    "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
+    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+    "kind": {"enum": ["articles", "new_story", "story_growth"]},
+    "q": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+    "entity": _NAMES,
+    "topic": _NAMES,
+    "source": _NAMES,
+    "language": {"type": ["string", "null"], "maxLength": 16},
+    "level": {"enum": ["storyline", "event"]},
+    "min_articles": {"type": "integer", "minimum": 2, "maximum": 10_000},
+    "window_minutes": {"type": "integer", "minimum": 1, "maximum": 7 * 24 * 60},
+}
+_SAVED = {
+    "type": "object",
+    "required": [*_SAVED_FIELDS, "created"],
+    "properties": {**_SAVED_FIELDS, "created": {"type": "string"}},
+    "description": "A saved search: its alerts go to the news.alerts topic (schema newswire.alert/1).",
+}
+_NEW_SAVED = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": _SAVED_FIELDS,
+    "description": "name, and query text or at least one filter; kind articles (default), new_story (a new story "
+    "of level), story_growth (min_articles published within window_minutes).",
+}
+_SAVED_LIST = {
+    "type": "object",
+    "required": ["saved_searches"],
+    "properties": {"saved_searches": {"type": "array", "items": _SAVED}},
+}
 
 
 @functools.cache
@@ -240,6 +273,7 @@ def _document() -> dict[str, Any]:
         _query("collapse_duplicates", "Leave out syndicated copies.", {"type": "boolean"}),
         _query("after", "Resume after this event id (or send the Last-Event-ID header).", _text(160)),
         _query("seconds", "Close the stream after this long (clients reconnect).", _SECONDS),
+        _query("saved", "Follow this saved search instead of q and the filters.", {"type": "string", "maxLength": 64}),
     ]
     article_id = {"name": "article_id", "in": "path", "required": True, "schema": _PATH_ID}
     story_id = {"name": "story_id", "in": "path", "required": True, "schema": _PATH_ID}
@@ -267,7 +301,53 @@ def _document() -> dict[str, Any]:
                 live,
                 _responses(_LIVE_EVENTS, content="text/event-stream"),
             ),
+            "/api/saved-searches": _saved_searches(),
+            "/api/saved-searches/{saved_search_id}": _saved_search(),
             "/api/health": _get("Whether the store answers", [], _responses(_HEALTH)),
+        },
+    }
+
+
+def _changes(ok: dict[str, Any]) -> dict[str, Any]:
+    """The answers of an operation that changes the saved searches."""
+    error = {"content": {"application/json": {"schema": _ERROR}}}
+    return {
+        **ok,
+        "400": {"description": "An invalid saved search, query or parameter.", **error},
+        "403": {"description": "A browser Origin of another host.", **error},
+        "404": {"description": "No such saved search.", **error},
+        "409": {"description": "A saved search with this id exists.", **error},
+        "413": {"description": "The body is too large.", **error},
+        "415": {"description": "The body is not application/json.", **error},
+        "503": {"description": "The search store cannot be reached.", **error},
+    }
+
+
+def _saved_searches() -> dict[str, Any]:
+    created = {"201": {"description": "Saved.", "content": {"application/json": {"schema": _SAVED}}}}
+    return {
+        **_get("Every saved search, oldest first", [], _responses(_SAVED_LIST)),
+        "post": {
+            "summary": "Save a search",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _NEW_SAVED}}},
+            "responses": _changes(created),
+        },
+    }
+
+
+def _saved_search() -> dict[str, Any]:
+    saved_id = {
+        "name": "saved_search_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "maxLength": 64},
+    }
+    return {
+        **_get("One saved search", [saved_id], _responses(_SAVED, missing=True)),
+        "delete": {
+            "summary": "Delete a saved search",
+            "parameters": [saved_id],
+            "responses": _changes({"204": {"description": "Deleted."}}),
         },
     }
 

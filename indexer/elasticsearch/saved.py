@@ -15,6 +15,7 @@ from newswire.alerts import SavedSearch
 SAVED_MAPPINGS: Final = {
     "dynamic": "strict",
     "properties": {
+        "id": {"type": "keyword"},
         "created": {"type": "date"},
         "search": {"type": "object", "enabled": False},
     },
@@ -28,7 +29,7 @@ def saved_searches_index(alias: str) -> str:
 
 
 def saved_document(saved: SavedSearch) -> dict[str, Any]:
-    return {"created": saved.created.isoformat(), "search": saved.model_dump(mode="json")}
+    return {"id": saved.id, "created": saved.created.isoformat(), "search": saved.model_dump(mode="json")}
 
 
 def read_saved(response: Mapping[str, Any]) -> tuple[SavedSearch, ...]:
@@ -39,6 +40,6 @@ def read_saved(response: Mapping[str, Any]) -> tuple[SavedSearch, ...]:
 def list_request() -> dict[str, Any]:
     return {
         "query": {"match_all": {}},
-        "sort": [{"created": "asc"}, {"_id": "asc"}],
+        "sort": [{"created": "asc"}, {"id": "asc"}],
         "size": MAX_SAVED_SEARCHES,
     }

@@ -76,6 +76,8 @@ def test_the_description_names_every_operation() -> None:
         "/api/suggest",
         "/api/health",
         "/api/live",
+        "/api/saved-searches",
+        "/api/saved-searches/{saved_search_id}",
     }
 
 
