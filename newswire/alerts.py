@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -106,7 +108,7 @@ class SavedSearch(BaseModel):
 class _ArticleTokens:
     """The tokens and stems of one article's searched fields, and its filter keys, computed once."""
 
-    __slots__ = ("entity_keys", "fields", "language", "source", "stem_set", "token_set", "topic_keys")
+    __slots__ = ("_sorted", "entity_keys", "fields", "language", "source", "stem_set", "token_set", "topic_keys")
 
     def __init__(self, article: EnrichedArticle) -> None:
         self.fields = [tokenize(getattr(article, name)) for name in _FIELDS]
@@ -116,6 +118,14 @@ class _ArticleTokens:
         self.topic_keys = {topic_key(topic.label) for topic in article.topics}
         self.source = source_key(article.source)
         self.language = article.language
+        self._sorted: list[str] | None = None
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Whether a token starts with ``prefix``: a binary search in the sorted tokens, sorted on first use."""
+        if self._sorted is None:
+            self._sorted = sorted(self.token_set)
+        at = bisect_left(self._sorted, prefix)
+        return at < len(self._sorted) and self._sorted[at].startswith(prefix)
 
     def has_phrase(self, phrase: Sequence[str]) -> bool:
         size = len(phrase)
@@ -127,13 +137,18 @@ class _ArticleTokens:
         )
 
 
+@lru_cache(maxsize=65_536)
+def _stem(token: str) -> str:
+    return stems([token])[0]
+
+
 def _matches(node: Node, article: _ArticleTokens) -> bool:
     if isinstance(node, Term):
         if node.prefix:
-            return any(token.startswith(node.text) for token in article.token_set)
+            return article.has_prefix(node.text)
         if node.exact:
             return node.text in article.token_set
-        return stems([node.text])[0] in article.stem_set
+        return _stem(node.text) in article.stem_set
     if isinstance(node, Phrase):
         return article.has_phrase(node.tokens)
     if isinstance(node, Or):
@@ -150,7 +165,7 @@ def _needed(node: Node) -> frozenset[str] | None:
     if isinstance(node, Term):
         if node.prefix:
             return None
-        return frozenset({f"t:{node.text}"} if node.exact else {f"s:{stems([node.text])[0]}"})
+        return frozenset({f"t:{node.text}"} if node.exact else {f"s:{_stem(node.text)}"})
     if isinstance(node, Phrase):
         return frozenset({f"t:{node.tokens[0]}"})
     if isinstance(node, Or):
@@ -189,9 +204,9 @@ class SavedSearchMatcher:
             return False
         if self.source_keys and tokens.source not in self.source_keys:
             return False
-        if any(key not in tokens.entity_keys for key in self.entity_keys):
+        if self.entity_keys and not tokens.entity_keys.issuperset(self.entity_keys):
             return False
-        if any(key not in tokens.topic_keys for key in self.topic_keys):
+        if self.topic_keys and not tokens.topic_keys.issuperset(self.topic_keys):
             return False
         return self.tree is None or _matches(self.tree, tokens)
 
