@@ -52,6 +52,7 @@ layers: install
 test: install
 	scripts/docker-setup --background
 	$(MAKE) lint typecheck layers services
+	scripts/browser-setup
 	$(BIN)/pytest -p no:cacheprovider
 
 test-unit: install

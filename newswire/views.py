@@ -48,6 +48,7 @@ def hit_as_json(hit: SearchHit, query_tokens: set[str], entity_filter: set[str])
         "score": round(hit.score, 4),
         "source": article.source,
         "published": format_time(article.published),
+        "published_estimated": article.published_estimated,
         "title": article.title,
         "url": article.url,
         "matched_entities": matched_entities(article, query_tokens, entity_filter),

@@ -1,8 +1,9 @@
 // Live mode of the search page: with "Live" ticked, an EventSource on /api/live (the same text and filters as the
 // search) puts each newly indexed matching article at the top of the list, marked new, with an "N new" count, and
-// refreshes the facets and the coverage chart a moment later. Loaded after app.js, whose state, apiParams, drawHit,
-// drawFacet and drawHistogram it uses; app.js sends "newswire:searched" after each search it draws, which (re)opens
-// the stream for the search now shown. Hits come in as JSON and are drawn by drawHit, as text, like every other hit.
+// refreshes the facets, the coverage chart and the health line a moment later. Loaded after app.js, whose state,
+// apiParams, drawHit, drawFacet, drawHistogram and drawHealth it uses; app.js sends "newswire:searched" after each
+// search it draws, which (re)opens the stream for the search now shown. Hits come in as JSON and are drawn by
+// drawHit, as text, like every other hit.
 "use strict";
 
 const LIVE_REFRESH_MS = 2000;
@@ -33,6 +34,8 @@ function startLive() {
   stopLive();
   if (!$("live").checked || state.view !== "articles" || state.story) return;
   liveSource = new EventSource("api/live?" + liveParams());
+  // Open (again, after the server renewed the stream): say it follows, unless arrivals are counted already.
+  liveSource.addEventListener("open", () => { if (liveCount === 0) liveNote("Live: waiting for new articles"); });
   liveSource.addEventListener("article", (event) => {
     let hit;
     try { hit = JSON.parse(event.data); } catch (error) { return; }
@@ -58,6 +61,7 @@ async function refreshSide() {
     const facets = result.facets || {};
     for (const name of Object.keys(FILTERS)) drawFacet(name, facets[FILTERS[name]] || []);
     drawHistogram(result.histogram || []);
+    drawHealth();
   } catch (error) {
     // The next arrival tries again; the list itself is already current.
   }
