@@ -14,7 +14,9 @@
                                  newly indexed articles matching a search (or a saved search), as Server-Sent Events
     GET|POST /api/saved-searches, GET|DELETE /api/saved-searches/{id}
                                  saved searches, whose alerts go to news.alerts (:mod:`newswire.app.saved`)
-    GET /api/health              whether the store answers, and how many articles it holds (503 when it does not)
+    GET /api/health              whether the store answers, how many articles it holds, and when the last one
+                                 indexed was enriched (just before it was indexed); 503 when the store does not answer
+    GET /metrics                 Prometheus metrics of this server (:mod:`newswire.metrics`)
     GET /openapi.json            the OpenAPI description of these operations; ``/api/docs`` lists them as a page
     GET /                        the search page (``web/index.html``, with ``app.js``, ``app.css``, ``favicon.svg``)
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -55,8 +58,11 @@ from newswire.app.entity_names import canonical_entities
 from newswire.app.live import DEFAULT_SECONDS, MAX_SECONDS, LiveStreams
 from newswire.app.openapi import docs_page, openapi_document
 from newswire.app.saved import find_saved, saved_search_routes
+from newswire.contract import format_time
 from newswire.errors import InvalidQuery, NewswireError, SearchUnavailable
 from newswire.live import LiveFeed
+from newswire.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from newswire.metrics import HTTP_REQUESTS, HTTP_SECONDS, exposition
 from newswire.names import MAX_SUGGESTIONS, SUGGEST_FIELDS
 from newswire.query import parse_query, positive_tokens
 from newswire.search import (
@@ -169,6 +175,7 @@ def create_app(open_store: Callable[[], SearchStore], *, allowed_hosts: Sequence
         Route("/api/saved-searches", saved_searches, methods=["GET", "POST"]),
         Route("/api/saved-searches/{saved_search_id}", saved_search, methods=["GET", "DELETE"]),
         Route("/api/health", _health, methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
         Route("/api/docs", _docs, methods=["GET"]),
         Route("/", page("index.html"), methods=["GET"]),
@@ -274,12 +281,23 @@ async def _story(request: Request) -> Response:
 async def _health(request: Request) -> Response:
     _parameters(request, (), ())
     store: SearchStore = request.app.state.store
+
+    def read() -> dict[str, Any]:
+        count = store.count()
+        position = store.live_position()
+        newest = store.get(position.article_id) if position.article_id else None
+        health: dict[str, Any] = {"status": "ok", "articles": count}
+        if newest is not None:  # enriched just before it was indexed
+            health["last_indexed"] = format_time(newest.enrichment.enriched_at)
+            health["last_indexed_article"] = newest.id
+        return health
+
     try:
-        count = await run_in_threadpool(store.count)
+        health = await run_in_threadpool(read)
     except NewswireError as exc:
         logger.warning("health check: %s", exc)
         return JSONResponse({"status": "unavailable", "error": UNAVAILABLE}, status_code=503)
-    return JSONResponse({"status": "ok", "articles": count})
+    return JSONResponse(health)
 
 
 async def _suggest(request: Request) -> Response:
@@ -320,6 +338,22 @@ async def _live(request: Request) -> Response:
     feed = await run_in_threadpool(LiveFeed, store, query, after)
     streams: LiveStreams = request.app.state.live_streams
     return streams.response(request, feed, set(positive_tokens(tree)), set(query.entities), seconds)
+
+
+async def _metrics(request: Request) -> Response:
+    _parameters(request, (), ())
+    store: SearchStore = request.app.state.store
+    text = exposition()
+    try:
+        count = await run_in_threadpool(store.count)
+    except NewswireError as exc:
+        logger.warning("metrics: cannot count the store's articles: %s", exc)
+    else:
+        text += (
+            b"# HELP newswire_store_articles Articles in the search store.\n"
+            b"# TYPE newswire_store_articles gauge\n" + f"newswire_store_articles {count}\n".encode()
+        )
+    return Response(text, media_type=METRICS_CONTENT_TYPE)
 
 
 async def _openapi(request: Request) -> Response:
@@ -497,11 +531,14 @@ class _Guard:
             await self._answer(response, scope, receive, send, api)
             return
         started = False
+        status = 500
+        began = time.monotonic()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 _secure(message, api)
             await send(message)
 
@@ -513,6 +550,10 @@ class _Guard:
                 return  # the client sees a cut-off answer; nothing better can be sent now
             response = _error(500, "internal error; the server log has the details")
             await response(scope, receive, send_with_headers)
+        finally:
+            route = _route_of(scope["path"])
+            HTTP_REQUESTS.labels(route, scope.get("method", ""), str(status)).inc()
+            HTTP_SECONDS.labels(route).observe(time.monotonic() - began)
 
     @staticmethod
     async def _answer(response: Response, scope: Scope, receive: Receive, send: Send, api: bool) -> None:
@@ -522,6 +563,25 @@ class _Guard:
             await send(message)
 
         await response(scope, receive, send_with_headers)
+
+
+_ROUTES = frozenset(
+    {"/", "/api/search", "/api/stories", "/api/suggest", "/api/live", "/api/health", "/api/saved-searches",
+     "/api/docs", "/openapi.json", "/metrics"}
+)  # fmt: skip
+_ROUTE_PREFIXES = ("/api/articles/", "/api/stories/", "/api/saved-searches/")
+
+
+def _route_of(path: str) -> str:
+    """The route a path is of, as a metric label: a few values, whatever paths clients send."""
+    if path in _ROUTES:
+        return path
+    for prefix in _ROUTE_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "{id}"
+    if path.lstrip("/") in PAGE_FILES:
+        return "/page"
+    return "other"
 
 
 def _secure(message: Message, api: bool) -> None:

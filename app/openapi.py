@@ -146,6 +146,8 @@ _HEALTH = {
     "properties": {
         "status": {"enum": ["ok", "unavailable"]},
         "articles": {"type": "integer"},
+        "last_indexed": {"type": "string", "description": "When the article indexed last was enriched (UTC)."},
+        "last_indexed_article": {"type": "string"},
         "error": {"type": "string"},
     },
 }

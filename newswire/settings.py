@@ -116,6 +116,14 @@ class Settings(BaseSettings):
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        lt=65536,
+        description="Port of a service's Prometheus /metrics endpoint (ingest, process, index); unset: none. "
+        "`newswire serve` has /metrics on its own port.",
+    )
+    metrics_host: str = Field(default=LOOPBACK, description="Address the /metrics endpoint listens on.")
 
     @field_validator("kafka")
     @classmethod

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from newswire.bus import MAX_MESSAGE_BYTES, Bus, Consumer, Producer, Record, message_size
 from newswire.contract import DeadLetter, Origin, encode_deadletter
 from newswire.errors import BusError, MessageTooLarge, RetryAfter
+from newswire.metrics import BATCH_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ class Stage:
         self.max_backoff = max_backoff
         self.report_every = report_every
         self.counters: Counter[str] = Counter()
+        self.deadletters: Counter[str] = Counter()  # by the error type of the rejection
         self.last_activity = time.monotonic()
         self._busy = False
         self._consuming = False  # set once the loop runs: a stage still warming up is not idle
@@ -186,6 +188,7 @@ class Stage:
     def _run_batch(
         self, records: Sequence[Record], consumer: Consumer | None, producer: Producer, stop: threading.Event
     ) -> None:
+        started = time.monotonic()
         backoff = 1.0
         while True:
             try:
@@ -229,6 +232,8 @@ class Stage:
         self.counters["consumed"] += len(records)
         self.counters["produced"] += len(outcome.outputs) - self._too_large
         self.counters["deadlettered"] += len(outcome.rejections)
+        self.deadletters.update(rejection.error_type for rejection in outcome.rejections)
+        BATCH_SECONDS.labels(self.name).observe(time.monotonic() - started)
 
     def _send_outputs(
         self, records: Sequence[Record], outputs: Sequence[Output], producer: Producer

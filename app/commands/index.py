@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from newswire.app.metrics import expose_service_metrics
 from newswire.app.parts import Default, Parts
 from newswire.app.signals import stop_event
 from newswire.bus import pipeline_topics
@@ -39,11 +40,16 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         store.ensure_ready()
         bus = parts.open_bus(settings, client_id="newswire-indexer")
         try:
-            used = (settings.topic_enriched, settings.topic_deadletter)
+            used = (settings.topic_enriched, settings.topic_deadletter, settings.topic_alerts)
             bus.ensure_topics([topic for topic in pipeline_topics(settings) if topic.name in used])
             stage = build_index_stage(settings, bus, store)
+            lag_bus = expose_service_metrics(settings, stage, parts)
             logger.info("indexing %s into %s at %s", settings.topic_enriched, settings.index_alias, settings.es_url)
-            stage.run(stop)
+            try:
+                stage.run(stop)
+            finally:
+                if lag_bus is not None:
+                    lag_bus.close()
         finally:
             bus.close()
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from newswire.app.metrics import expose_service_metrics
 from newswire.app.parts import Default, Parts
 from newswire.app.signals import stop_event
 from newswire.bus import pipeline_topics
@@ -49,13 +50,18 @@ def run_process(args: argparse.Namespace, settings: Settings) -> int:
 
     stop = stop_event()
     shared_pipeline(settings.spacy_model)  # a missing model fails here, before anything touches the broker
-    bus = Parts.choose(settings, Default.SERVICE).open_bus(settings, client_id="newswire-processor")
+    parts = Parts.choose(settings, Default.SERVICE)
+    bus = parts.open_bus(settings, client_id="newswire-processor")
+    lag_bus = None
     try:
         bus.ensure_topics(pipeline_topics(settings))
         stage = build_process_stage(settings, bus)
+        lag_bus = expose_service_metrics(settings, stage, parts)
         prepare_long_run()
         stage.run(stop)
     finally:
+        if lag_bus is not None:
+            lag_bus.close()
         bus.close()
     return 0
 

@@ -356,10 +356,24 @@ def test_any_story_parameters_give_200_or_a_clear_4xx(
 # --- health and an unavailable store --------------------------------------------------------------------------------
 
 
-def test_health_counts_the_articles(client: TestClient) -> None:
+def test_health_counts_the_articles_and_says_when_the_last_was_indexed(client: TestClient) -> None:
     response = client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "articles": 5}
+    health = response.json()
+    assert (health["status"], health["articles"]) == ("ok", 5)
+    newest = client.get(f"/api/articles/{health['last_indexed_article']}").json()
+    assert health["last_indexed"] == newest["enrichment"]["enriched_at"]
+
+
+def test_metrics_count_the_requests_answered_and_the_articles_held(client: TestClient) -> None:
+    client.get("/api/search", params={"q": "wagner"})
+    client.get("/api/articles/0123456789abcdef0123456789abcdef")  # a 404, counted under its route
+    text = client.get("/metrics").text
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"}
+    assert samples["newswire_store_articles"] == 5
+    assert samples['newswire_http_requests_total{method="GET",route="/api/search",status="200"}'] >= 1
+    assert samples['newswire_http_requests_total{method="GET",route="/api/articles/{id}",status="404"}'] >= 1
+    assert "process_resident_memory_bytes" in samples
 
 
 def test_a_missing_store_is_a_503_not_a_crash(tmp_path: Path) -> None:
