@@ -569,7 +569,7 @@ def test_serve_answers_on_loopback_and_stops_on_sigterm(store_path: Path) -> Non
         try:
             assert server.stderr is not None
             address = _served_address(server.stderr)
-            assert httpx.get(address + "api/health").json() == {"status": "ok", "articles": 5}
+            assert httpx.get(address + "api/health").json()["articles"] == 5
             assert httpx.get(address + "api/search", params={"q": "lukashenko"}).json()["total"] == 1
             huge = httpx.get(address + "api/search", params={"q": "wagner " * 3_000})  # past uvicorn's line limit
             assert huge.status_code in (400, 414)
