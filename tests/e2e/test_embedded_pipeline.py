@@ -21,6 +21,12 @@ def demo_run(tmp_path_factory):
     """`newswire run --demo --once` into a fresh data directory (shared by the tests of this module)."""
     data = tmp_path_factory.mktemp("embedded") / "data"
     env = base_env(data_dir=str(data))
+    for saved in (  # saved before the first run, as a user who knows what to follow would
+        ("Prigozhin", "--entity", "Prigozhin", "--id", "prigozhin"),
+        ("New storylines on Shoigu", "--entity", "Sergei Shoigu", "--kind", "new_story", "--id", "shoigu-new"),
+    ):
+        added = run_newswire("saved", "add", *saved, "--embedded", env=env)
+        assert added.returncode == 0, added.stderr
     result = run_newswire("run", "--demo", "--once", env=env, timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
     return env, result
@@ -73,6 +79,24 @@ def test_subscribe_reads_the_embedded_stream(demo_run):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines
     assert all(any(e["name"] == "Yevgeny Prigozhin" for e in doc["entities"]) for doc in lines)
+
+
+def test_saved_searches_alert_on_the_embedded_bus(demo_run):
+    env, _ = demo_run
+    result = run_newswire("alerts", "--from-beginning", "--embedded", "--idle-exit", "2", env=env)
+    assert result.returncode == 0, result.stderr
+    alerts = [json.loads(line) for line in result.stdout.splitlines()]
+    by_search: dict[str, list[dict]] = {}
+    for alert in alerts:
+        by_search.setdefault(alert["saved_search"]["id"], []).append(alert)
+    search = run_newswire("search", "--entity", "Prigozhin", "--json", "--size", "0", env=env)
+    named = json.loads(search.stdout)["total"]
+    assert named > 5
+    assert len({alert["article"]["id"] for alert in by_search["prigozhin"]}) == named  # each article once
+    shoigu = by_search.get("shoigu-new", [])
+    assert shoigu and all(alert["story"]["id"] == alert["article"]["id"] for alert in shoigu)
+    stories = run_newswire("stories", "--entity", "Sergei Shoigu", "--json", "--size", "100", env=env)
+    assert len(shoigu) <= len(json.loads(stories.stdout)["stories"])
 
 
 def test_an_invalid_query_is_one_clear_line(demo_run):
