@@ -73,6 +73,7 @@ from newswire.search import (
     StoryQuery,
     check_story_id,
     read_story,
+    with_current_storyline,
 )
 from newswire.views import result_as_json, stories_as_json, story_as_json, suggestions_as_json
 
@@ -228,7 +229,7 @@ UNAVAILABLE = "the search store is unavailable; the server log says why"
 async def _search(request: Request) -> Response:
     query, query_tokens = _search_query(request)
     store: SearchStore = request.app.state.store
-    result = await run_in_threadpool(store.search, query)
+    result = await run_in_threadpool(lambda: store.search(with_current_storyline(store, query)))
     return JSONResponse(result_as_json(result, query_tokens, set(query.entities)))
 
 
@@ -335,7 +336,7 @@ async def _live(request: Request) -> Response:
     resume = single.get("after") or request.headers.get("last-event-id")
     after = LivePosition.decode(resume) if resume else None
     seconds = _integer(single, "seconds", DEFAULT_SECONDS, 1, MAX_SECONDS)
-    feed = await run_in_threadpool(LiveFeed, store, query, after)
+    feed = await run_in_threadpool(lambda: LiveFeed(store, with_current_storyline(store, query), after))
     streams: LiveStreams = request.app.state.live_streams
     return streams.response(request, feed, set(positive_tokens(tree)), set(query.entities), seconds)
 

@@ -282,6 +282,15 @@ def check_story_id(story_id: str) -> str:
     return story_id
 
 
+def with_current_storyline(store: SearchStore, query: SearchQuery) -> SearchQuery:
+    """``query`` with its storyline filter read through the store's merges: a storyline id that was merged into
+    another (the id in an old link, alert or bookmark) finds the storyline it is part of now."""
+    if not query.storyline_id:
+        return query
+    current = store.resolve_storyline(query.storyline_id)
+    return query if current == query.storyline_id else replace(query, storyline_id=current)
+
+
 def read_story(
     store: SearchStore, story_id: str, level: Literal["event", "storyline"] = "event"
 ) -> tuple[StorySummary, int, list[EnrichedArticle]] | None:

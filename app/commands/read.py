@@ -24,7 +24,7 @@ from newswire.errors import ContractError
 from newswire.highlight import highlight_text
 from newswire.names import topic_name
 from newswire.query import parse_query, positive_tokens
-from newswire.search import SearchQuery, SearchResult, SearchStore
+from newswire.search import SearchQuery, SearchResult, SearchStore, with_current_storyline
 from newswire.settings import Settings
 from newswire.views import matched_entities, result_as_json
 
@@ -126,7 +126,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     )
     store = open_store_of(args, settings)
     try:
-        result = store.search(query)
+        result = store.search(with_current_storyline(store, query))
     finally:
         store.close()
     wanted, named = set(positive_tokens(tree)), set(query.entities)

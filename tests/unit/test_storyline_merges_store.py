@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from newswire.app.api import create_app
 from newswire.contract import EnrichedArticle, decode_enriched, encode_enriched
 from newswire.indexer.embedded import EmbeddedStore
-from newswire.search import SearchStore, read_story, story_articles
+from newswire.search import SearchQuery, SearchStore, read_story, story_articles, with_current_storyline
 from tests.story_model import make
 
 
@@ -59,3 +61,16 @@ def test_a_merge_notice_travels_on_the_enriched_topic():
     notice = merged_storylines()[2]
     assert decode_enriched(encode_enriched(notice)).merged_storylines == ["line-west"]
     assert decode_enriched(encode_enriched(merged_storylines()[0])).merged_storylines == []
+
+
+def test_a_search_and_the_api_by_a_merged_storyline_id_find_the_storyline_it_is_part_of(tmp_path: Path):
+    articles = merged_storylines()
+    store = EmbeddedStore(tmp_path / "search.db")
+    store.ensure_ready()
+    store.upsert(articles)
+    old = SearchQuery(storyline_id="line-west", size=10)
+    assert store.search(old).total == 0  # the old id itself is no storyline's any more
+    assert store.search(with_current_storyline(store, old)).total == 4
+    with TestClient(create_app(lambda: EmbeddedStore(store.path)), base_url="http://localhost") as client:
+        assert client.get("/api/search", params={"storyline": "line-west"}).json()["total"] == 4
+    store.close()
