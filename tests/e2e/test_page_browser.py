@@ -23,8 +23,12 @@ import uvicorn
 
 from newswire.app.api import create_app
 from newswire.app.commands.serve import listen
-from newswire.contract import EnrichedArticle, Entity, Topic
+from newswire.bus import TopicSpec
+from newswire.bus.embedded import EmbeddedBus
+from newswire.contract import EnrichedArticle, Entity, Topic, decode_alert, encode_enriched
 from newswire.indexer.embedded import EmbeddedStore
+from newswire.indexer.service import build_index_stage
+from newswire.settings import load_settings
 from tests.conftest import REPO, UNDER_CI
 from tests.factories import BASE_TIME, article_factory, enriched_factory
 
@@ -346,3 +350,36 @@ def test_on_a_phone_the_results_come_before_the_filters(open_page, served) -> No
     first.get_by_role("link", name="Article view").click()
     _expect(page.locator("#article-view h2")).to_be_in_viewport()
     _shot(page, "article-390x844")
+
+
+def test_a_search_saved_on_the_page_alerts_when_the_indexer_writes_a_match(open_page, served, tmp_path) -> None:
+    page = open_page(DESKTOP)
+    _search(page, served)
+    page.get_by_label("Saved search name").fill("Wagner convoy")
+    page.get_by_role("button", name="Save this search").click()
+    _expect(page.locator("#saved-status")).to_contain_text("Saved as ss-")
+    _expect(page.locator("#saved-list .saved-item strong")).to_have_text(["Wagner convoy"])
+    (saved,) = served.store.saved_searches()
+    assert (saved.name, saved.text, saved.kind) == ("Wagner convoy", "wagner mutiny", "articles")
+    # The indexer, on the embedded bus, writes a matching article and sends its alert.
+    bus = EmbeddedBus(tmp_path / "bus.sqlite3")
+    bus.ensure_topics([TopicSpec("news.enriched", 1), TopicSpec("news.alerts", 1), TopicSpec("news.deadletter", 1)])
+    arrival = enriched_factory(article_factory(title="Wagner mutiny: the convoy turns back 200 km from Moscow"))
+    producer = bus.producer()
+    producer.send("news.enriched", arrival.id.encode(), encode_enriched(arrival))
+    producer.flush()
+    stage = build_index_stage(load_settings(), bus, served.store)
+    stop = threading.Event()
+    runner = threading.Thread(target=stage.run, args=(stop,))
+    runner.start()
+    _wait_for(lambda: stage.counters["consumed"] >= 1)
+    stop.set()
+    runner.join()
+    consumer = bus.consumer(["news.alerts"], "reader")
+    alerts = [decode_alert(record.value) for record in consumer.poll(10, 5.0)]
+    consumer.close()
+    bus.close()
+    assert [(alert.saved_search.id, alert.article.id) for alert in alerts] == [(saved.id, arrival.id)]
+    page.locator("#saved-list .saved-item").get_by_role("button", name="Delete").click()
+    _expect(page.locator("#saved-list .saved-item")).to_have_count(0)
+    assert served.store.saved_searches() == ()
