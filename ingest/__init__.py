@@ -17,6 +17,10 @@ directory.py   which feeds this poller owns: its partitions of the compacted fee
 state.py       the local state file (SQLite): published articles, feeds cache
 opml.py        feed lists: OPML, text files, comma-separated URLs
 service.py     run_ingest: the poller loop
+websub.py      WebSub: hub discovery, push signatures, subscriptions kept in the state file
+websub_agent.py    subscribing, renewing, falling back to polling, pushed bodies to the poll's parser
+websub_callback.py the HTTP endpoint hubs verify subscriptions at and push to
+websub_hub.py  subscription requests to hubs (public addresses only, bounded)
 
 The commands (`newswire ingest`, `newswire feeds ...`) are the app's: ``app/commands/ingest.py`` and ``feeds.py``.
 """

@@ -46,6 +46,8 @@ UPDATE_PERIODS = {
     "yearly": 365 * 86400.0,
 }
 MAX_FIELD_CHARS = 100_000
+MAX_FEED_LINKS = 50  # links of the feed itself looked at for hub and self
+MAX_LINK_CHARS = 2000
 
 
 @dataclass(slots=True)
@@ -72,6 +74,7 @@ class ParsedFeed:
     entries: list[ParsedEntry] = field(default_factory=list)
     truncated: int = 0  # entries dropped over the per-feed limit
     warning: str | None = None  # feedparser's complaint about a feed it could still read
+    links: list[tuple[str, str]] = field(default_factory=list)  # the feed's own (rel, href): hub and self only
 
 
 def strip_doctype(body: bytes) -> bytes:
@@ -156,8 +159,18 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None, max_entries: 
     )
     for entry in result.entries[:max_entries]:
         parsed.entries.append(_entry(entry, url, fetched))
+    parsed.links = _feed_links(info)
     parsed.truncated += max(0, len(result.entries) - max_entries)
     return parsed
+
+
+def _feed_links(info: Any) -> list[tuple[str, str]]:
+    """The feed's ``hub`` and ``self`` links (WebSub discovery), as given: checked by their user."""
+    found: list[tuple[str, str]] = []
+    for link in (info.get("links") or [])[:MAX_FEED_LINKS]:
+        if isinstance(link, dict) and link.get("rel") in ("hub", "self") and isinstance(link.get("href"), str):
+            found.append((str(link["rel"]), link["href"][:MAX_LINK_CHARS]))
+    return found
 
 
 def _publisher_interval(info: Any) -> float | None:

