@@ -38,12 +38,18 @@ REPORT_EVERY_SECONDS = 60.0
 STOP_GRACE_SECONDS = 10.0
 
 
-def run_ingest(settings: Settings, bus: Bus, stop: threading.Event, *, once: bool = False) -> None:
-    """Poll the feeds until ``stop`` is set (or, with ``once``, poll each feed once), publishing to ``news.raw``."""
+def run_ingest(
+    settings: Settings, bus: Bus, stop: threading.Event, *, once: bool = False, counters: Counter[str] | None = None
+) -> None:
+    """Poll the feeds until ``stop`` is set (or, with ``once``, poll each feed once), publishing to ``news.raw``;
+    what the poller does is counted in ``counters`` when given (the service's metrics read them)."""
     bus.ensure_topics(pipeline_topics(settings))
     state = StateFile.in_dir(settings.data_dir)
     try:
-        asyncio.run(Poller(settings, bus, state).run(stop, once=once))
+        poller = Poller(settings, bus, state)
+        if counters is not None:
+            poller.counters = counters
+        asyncio.run(poller.run(stop, once=once))
     finally:
         state.close()
 

@@ -6,7 +6,9 @@ The feed list it polls lives on the compacted feeds topic; ``newswire feeds ...`
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
+from newswire.app.metrics import expose_service_metrics
 from newswire.app.parts import Default, Parts
 from newswire.app.signals import stop_event
 from newswire.settings import Settings
@@ -55,9 +57,12 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from newswire.ingest.service import run_ingest  # noqa: PLC0415 - loads httpx and feedparser
 
     stop = stop_event()  # set by SIGTERM / SIGINT
-    bus = Parts.choose(settings, Default.SERVICE).open_bus(settings, client_id="newswire-ingest")
+    parts = Parts.choose(settings, Default.SERVICE)
+    bus = parts.open_bus(settings, client_id="newswire-ingest")
+    counters: Counter[str] = Counter()
+    expose_service_metrics(settings, None, parts, ingest_counters=counters)
     try:
-        run_ingest(settings, bus, stop, once=args.once)
+        run_ingest(settings, bus, stop, once=args.once, counters=counters)
     finally:
         bus.close()
     return 0
