@@ -2,7 +2,8 @@
 
 One batch from the bus is one bulk write. A message that is not a valid enriched article, or that the store refuses
 for good, becomes a dead letter with the reason; a store that is down makes the stage retry the same batch after a
-back-off, without committing, so nothing is lost and the idempotent writes absorb the repeats.
+back-off (:data:`RETRY_SECONDS`, or longer when a busy node's ``Retry-After`` asks for it), without committing, so
+nothing is lost and the idempotent writes absorb the repeats.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import logging
 from collections.abc import Sequence
 
 from newswire.bus import Bus, Record
-from newswire.contract import EnrichedArticle, decode_enriched
+from newswire.contract import EnrichedArticle, decode_enriched, utc_now
 from newswire.errors import ContractError, RetryAfter, SearchUnavailable
 from newswire.indexer.alerts import AlertWatcher
+from newswire.metrics import INDEX_DELAY_SECONDS
 from newswire.search import SearchStore
 from newswire.settings import Settings
 from newswire.stage import BatchHandler, BatchOutcome, Rejection, Stage
@@ -52,15 +54,19 @@ def index_handler(store: SearchStore, alerts: AlertWatcher | None = None) -> Bat
         try:
             result = store.upsert([article for article, _ in latest.values()])
         except SearchUnavailable as exc:
-            raise RetryAfter(RETRY_SECONDS, str(exc)) from exc
+            # A busy node's own Retry-After, when longer than ours (the stage caps any wait at its max_backoff).
+            raise RetryAfter(max(RETRY_SECONDS, exc.retry_after or 0.0), str(exc)) from exc
         for article_id, reason in result.rejected:
             if article_id in latest:
                 outcome.rejections.append(Rejection(latest[article_id][1], reason, "SearchRejected"))
             else:
                 logger.error("the store refused article %s, which was not in the batch: %s", article_id, reason)
+        refused = {article_id for article_id, _ in result.rejected}
+        written = [article for article_id, (article, _) in latest.items() if article_id not in refused]
+        now = utc_now()
+        for article in written:
+            INDEX_DELAY_SECONDS.observe(max(0.0, (now - article.fetched).total_seconds()))
         if alerts is not None:
-            refused = {article_id for article_id, _ in result.rejected}
-            written = [article for article_id, (article, _) in latest.items() if article_id not in refused]
             try:
                 alerts.alerts(written, outcome)
             except SearchUnavailable as exc:  # the articles are written; the retry writes them again, idempotently

@@ -60,7 +60,12 @@ class SearchError(NewswireError):
 
 
 class SearchUnavailable(SearchError):
-    """The search cluster cannot be reached (or the embedded store cannot be opened)."""
+    """The search cluster cannot be reached (or the embedded store cannot be opened); ``retry_after`` is how many
+    seconds the cluster asked callers to wait (its ``Retry-After``), ``None`` when it did not say."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InvalidQuery(SearchError):

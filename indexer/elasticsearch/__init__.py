@@ -86,6 +86,7 @@ from newswire.indexer.elasticsearch.translation import (
     read_result,
     read_suggest_candidates,
     read_suggest_counts,
+    retry_after_seconds,
     search_request,
     stored_article,
     suggest_candidates_request,
@@ -161,11 +162,15 @@ class ElasticsearchStore(SearchStore):
     # -- errors ---------------------------------------------------------------------------------------------------
 
     def _translated(self, exc: ApiError | TransportError, what: str) -> SearchError:
-        """Our error for an elasticsearch-py error: down or busy -> SearchUnavailable, the rest -> SearchError."""
+        """Our error for an elasticsearch-py error: down or busy -> SearchUnavailable (with the node's Retry-After, if
+        it sent one), the rest -> SearchError."""
         if isinstance(exc, ApiError):
             status = exc.meta.status
             if status == 429 or status >= 500:
-                return SearchUnavailable(f"Elasticsearch at {self.url} could not {what} ({status}): {_api_detail(exc)}")
+                return SearchUnavailable(
+                    f"Elasticsearch at {self.url} could not {what} ({status}): {_api_detail(exc)}",
+                    retry_after=retry_after_seconds(exc.meta.headers.get("retry-after")),
+                )
             return SearchError(f"Elasticsearch at {self.url} refused to {what} ({status}): {_api_detail(exc)}")
         return SearchUnavailable(f"cannot reach Elasticsearch at {self.url} to {what}: {exc.message}")
 
