@@ -200,7 +200,8 @@ class StoryEntity:
 class StorySummary:
     """One story, computed over all its articles in the store.
 
-    ``title``: of the article whose id is the story id when the store holds it, else of the earliest article.
+    ``title``: of its earliest dated article (its earliest when every date was estimated); ``first_published`` and
+    ``last_published`` span its dated articles (all of them when every date was estimated).
     ``copies``: how many of the ``size`` articles are syndicated duplicates (``duplicate_of`` set). ``sources``:
     distinct sources. ``events``: distinct events (1 for an event). ``top_entities``: at most
     :data:`MAX_TOP_ENTITIES`, most articles first, then by name and label.

@@ -176,19 +176,21 @@ def matching_ids(store: SearchStore, query: StoryQuery) -> set[str]:
 def summary(
     story: str, members: list[EnrichedArticle], by_id: dict[str, EnrichedArticle], level: str = "event"
 ) -> StorySummary:
-    earliest = min(members, key=lambda article: (millis(article.published), article.id))
-    root = by_id.get(story)
+    # The earliest dated article names the story; its times are its dated articles' (all its articles' when every
+    # date was estimated).
+    earliest = min(members, key=lambda article: (article.published_estimated, millis(article.published), article.id))
+    dated = [article for article in members if not article.published_estimated] or members
     entities: dict[tuple[str, str], int] = defaultdict(int)
     for article in members:
         for key in {(entity.name, entity.label) for entity in article.entities}:
             entities[key] += 1
     return StorySummary(
         story_id=story,
-        title=(root or earliest).title,
+        title=earliest.title,
         size=len(members),
         copies=sum(article.duplicate_of is not None for article in members),
-        first_published=EPOCH + timedelta(milliseconds=min(millis(article.published) for article in members)),
-        last_published=EPOCH + timedelta(milliseconds=max(millis(article.published) for article in members)),
+        first_published=EPOCH + timedelta(milliseconds=min(millis(article.published) for article in dated)),
+        last_published=EPOCH + timedelta(milliseconds=max(millis(article.published) for article in dated)),
         sources=len({article.source for article in members}),
         top_entities=top_entities(dict(entities)),
         events=len({story_of(article) for article in members}),
@@ -208,8 +210,10 @@ def expected_stories(articles: Iterable[EnrichedArticle], matching: set[str], qu
         if article.id in matching and query.story_id in (None, story_of(article, query.level))
     }
     summaries = [summary(story, stories[story], by_id, query.level) for story in listed]
+    all_estimated = {story for story in listed if all(article.published_estimated for article in stories[story])}
     summaries.sort(key=lambda item: item.story_id)
     summaries.sort(key=lambda item: item.last_published, reverse=True)
+    summaries.sort(key=lambda item: item.story_id in all_estimated)  # stories of estimated dates only come last
     if query.sort == "size":
         summaries.sort(key=lambda item: item.size, reverse=True)
     return StoriesResult(total=len(summaries), stories=tuple(summaries[query.offset : query.offset + query.size]))

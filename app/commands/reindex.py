@@ -1,7 +1,7 @@
 """``newswire reindex``: rebuild the search index from the enriched topic, then switch searches over in one step.
 
 Elasticsearch: the articles of ``news.enriched`` (all of it, or from ``--since``, the rest copied from the current
-index first) are written into a new versioned index (``news-v2-<time>``) while searches and the running indexer
+index first) are written into a new versioned index (``news-v3-<time>``) while searches and the running indexer
 keep using the alias; then the alias moves to the new index in one atomic update. The indexer writes through the
 alias, so what it wrote to the old index after the rebuild read the topic is read again from the topic (a catch-up
 pass over the messages of the last minutes before the rebuild began, and since), idempotent by revision. The old

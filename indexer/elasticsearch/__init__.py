@@ -4,16 +4,16 @@ Layout in the cluster, for the alias ``news`` (``settings.index_alias``):
 
 - a composable index template (``newswire-articles``; ``newswire-articles-<alias>`` for any other alias, so two
   deployments in one cluster do not overwrite each other's) for ``news-v*``: one shard, no replica, the mappings;
-- the index ``news-v2`` (``v`` and the layout, :data:`LAYOUT`) and the alias ``news`` pointing at it as its write
+- the index ``news-v3`` (``v`` and the layout, :data:`LAYOUT`) and the alias ``news`` pointing at it as its write
   index. Searches and writes go through the alias, so a re-index into a new layout is an alias swap.
 
 An index of an older layout (``news-v1``, before stems and folded keys) is copied when ``ensure_ready`` finds the
 alias on it: every article is read back from its ``_source`` (which rebuilds the enriched article exactly), written
-into ``news-v2`` with its revision, and the alias moves to the new index in one atomic update; the old index is kept
+into ``news-v3`` with its revision, and the alias moves to the new index in one atomic update; the old index is kept
 for the operator to delete. Run one indexer while that happens: an article written to the old index during the copy
 is not in the new one until the topic is replayed (``newswire index --from-beginning``).
 
-``newswire reindex`` rebuilds from the enriched topic into ``news-v2-<UTC time>`` (:meth:`ElasticsearchStore.
+``newswire reindex`` rebuilds from the enriched topic into ``news-v3-<UTC time>`` (:meth:`ElasticsearchStore.
 begin_rebuild`, :meth:`~ElasticsearchStore.write_into`, :meth:`~ElasticsearchStore.finish_rebuild`, which moves the
 alias in one atomic update); such an index counts as the current layout, so ``ensure_ready`` leaves it as it is.
 
@@ -209,7 +209,7 @@ class ElasticsearchStore(SearchStore):
                     self._client.indices.update_aliases(actions=actions)
 
     def _of_layout(self, name: str) -> bool:
-        """Whether index ``name`` has this layout: :attr:`index`, or a rebuild of it (``news-v2-<time>``)."""
+        """Whether index ``name`` has this layout: :attr:`index`, or a rebuild of it (``news-v3-<time>``)."""
         return name == self.index or name.startswith(f"{self.index}-")
 
     def _migrate(self, old: list[str]) -> None:
@@ -245,7 +245,7 @@ class ElasticsearchStore(SearchStore):
     # -- rebuilding into a new versioned index (``newswire reindex``) ---------------------------------------------
 
     def begin_rebuild(self, *, seed: bool = False) -> str:
-        """Create a new, empty index of this layout for a rebuild (``news-v2-<UTC time>``) and return its name; with
+        """Create a new, empty index of this layout for a rebuild (``news-v3-<UTC time>``) and return its name; with
         ``seed``, first copy into it what the alias holds now (a rebuild from part of the topic keeps the rest).
         Searches and writes keep going to the alias until :meth:`finish_rebuild`."""
         name = f"{self.index}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"

@@ -36,7 +36,8 @@ MAX_MATCHING_STORIES: Final = 65_536
 KEYS_PAGE: Final = 10_000
 SOURCES_PRECISION: Final = 3000
 TOTAL_PRECISION: Final = 40_000  # the largest the node takes
-_BY_DATE: Final = [{"published": {"order": "asc"}}, {"id": {"order": "asc"}}]
+# The earliest dated article first (one whose date was estimated only when all were).
+_BY_DATE: Final = [{"published_estimated": {"order": "asc"}}, {"published": {"order": "asc"}}, {"id": {"order": "asc"}}]
 LEVEL_FIELDS: Final = {"event": "story", "storyline": "storyline"}
 
 
@@ -75,7 +76,9 @@ def order_request(query: StoryQuery, keys: list[str] | None) -> dict[str, Any]:
     aggs: dict[str, Any] = {
         "stories": {
             "terms": {"field": field, "size": query.offset + query.size, "order": order},
-            "aggs": {"last": {"max": {"field": "published"}}},
+            # A story's latest time is its newest dated article's; a story of estimated dates only has none and
+            # comes after the others.
+            "aggs": {"last": {"max": {"field": "dated"}}},
         }
     }
     if keys is None:
@@ -97,13 +100,11 @@ def read_order(response: Mapping[str, Any], query: StoryQuery) -> tuple[int | No
 
 
 def details_request(page: list[str], level: str = "event") -> dict[str, Any]:
-    """Step 3: the summaries of the stories of ``level`` in ``page``, and their first articles as hits."""
+    """Step 3: the summaries of the stories of ``level`` in ``page``."""
     field = LEVEL_FIELDS[level]
     return {
         "query": {"bool": {"filter": [{"terms": {field: page}}]}},
-        "post_filter": {"terms": {"id": page}},
-        "size": len(page),
-        "source": ["id", "title"],
+        "size": 0,
         "track_total_hits": False,
         "aggs": {
             "stories": {
@@ -112,6 +113,8 @@ def details_request(page: list[str], level: str = "event") -> dict[str, Any]:
                     "events": {"cardinality": {"field": "story", "precision_threshold": SOURCES_PRECISION}},
                     "first": {"min": {"field": "published"}},
                     "last": {"max": {"field": "published"}},
+                    "first_dated": {"min": {"field": "dated"}},
+                    "last_dated": {"max": {"field": "dated"}},
                     "sources": {"cardinality": {"field": "source", "precision_threshold": SOURCES_PRECISION}},
                     "copies": {"filter": {"exists": {"field": "duplicate_of"}}},
                     "entities": {
@@ -130,7 +133,6 @@ def details_request(page: list[str], level: str = "event") -> dict[str, Any]:
 
 def read_summaries(response: Mapping[str, Any], page: list[str], level: str = "event") -> tuple[StorySummary, ...]:
     """The summaries of step 3, in the order of ``page``."""
-    first_articles = {str(hit["_source"]["id"]): str(hit["_source"]["title"]) for hit in response["hits"]["hits"]}
     summaries: dict[str, StorySummary] = {}
     for bucket in response["aggregations"]["stories"]["buckets"]:
         story = str(bucket["key"])
@@ -138,13 +140,15 @@ def read_summaries(response: Mapping[str, Any], page: list[str], level: str = "e
         for entity in bucket["entities"]["buckets"]:
             entities[split_entity_key(str(entity["key"]))] = int(entity["doc_count"])
         earliest = bucket["earliest"]["hits"]["hits"][0]["_source"]["title"]
+        dated = bucket["first_dated"]["value"] is not None  # else every date of the story was estimated
+        first, last = (bucket["first_dated"], bucket["last_dated"]) if dated else (bucket["first"], bucket["last"])
         summaries[story] = StorySummary(
             story_id=story,
-            title=first_articles.get(story, str(earliest)),
+            title=str(earliest),
             size=int(bucket["doc_count"]),
             copies=int(bucket["copies"]["doc_count"]),
-            first_published=EPOCH + timedelta(milliseconds=int(bucket["first"]["value"])),
-            last_published=EPOCH + timedelta(milliseconds=int(bucket["last"]["value"])),
+            first_published=EPOCH + timedelta(milliseconds=int(first["value"])),
+            last_published=EPOCH + timedelta(milliseconds=int(last["value"])),
             sources=int(bucket["sources"]["value"]),
             top_entities=top_entities(entities),
             events=int(bucket["events"]["value"]),

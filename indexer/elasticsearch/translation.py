@@ -30,9 +30,10 @@ from newswire.search import (
 )
 
 TEMPLATE_NAME: Final = "newswire-articles"
-# The index layout: 2 added ``stems`` (stemmed words) and the folded filter and suggestion keys. An index of an older
-# layout is copied into ``{alias}-v{LAYOUT}`` by ``ensure_ready`` (see the package docstring).
-LAYOUT: Final = 2
+# The index layout: 2 added ``stems`` (stemmed words) and the folded filter and suggestion keys; 3 indexes
+# ``published_estimated`` and ``dated`` (the published time of articles whose date the feed gave). An index of an
+# older layout is copied into ``{alias}-v{LAYOUT}`` by ``ensure_ready`` (see the package docstring).
+LAYOUT: Final = 3
 SUGGEST_FIELDS: Final = {"entity": "entity_names", "topic": "topic_labels", "source": "source"}
 SUGGEST_SEPARATOR: Final = "\x1f"
 MAX_SUGGEST_CANDIDATES: Final = 1000
@@ -46,7 +47,9 @@ _TOKENS: Final = {"type": "text", "analyzer": "whitespace"}
 MAPPINGS: Final[dict[str, Any]] = {
     "dynamic": False,
     "_meta": {"layout": LAYOUT},
-    "_source": {"excludes": ["tokens", "stems", "entity_match", "topic_match", "source_match", "suggest_keys"]},
+    "_source": {
+        "excludes": ["tokens", "stems", "entity_match", "topic_match", "source_match", "suggest_keys", "dated"]
+    },
     "properties": {
         "id": _KEYWORD,
         "tokens": {"properties": {name: _TOKENS for name in FIELD_WEIGHTS}},
@@ -69,6 +72,8 @@ MAPPINGS: Final[dict[str, Any]] = {
         "topic_labels": _KEYWORD,
         "entity_keys": _KEYWORD,
         "published": {"type": "date"},
+        "published_estimated": {"type": "boolean"},
+        "dated": {"type": "date"},  # ``published`` of an article whose date the feed gave; absent when estimated
         "fetched": {"type": "date"},
         "revision": {"type": "long"},
         "indexed_ms": {"type": "long"},  # when the indexer wrote this revision (epoch ms): the live stream's order
@@ -149,7 +154,8 @@ def search_request(query: SearchQuery) -> dict[str, Any]:
     by_relevance = node is not None and query.sort == "relevance"
     request: dict[str, Any] = {
         "query": {"bool": clauses},
-        "sort": ["_score", *by_date] if by_relevance else by_date,
+        # Newest first puts the articles whose date was estimated (their fetch time) after the dated ones.
+        "sort": ["_score", *by_date] if by_relevance else [{"published_estimated": {"order": "asc"}}, *by_date],
         "from_": query.offset,
         "size": query.size,
         "track_total_hits": True,
@@ -161,10 +167,10 @@ def search_request(query: SearchQuery) -> dict[str, Any]:
         order = [{"_count": "desc"}, {"_key": "asc"}]
         for facet, field in FACET_FIELDS.items():
             aggs[facet] = {"terms": {"field": field, "size": query.facet_size, "order": order}}
-    if query.histogram:
+    if query.histogram:  # of the dated articles: an estimated date is a fetch time, which would stretch it to today
         aggs["histogram"] = {
             "date_histogram": {
-                "field": "published",
+                "field": "dated",
                 "calendar_interval": query.histogram,
                 "time_zone": "UTC",
                 "min_doc_count": 1,
@@ -209,6 +215,8 @@ def document(article: EnrichedArticle) -> dict[str, Any]:
     source["entity_match"] = sorted({key for entity in article.entities for key in entity_keys(entity)})
     source["topic_match"] = sorted({topic_key(topic.label) for topic in article.topics})
     source["source_match"] = source_key(article.source)
+    if not article.published_estimated:
+        source["dated"] = source["published"]
     suggested = (("entity", source["entity_names"]), ("topic", source["topic_labels"]), ("source", [article.source]))
     source["suggest_keys"] = sorted(
         SUGGEST_SEPARATOR.join((field, key, value))

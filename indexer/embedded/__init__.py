@@ -69,6 +69,7 @@ from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
 from newswire.highlight import Highlighter
 from newswire.indexer.embedded.sql import (
     ADD_INDEXED_SEQ,
+    ADD_PUBLISHED_ESTIMATED,
     FIELDS,
     MIGRATIONS,
     REINDEXED_BEFORE,
@@ -217,8 +218,9 @@ class EmbeddedStore(SearchStore):
                     f"(this one knows {SCHEMA_VERSION})"
                 )
             migration = MIGRATIONS.get(version, "") if version else ""
-            if version and version < SCHEMA_VERSION and not self._has_column(connection, "articles", "indexed_seq"):
-                migration += " " + ADD_INDEXED_SEQ
+            for column, add in (("indexed_seq", ADD_INDEXED_SEQ), ("published_estimated", ADD_PUBLISHED_ESTIMATED)):
+                if version and version < SCHEMA_VERSION and not self._has_column(connection, "articles", column):
+                    migration += " " + add
             try:
                 connection.executescript(
                     f"BEGIN IMMEDIATE; {migration} {SCHEMA} {MERGES_SCHEMA}"
@@ -303,11 +305,12 @@ class EmbeddedStore(SearchStore):
             article.storyline,
             document,
             sequence,
+            int(article.published_estimated),
         )
         if row is None:
             cursor = connection.execute(
                 "INSERT INTO articles (revision, published_ms, source, language, story_id, duplicate_of, storyline_id,"
-                " document, indexed_seq, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " document, indexed_seq, published_estimated, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*columns, article.id),
             )
             key = cursor.lastrowid
@@ -319,7 +322,8 @@ class EmbeddedStore(SearchStore):
                 return 0
             connection.execute(
                 "UPDATE articles SET revision = ?, published_ms = ?, source = ?, language = ?, story_id = ?,"
-                " duplicate_of = ?, storyline_id = ?, document = ?, indexed_seq = ? WHERE rowid = ?",
+                " duplicate_of = ?, storyline_id = ?, document = ?, indexed_seq = ?, published_estimated = ?"
+                " WHERE rowid = ?",
                 (*columns, key),
             )
         EmbeddedStore._index(connection, key, article, replace=row is not None)

@@ -11,8 +11,8 @@ from newswire.names import fold, source_key, topic_key
 from newswire.query import Node, Or, Phrase, Term, stems
 from newswire.search import FIELD_WEIGHTS, Bucket, FacetCount, SearchQuery
 
-SCHEMA_VERSION = 4  # 2: the storyline_id column; 3: stemmed columns in article_text, filter_keys, suggest_keys;
-# 4: the indexed_seq column (the live stream's order)
+SCHEMA_VERSION = 5  # 2: the storyline_id column; 3: stemmed columns in article_text, filter_keys, suggest_keys;
+# 4: the indexed_seq column (the live stream's order); 5: the published_estimated column
 FIELDS = tuple(FIELD_WEIGHTS)  # title, summary, content: the FTS5 columns of the exact tokens, in this order
 STEM_FIELDS = tuple(f"{name}_stems" for name in FIELDS)  # then the same fields' stems
 # The value counted for each suggestion field, and where: (table, column) of one row per article and value.
@@ -39,6 +39,13 @@ MIGRATIONS = {
 # A store of version 3 or older gets indexed_seq, its articles numbered in the order they were first written; the
 # column is looked for rather than assumed absent, so a store whose version was set back keeps the one it has.
 ADD_INDEXED_SEQ = "ALTER TABLE articles ADD COLUMN indexed_seq INTEGER; UPDATE articles SET indexed_seq = article;"
+# A store of version 4 or older gets published_estimated, read from each stored document.
+ADD_PUBLISHED_ESTIMATED = (
+    "ALTER TABLE articles ADD COLUMN published_estimated INTEGER NOT NULL DEFAULT 0;"
+    " UPDATE articles SET published_estimated = coalesce(json_extract(document, '$.published_estimated'), 0);"
+)
+# Dated articles first, newest first; those whose date was estimated (the fetch time) after them.
+DATE_ORDER = "a.published_estimated, a.published_ms DESC, a.id"
 REINDEXED_BEFORE = 3  # stores older than this are re-tokenised from their documents when opened
 _WEIGHTS = ", ".join(str(FIELD_WEIGHTS[name]) for name in FIELDS)
 _BM25 = f"bm25(article_text, {_WEIGHTS}, {_WEIGHTS})"
@@ -59,10 +66,12 @@ CREATE TABLE IF NOT EXISTS articles (
     duplicate_of TEXT,
     storyline_id TEXT,
     document TEXT NOT NULL,
-    indexed_seq INTEGER  -- one more than the greatest at each write that stores the article (the live order)
+    indexed_seq INTEGER,  -- one more than the greatest at each write that stores the article (the live order)
+    published_estimated INTEGER NOT NULL DEFAULT 0  -- 1: the feed gave no date; published is the fetch time
 );
 CREATE INDEX IF NOT EXISTS articles_by_indexed ON articles (indexed_seq);
 CREATE INDEX IF NOT EXISTS articles_by_date ON articles (published_ms DESC, id);
+CREATE INDEX IF NOT EXISTS articles_by_dated_date ON articles (published_estimated, published_ms DESC, id);
 CREATE INDEX IF NOT EXISTS articles_by_source ON articles (source);
 CREATE INDEX IF NOT EXISTS articles_by_language ON articles (language);
 CREATE INDEX IF NOT EXISTS articles_by_story ON articles (story_id);
@@ -156,15 +165,13 @@ class SearchSql:
         if tree is None:
             self.source = "articles AS a"
             self.score = "0.0"
-            self.order = "a.published_ms DESC, a.id"
+            self.order = DATE_ORDER
         else:
             self.source = "article_text JOIN articles AS a ON a.rowid = article_text.rowid"
             self.score = f"-{_BM25}"
             conditions.append("article_text MATCH ?")
             self.params.append(match_expression(tree))
-            self.order = (
-                "score DESC, a.published_ms DESC, a.id" if query.sort == "relevance" else "a.published_ms DESC, a.id"
-            )
+            self.order = "score DESC, a.published_ms DESC, a.id" if query.sort == "relevance" else DATE_ORDER
         keyed = [("entity", fold(name)) for name in query.entities] + [("topic", topic_key(t)) for t in query.topics]
         for kind, key in dict.fromkeys(keyed):  # every entity and topic listed
             conditions.append("a.rowid IN (SELECT article FROM filter_keys WHERE kind = ? AND key = ?)")
@@ -228,8 +235,10 @@ def facet_counts(connection: sqlite3.Connection, sql: SearchSql, size: int) -> d
 
 
 def histogram_buckets(connection: sqlite3.Connection, sql: SearchSql, interval: str) -> tuple[Bucket, ...]:
-    """Non-empty UTC buckets of ``published``, oldest first."""
+    """Non-empty UTC buckets of ``published``, oldest first; articles whose date was estimated are left out (their
+    "date" is when they were fetched, which would stretch the chart to today)."""
     width = _BUCKET_MS[interval]
     start = f"(a.published_ms - ((a.published_ms % {width}) + {width}) % {width})"  # floor, also before 1970
-    rows = connection.execute(sql.select(f"{start} AS bucket, count(*)", "GROUP BY bucket ORDER BY bucket"), sql.params)
+    tail = "AND a.published_estimated = 0 GROUP BY bucket ORDER BY bucket"
+    rows = connection.execute(sql.select(f"{start} AS bucket, count(*)", tail), sql.params)
     return tuple(Bucket(EPOCH + timedelta(milliseconds=bucket), count) for bucket, count in rows)

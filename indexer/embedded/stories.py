@@ -18,6 +18,9 @@ from newswire.query import parse_query
 from newswire.search import StoriesResult, StoryQuery, StorySummary, top_entities
 
 _EVENT_KEY = STORY_KEYS["event"].format("s")
+# The first and last times of a story's dated articles (NULL when every date of the story was estimated).
+_DATED_MIN = "min(CASE WHEN s.published_estimated THEN NULL ELSE s.published_ms END)"
+_DATED_MAX = "max(CASE WHEN s.published_estimated THEN NULL ELSE s.published_ms END)"
 
 
 def matching_keys(query: StoryQuery) -> tuple[str, list[object]] | None:
@@ -44,11 +47,13 @@ def list_stories(connection: sqlite3.Connection, query: StoryQuery) -> StoriesRe
         keys, params = matching
         where = f"WHERE {group_key} IN ({keys})"
         (total,) = connection.execute(f"SELECT count(*) FROM ({keys})", params).fetchone()  # noqa: S608
-    order = "last_ms DESC, story" if query.sort == "latest" else "size DESC, last_ms DESC, story"
+    # A story's latest time is its newest dated article's; a story of estimated dates only comes after the others.
+    latest = "last_ms IS NULL, last_ms DESC, story"
+    order = latest if query.sort == "latest" else f"size DESC, {latest}"
     page = [
         story
         for story, _, _ in connection.execute(
-            f"SELECT {group_key} AS story, count(*) AS size, max(s.published_ms) AS last_ms FROM articles AS s {where}"  # noqa: S608
+            f"SELECT {group_key} AS story, count(*) AS size, {_DATED_MAX} AS last_ms FROM articles AS s {where}"  # noqa: S608
             f" GROUP BY story ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, query.size, query.offset],
         )
@@ -65,17 +70,11 @@ def summarise(connection: sqlite3.Connection, stories: list[str], level: str = "
     titles = dict(
         connection.execute(
             f"SELECT story, title FROM (SELECT {group_key} AS story, json_extract(s.document, '$.title') AS title,"  # noqa: S608
-            f" row_number() OVER (PARTITION BY {group_key} ORDER BY s.published_ms, s.id) AS rank"
-            f" FROM articles AS s WHERE {in_page}) WHERE rank = 1",
+            f" row_number() OVER (PARTITION BY {group_key} ORDER BY s.published_estimated, s.published_ms, s.id)"
+            f" AS rank FROM articles AS s WHERE {in_page}) WHERE rank = 1",
             (keys,),
         )
-    )
-    titles.update(  # the story's first article, when the store has it, names the story
-        connection.execute(
-            "SELECT id, json_extract(document, '$.title') FROM articles WHERE id IN (SELECT value FROM json_each(?))",
-            (keys,),
-        )
-    )
+    )  # the earliest dated article names the story (an article of estimated date only when all are)
     entities: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
     for story, name, label, count in connection.execute(
         f"SELECT {group_key}, e.name, e.label, count(*) FROM articles AS s"  # noqa: S608
@@ -85,7 +84,8 @@ def summarise(connection: sqlite3.Connection, stories: list[str], level: str = "
         entities[story][(name, label)] = count
     summaries: dict[str, StorySummary] = {}
     for story, size, copies, first_ms, last_ms, sources, events in connection.execute(
-        f"SELECT {group_key} AS story, count(*), count(s.duplicate_of), min(s.published_ms), max(s.published_ms),"  # noqa: S608
+        f"SELECT {group_key} AS story, count(*), count(s.duplicate_of), coalesce({_DATED_MIN}, min(s.published_ms)),"  # noqa: S608
+        f" coalesce({_DATED_MAX}, max(s.published_ms)),"
         f" count(DISTINCT s.source), count(DISTINCT {_EVENT_KEY}) FROM articles AS s WHERE {in_page} GROUP BY story",
         (keys,),
     ):

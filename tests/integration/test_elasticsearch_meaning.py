@@ -8,7 +8,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from newswire.contract import Entity, Topic
-from newswire.indexer.elasticsearch import MAPPINGS, ElasticsearchStore, document
+from newswire.indexer.elasticsearch import LAYOUT, MAPPINGS, ElasticsearchStore, document
 from newswire.search import FacetCount, SearchQuery
 from tests.factories import article_factory, enriched_factory
 
@@ -26,7 +26,7 @@ ARTICLES = [
         topics=[Topic(label="politics", score=0.6)],
     ),
 ]
-NEW_FIELDS = ("stems", "entity_match", "topic_match", "source_match", "suggest_keys")
+NEW_FIELDS = ("stems", "entity_match", "topic_match", "source_match", "suggest_keys", "dated")
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def layout_1(es_url: str, unique_name) -> Iterator[tuple[str, Elasticsearch]]:
         client.close()
 
 
-def test_an_index_of_layout_1_is_copied_into_layout_2_and_the_alias_moves(es_url: str, layout_1):
+def test_an_index_of_layout_1_is_copied_into_the_current_layout_and_the_alias_moves(es_url: str, layout_1):
     alias, client = layout_1
     old = ElasticsearchStore(es_url, alias=alias)
     assert old.search(SearchQuery(text="mutineers")).total == 0  # an old index has no stems to search
@@ -58,7 +58,7 @@ def test_an_index_of_layout_1_is_copied_into_layout_2_and_the_alias_moves(es_url
     try:
         store.ensure_ready()
         assert dict(client.indices.get_alias(name=alias)) == {
-            f"{alias}-v2": {"aliases": {alias: {"is_write_index": True}}}
+            f"{alias}-v{LAYOUT}": {"aliases": {alias: {"is_write_index": True}}}
         }
         assert client.indices.exists(index=f"{alias}-v1")  # kept for the operator
         assert store.count() == len(ARTICLES)

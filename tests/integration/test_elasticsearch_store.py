@@ -13,7 +13,7 @@ from elasticsearch import Elasticsearch
 import newswire.indexer.elasticsearch as es_store
 from newswire.contract import Entity, Topic
 from newswire.errors import InvalidQuery, SearchError, SearchUnavailable
-from newswire.indexer.elasticsearch import ElasticsearchStore
+from newswire.indexer.elasticsearch import LAYOUT, ElasticsearchStore
 from newswire.search import SearchQuery
 from tests.factories import article_factory, enriched_factory
 
@@ -179,7 +179,7 @@ def test_ensure_ready_twice_and_from_two_threads_makes_one_index_behind_the_alia
         stores[0].ensure_ready()
         client = raw_client(es_url)
         aliases = client.indices.get_alias(name=alias)
-        assert dict(aliases) == {f"{alias}-v2": {"aliases": {alias: {"is_write_index": True}}}}
+        assert dict(aliases) == {f"{alias}-v{LAYOUT}": {"aliases": {alias: {"is_write_index": True}}}}
         template = client.indices.get_index_template(name=stores[0].template)["index_templates"][0]
         assert template["index_template"]["index_patterns"] == [f"{alias}-v*"]
         client.close()
