@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 import feedparser
@@ -30,6 +28,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from newswire.app.demo import DEMO_FEEDS
 from tests.conftest import pipeline_names
 from tests.e2e.conftest import base_env, compose_command, run_newswire, wait_until
+from tests.feedfarm import serve_feeds
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.elasticsearch, pytest.mark.slow]
 
@@ -62,23 +61,6 @@ class FeedFarm:
             sentences = summary.split(". ")
             rng.shuffle(sentences)
             self.items.append((number, f"{title} ({number})", ". ".join(sentences)))
-        farm = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                feed = int(self.path.strip("/").removesuffix(".xml") or 0)
-                body = farm.feed_xml(feed)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, number: int) -> str:
         return f"http://farm.example/article/{number}"
@@ -108,7 +90,7 @@ class FeedFarm:
         return [f"http://127.0.0.1:{port}/{feed}.xml" for feed in range(FEEDS)]
 
     def __enter__(self) -> FeedFarm:
-        self.thread.start()
+        self.server = serve_feeds(self.feed_xml)
         return self
 
     def __exit__(self, *exc: object) -> None:
