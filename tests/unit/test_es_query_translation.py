@@ -96,10 +96,14 @@ def test_or_needs_one_of_its_parts():
     }
 
 
+# Dated articles newest first, then those whose date was estimated (their fetch time).
+NEWEST_FIRST = [{"published_estimated": {"order": "asc"}}, {"published": {"order": "desc"}}, {"id": {"order": "asc"}}]
+
+
 def test_an_empty_query_matches_everything_newest_first_without_highlights():
     request = search_request(SearchQuery(text="", sort="relevance"))
     assert request["query"] == {"bool": {"must": [{"match_all": {}}]}}
-    assert request["sort"] == [{"published": {"order": "desc"}}, {"id": {"order": "asc"}}]
+    assert request["sort"] == NEWEST_FIRST
     assert "highlight" not in request
     assert request["track_total_hits"] is True
 
@@ -112,7 +116,7 @@ def test_relevance_sorts_by_score_then_date_then_id():
 
 def test_date_sort_with_words_still_reports_scores():
     request = search_request(SearchQuery(text="wagner", sort="date"))
-    assert request["sort"] == [{"published": {"order": "desc"}}, {"id": {"order": "asc"}}]
+    assert request["sort"] == NEWEST_FIRST
     assert request["track_scores"] is True
 
 
@@ -168,7 +172,7 @@ def test_facets_count_by_count_then_name_and_the_histogram_keeps_only_filled_buc
         "sources": {"terms": {"field": "source", "size": 5, "order": order}},
         "histogram": {
             "date_histogram": {
-                "field": "published",
+                "field": "dated",  # the dated articles only
                 "calendar_interval": "hour",
                 "time_zone": "UTC",
                 "min_doc_count": 1,
