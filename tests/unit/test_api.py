@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -546,6 +547,17 @@ def test_listen_on_a_port_in_use_is_a_config_error() -> None:
             listen("127.0.0.1", port)
     finally:
         taken.close()
+
+
+def test_answers_on_a_kept_alive_connection_are_not_held_back_for_an_ack() -> None:
+    server = listen("127.0.0.1", 0)
+    client = socket.create_connection(server.getsockname()[:2])
+    accepted, _ = server.accept()
+    try:  # without TCP_NODELAY each answer after the first on a kept-alive connection waited for a delayed ACK
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        for each in (accepted, client, server):
+            each.close()
 
 
 _SERVE = """
