@@ -66,15 +66,12 @@ class Highlighter:
         return tuple(fragments)
 
     def _matches(self, text: str) -> list[re.Match[str]]:
-        words: list[re.Match[str]] = []
-        tokens: list[str] = []
-        for word in _WORD.finditer(text):  # the tokens of tokenize(), each with the word it is in
-            for token in word_tokens(word.group()):
-                words.append(word)
-                tokens.append(token)
+        words, tokens = _tokens(text)
         marked = {i for i, token in enumerate(tokens) if token in self.words or token.startswith(self.prefixes)}
         if self.stems:
-            marked.update(i for i, token in enumerate(stems(tokens)) if token in self.stems)
+            distinct = sorted(set(tokens))  # stemmed once each: most words of a text come back
+            stemmed = dict(zip(distinct, stems(distinct), strict=True))
+            marked.update(i for i, token in enumerate(tokens) if stemmed[token] in self.stems)
         for phrase in self.phrases:
             for i in range(len(tokens) - len(phrase) + 1):
                 if tuple(tokens[i : i + len(phrase)]) == phrase:
@@ -102,6 +99,26 @@ class Highlighter:
                 index += 1
             pieces.append(_escaped(text[cursor:end]))
             yield "".join(pieces).strip()
+
+
+def _tokens(text: str) -> tuple[list[re.Match[str]], list[str]]:
+    """The tokens of :func:`~newswire.query.tokenize` in ``text``, each with the word (a match in ``text``) it is in.
+
+    Lower-casing the whole text once gives the same tokens at the same places when it keeps the text's length (no
+    character became two, as ``İ`` does); otherwise each word is lower-cased on its own.
+    """
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        words = list(_WORD.finditer(text))
+        tokens = [lowered[word.start() : word.end()] for word in words]
+        if all(_WORD.fullmatch(token) for token in tokens if not token.isalnum()):
+            return words, tokens
+    words, tokens = [], []
+    for word in _WORD.finditer(text):
+        for token in word_tokens(word.group()):
+            words.append(word)
+            tokens.append(token)
+    return words, tokens
 
 
 def _escaped(text: str) -> str:
