@@ -58,6 +58,12 @@ def hit_as_json(hit: SearchHit, query_tokens: set[str], entity_filter: set[str])
         "storyline_id": article.storyline,
         "story_id": article.story_id,
         "duplicate_of": article.duplicate_of,
+        "revision": article.revision,
+        # the headline before this revision, when it changed (the stores keep the newest revision and what it
+        # changed; GET /api/articles/{id} has the whole `revised`)
+        "previous_title": article.revised.previous_title
+        if article.revised is not None and article.revised.title_changed
+        else None,
         "highlights": list(hit.highlights),
     }
 

@@ -374,6 +374,11 @@ function drawHit(hit) {
     meta.append(" · " + hit.topics.map((topic) => topic.name || topic.label).join(", "));
   }
   if (hit.duplicate_of) meta.append(" · syndicated copy");
+  if (hit.previous_title) {
+    const changed = element("span", "headline changed", "estimated");
+    changed.title = "Was: " + hit.previous_title;
+    meta.append(" · ", changed);
+  }
   const details = element("a", "Article view", "story-link");
   details.href = articleAddress(hit.id);
   details.title = "Everything newswire holds about this article";
@@ -694,6 +699,13 @@ function drawArticle(article) {
     fact(facts, "Syndicated copy of", original);
   }
   if (article.revision > 1) fact(facts, "Revision", String(article.revision));
+  const revised = article.revised;
+  if (revised && revised.title_changed && revised.previous_title) {
+    const was = element("span", "“" + revised.previous_title + "”, until ");
+    was.append(timeElement(revised.revised_at));
+    fact(facts, "Headline before", was);
+  }
+  if (revised && revised.lede_changed && revised.previous_lede) fact(facts, "Lede before", revised.previous_lede);
   parts.push(facts, element("h3", "Entities (" + (article.entities || []).length + ")"));
   const entities = element("ul", null, "chips entities");
   entities.setAttribute("aria-label", "All entities named in the article");

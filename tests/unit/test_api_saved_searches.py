@@ -119,3 +119,29 @@ def test_the_live_stream_follows_a_saved_search(client, path):
     assert client.get("/api/live?saved=ss-nothere&seconds=1").status_code == 404
     both = client.get(f"/api/live?saved={saved['id']}&q=wagner&seconds=1")
     assert both.status_code == 400 and "not both" in both.json()["error"]
+
+
+def test_a_revised_headline_is_shown_with_the_one_before(client, path):
+    from datetime import timedelta
+
+    from newswire.contract import Revision
+
+    first = article_factory(title="Wagner column nears Moscow")
+    revised = first.model_copy(
+        update={
+            "revision": 2,
+            "title": "Wagner column turns back 200 km from Moscow",
+            "revised": Revision(
+                previous_title=first.title, title_changed=True, lede_changed=False,
+                revised_at=first.fetched + timedelta(hours=2),
+            ),
+        }
+    )  # fmt: skip
+    writer = EmbeddedStore(path)
+    writer.upsert([enriched_factory(first)])
+    writer.upsert([enriched_factory(revised)])
+    writer.close()
+    (hit,) = client.get("/api/search", params={"q": "wagner column"}).json()["hits"]
+    assert (hit["title"], hit["revision"], hit["previous_title"]) == (revised.title, 2, first.title)
+    article = client.get(f"/api/articles/{hit['id']}").json()
+    assert article["revised"]["previous_title"] == first.title
