@@ -105,10 +105,11 @@ def _tokens(text: str) -> tuple[list[re.Match[str]], list[str]]:
     """The tokens of :func:`~newswire.query.tokenize` in ``text``, each with the word (a match in ``text``) it is in.
 
     Lower-casing the whole text once gives the same tokens at the same places when it keeps the text's length (no
-    character became two, as ``İ`` does); otherwise each word is lower-cased on its own.
+    character became two, as ``İ`` does) and has no capital sigma (whose lower case depends on where the word
+    ends); otherwise each word is lower-cased on its own.
     """
     lowered = text.lower()
-    if len(lowered) == len(text):
+    if len(lowered) == len(text) and "Σ" not in text:
         words = list(_WORD.finditer(text))
         tokens = [lowered[word.start() : word.end()] for word in words]
         if all(_WORD.fullmatch(token) for token in tokens if not token.isalnum()):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from newswire.highlight import Highlighter, _tokens
@@ -13,6 +13,8 @@ _PIECE = st.sampled_from([*"abcXYZ _-'.,İıßẞΣσςǅÅ\u0307\u0301éÉ0123"
 _TEXT = st.lists(_PIECE, max_size=40).map("".join) | st.text(max_size=40)
 
 
+@example("AΣ a ΟΔΟΣ Σ")  # a capital sigma lowers by where its word ends
+@example("İstanbul İ")  # a capital dotted I lowers into two characters
 @given(_TEXT)
 def test_the_tokens_of_a_text_are_tokenizes_each_in_its_word(text):
     words, tokens = _tokens(text)
