@@ -12,19 +12,15 @@ import argparse
 import json
 import logging
 import sys
-import time
-import uuid
 
 from pydantic import ValidationError
 
 from newswire.alerts import KINDS, SavedSearch
-from newswire.app.commands.read import open_store_of
+from newswire.app.commands.read import follow_topic, open_store_of
 from newswire.app.entity_names import canonical_entities
-from newswire.app.parts import Default, Parts
-from newswire.app.signals import stop_event
-from newswire.bus import pipeline_topics
+from newswire.bus import Record
 from newswire.contract import decode_alert
-from newswire.errors import ConfigError, ContractError
+from newswire.errors import ConfigError
 from newswire.query import parse_query
 from newswire.search import LEVELS
 from newswire.settings import Settings
@@ -151,36 +147,10 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _follow(args: argparse.Namespace, settings: Settings) -> int:
-    stop = stop_event()
-    bus = Parts.choose(settings, Default.FIND, embedded=args.embedded).open_bus(settings, client_id="newswire-alerts")
-    bus.ensure_topics(spec for spec in pipeline_topics(settings) if spec.name == settings.topic_alerts)
-    group = f"newswire-alerts-{uuid.uuid4().hex[:12]}"
-    consumer = bus.consumer([settings.topic_alerts], group, from_beginning=args.from_beginning)
-    printed, idle_since = 0, time.monotonic()
-    try:
-        while not stop.is_set():
-            records = consumer.poll(100, 0.5)
-            if not records:
-                if args.idle_exit and time.monotonic() - idle_since >= args.idle_exit:
-                    break
-                continue
-            idle_since = time.monotonic()
-            for record in records:
-                try:
-                    alert = decode_alert(record.value)
-                except ContractError as exc:
-                    logger.warning("skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
-                    continue
-                if args.saved_id and alert.saved_search.id != args.saved_id:
-                    continue
-                sys.stdout.write(json.dumps(alert.model_dump(mode="json", by_alias=True), ensure_ascii=False) + "\n")
-                printed += 1
-                if args.max and printed >= args.max:
-                    return 0
-            sys.stdout.flush()
-    except BrokenPipeError:
-        return 0
-    finally:
-        consumer.close()
-        bus.close()
-    return 0
+    def line(record: Record) -> str | None:
+        alert = decode_alert(record.value)
+        if args.saved_id and alert.saved_search.id != args.saved_id:
+            return None
+        return json.dumps(alert.model_dump(mode="json", by_alias=True), ensure_ascii=False)
+
+    return follow_topic(args, settings, settings.topic_alerts, "newswire-alerts", line, create=True)

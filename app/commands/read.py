@@ -12,13 +12,16 @@ import argparse
 import json
 import logging
 import sys
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from newswire.app.entity_names import canonical_entities
 from newswire.app.parts import Default, Parts
 from newswire.app.signals import stop_event
+from newswire.bus import Record, pipeline_topics
 from newswire.contract import EnrichedArticle, decode_enriched
 from newswire.errors import ContractError
 from newswire.highlight import highlight_text
@@ -165,35 +168,56 @@ def print_result(result: SearchResult, query_tokens: set[str], entity_filter: se
 
 
 def _subscribe(args: argparse.Namespace, settings: Settings) -> int:
-    stop = stop_event()
-    parts = Parts.choose(settings, Default.FIND, embedded=args.embedded)
-    bus = parts.open_bus(settings, client_id="newswire-subscribe")
-    group = f"newswire-subscribe-{uuid.uuid4().hex[:12]}"
-    consumer = bus.consumer([settings.topic_enriched], group, from_beginning=args.from_beginning)
     entities, topics = set(args.entity), set(args.topic)
-    printed = 0
-    idle_since = datetime.now(UTC)
+
+    def line(record: Record) -> str | None:
+        article = decode_enriched(record.value)
+        if entities and not entities & {e.name for e in article.entities}:
+            return None
+        if topics and not topics & {t.label for t in article.topics}:
+            return None
+        if args.changed and not _headline_or_lede_changed(article):
+            return None
+        return record.value.decode("utf-8")
+
+    return follow_topic(args, settings, settings.topic_enriched, "newswire-subscribe", line, create=False)
+
+
+def follow_topic(
+    args: argparse.Namespace,
+    settings: Settings,
+    topic: str,
+    client_id: str,
+    line: Callable[[Record], str | None],
+    *,
+    create: bool,
+) -> int:
+    """Print ``line(record)`` for each record of ``topic`` in a consumer group of its own (``None``: skip it; a
+    :class:`ContractError`: skipped with a warning), until stopped, ``args.max`` lines or ``args.idle_exit`` idle
+    seconds (``newswire subscribe`` and ``newswire alerts``); with ``create``, the topic is made if missing."""
+    stop = stop_event()
+    bus = Parts.choose(settings, Default.FIND, embedded=args.embedded).open_bus(settings, client_id=client_id)
+    if create:
+        bus.ensure_topics(spec for spec in pipeline_topics(settings) if spec.name == topic)
+    consumer = bus.consumer([topic], f"{client_id}-{uuid.uuid4().hex[:12]}", from_beginning=args.from_beginning)
+    printed, idle_since = 0, time.monotonic()
     try:
         while not stop.is_set():
             records = consumer.poll(100, 0.5)
             if not records:
-                if args.idle_exit and (datetime.now(UTC) - idle_since).total_seconds() >= args.idle_exit:
+                if args.idle_exit and time.monotonic() - idle_since >= args.idle_exit:
                     break
                 continue
-            idle_since = datetime.now(UTC)
+            idle_since = time.monotonic()
             for record in records:
                 try:
-                    article = decode_enriched(record.value)
+                    text = line(record)
                 except ContractError as exc:
                     logger.warning("skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc)
                     continue
-                if entities and not entities & {e.name for e in article.entities}:
+                if text is None:
                     continue
-                if topics and not topics & {t.label for t in article.topics}:
-                    continue
-                if args.changed and not _headline_or_lede_changed(article):
-                    continue
-                sys.stdout.write(record.value.decode("utf-8") + "\n")
+                sys.stdout.write(text + "\n")
                 printed += 1
                 if args.max and printed >= args.max:
                     return 0
