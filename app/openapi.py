@@ -232,8 +232,8 @@ _NEW_SAVED = {
     "required": ["name"],
     "additionalProperties": False,
     "properties": _SAVED_FIELDS,
-    "description": "name, and query text or at least one filter; kind articles (default), new_story (a new story "
-    "of level), story_growth (min_articles published within window_minutes).",
+    "description": "name, and query text or at least one filter; kind articles (default), new_story (the first match "
+    "in a story of level), story_growth (min_articles published within window_minutes).",
 }
 _SAVED_LIST = {
     "type": "object",

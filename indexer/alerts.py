@@ -7,7 +7,10 @@ alert message each, keyed by the saved search's id, which the stage sends with t
 commits: an alert is never lost, and may come twice (after a crash or a replay) under the same alert id.
 
 - ``articles``: one alert per matching article and revision (id ``<search>/<article>/<revision>``).
-- ``new_story``: a matching article that starts its event, or its storyline (id ``<search>/new/<story>``).
+- ``new_story``: the first matching article of an event, or of a storyline: a story that starts with a match, or
+  one that comes to match later ("a storyline naming Sergei Shoigu" is new to whoever follows Shoigu when its first
+  article naming him arrives, even if the storyline began without him). Counted in the store, so a replay of the
+  same batch gives the same alert again (id ``<search>/new/<story>``) and a later match in the story gives none.
 - ``story_growth``: a matching article whose story has at least ``min_articles`` articles published in the last
   ``window_minutes``, counted in the store; at most one alert per story and window (id
   ``<search>/grew/<story>/<window number>``). A story that keeps growing gets one alert a window.
@@ -20,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from newswire.alerts import SavedSearch, SavedSearchIndex
 from newswire.contract import Alert, AlertArticle, AlertSearch, AlertStory, EnrichedArticle, encode_alert, utc_now
@@ -82,20 +86,51 @@ class AlertWatcher:
             return
         now = self._now()
         growth: dict[tuple[str, str], tuple[SavedSearch, EnrichedArticle]] = {}
+        first: dict[tuple[str, str], tuple[SavedSearch, list[EnrichedArticle]]] = {}
         for article in articles:
             for saved in index.matching(article):
                 if saved.kind == "articles":
                     self._add(outcome, saved, article, f"{saved.id}/{article.id}/{article.revision}")
                 elif saved.kind == "new_story":
                     story = _story_of(article, saved.level)
-                    if story == article.id:
-                        self._add(
-                            outcome, saved, article, f"{saved.id}/new/{story}", AlertStory(id=story, level=saved.level)
-                        )
+                    if saved.level == "storyline":  # storylines of one batch may have been merged into one
+                        story = self.store.resolve_storyline(story)
+                    first.setdefault((saved.id, story), (saved, []))[1].append(article)
                 else:
                     growth[(saved.id, _story_of(article, saved.level))] = (saved, article)
+        if first or growth:
+            self.store.refresh()  # the batch's own articles count
+        if first:
+            self._first_matches(first, outcome)
         if growth:
             self._grown(growth, now, outcome)
+
+    def _story_query(self, saved: SavedSearch, story: str, **extra: Any) -> SearchQuery:
+        if saved.level == "event":
+            return SearchQuery(story_id=story, size=0, highlight=False, **extra)
+        storyline = self.store.resolve_storyline(story)
+        return SearchQuery(storyline_id=storyline, size=0, highlight=False, **extra)
+
+    def _count(self, query: SearchQuery, saved_id: str, story: str) -> int | None:
+        """The articles ``query`` finds; None when the store cannot count them (logged; SearchUnavailable raises)."""
+        try:
+            return self.store.search(query).total
+        except SearchUnavailable:
+            raise
+        except SearchError as exc:  # a story the store cannot count is no reason to stop indexing
+            logger.error("alerts: cannot count story %s for saved search %s: %s", story, saved_id, exc)
+            return None
+
+    def _first_matches(
+        self, candidates: dict[tuple[str, str], tuple[SavedSearch, list[EnrichedArticle]]], outcome: BatchOutcome
+    ) -> None:
+        for (saved_id, story), (saved, articles) in candidates.items():
+            query = self._story_query(saved, story, **saved.article_filter().article_filter_fields())
+            count = self._count(query, saved_id, story)
+            if count is None or count > len(articles):
+                continue  # the story had a match before this batch
+            article = min(articles, key=lambda each: (each.id != story, each.published, each.id))  # its founder first
+            self._add(outcome, saved, article, f"{saved_id}/new/{story}", AlertStory(id=story, level=saved.level))
 
     def _grown(
         self,
@@ -103,26 +138,14 @@ class AlertWatcher:
         now: datetime,
         outcome: BatchOutcome,
     ) -> None:
-        self.store.refresh()  # the batch's own articles count
         sent: list[tuple[tuple[str, str], int]] = []
         for (saved_id, story), (saved, article) in candidates.items():
             window = timedelta(minutes=saved.window_minutes)
             number = int(now.timestamp() // window.total_seconds())
             if self._growth_sent.get((saved_id, story)) == number:
                 continue
-            if saved.level == "event":
-                query = SearchQuery(story_id=story, since=now - window, size=0, highlight=False)
-            else:
-                storyline = self.store.resolve_storyline(story)
-                query = SearchQuery(storyline_id=storyline, since=now - window, size=0, highlight=False)
-            try:
-                count = self.store.search(query).total
-            except SearchUnavailable:
-                raise
-            except SearchError as exc:  # a story the store cannot count is no reason to stop indexing
-                logger.error("alerts: cannot count story %s for saved search %s: %s", story, saved_id, exc)
-                continue
-            if count < saved.min_articles:
+            count = self._count(self._story_query(saved, story, since=now - window), saved_id, story)
+            if count is None or count < saved.min_articles:
                 continue
             details = AlertStory(
                 id=story, level=saved.level, articles_in_window=count, window_minutes=saved.window_minutes

@@ -3,8 +3,8 @@
 A :class:`SavedSearch` is a query with filters that someone wants to hear about. Its ``kind`` says when:
 
 - ``articles``: each newly indexed article that matches (the same text and filters as ``newswire search``);
-- ``new_story``: an article that starts a new story (``level``: a new event or a new storyline) and matches, e.g.
-  "a new storyline naming Yevgeny Prigozhin";
+- ``new_story``: the first matching article of a story (``level``: an event or a storyline), whether it began the
+  story or the story came to match later: "a storyline naming Yevgeny Prigozhin", once per storyline;
 - ``story_growth``: a story (of ``level``) with an article that matches has had at least ``min_articles`` articles
   published within the last ``window_minutes``: "a story grew by N articles in an hour".
 

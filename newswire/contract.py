@@ -255,7 +255,7 @@ class AlertSearch(_Message):
 
 
 class AlertArticle(_Message):
-    """The article that made the alert (for a story alert: the story's newest matching one)."""
+    """The article that made the alert (for a new story: its first matching one; for growth: the newest)."""
 
     id: str
     title: str

@@ -50,7 +50,7 @@ def add_commands(
         "--kind",
         choices=KINDS,
         default="articles",
-        help="articles: each new match; new_story: a match that starts a story; story_growth: a story with a match "
+        help="articles: each new match; new_story: the first match in a story; story_growth: a story with a match "
         "reached --min-articles within --window-minutes [articles]",
     )
     add.add_argument("--level", choices=LEVELS[::-1], default="storyline", help="story kinds: what a story is")

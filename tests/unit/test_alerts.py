@@ -122,6 +122,27 @@ def test_a_new_storyline_naming_an_entity_is_announced_once_and_its_follow_ups_a
     assert alerts[0].id == f"new-shoigu/new/{first.id}"
 
 
+def test_a_storyline_that_comes_to_name_the_entity_later_is_announced_at_its_first_match_and_a_replay_repeats_it(
+    store,
+):
+    store.save_search(SavedSearch(id="new-shoigu", name="New Shoigu story", kind="new_story", entities=("Shoigu",)))
+    shoigu = [*enriched_factory().entities]
+    shoigu.append(Entity(name="Sergei Shoigu", label="PERSON", count=1, surface_forms=["Shoigu"]))
+    founder = _article("Wagner seizes Rostov headquarters", minutes=60)  # names no Shoigu
+    founder = founder.model_copy(update={"event_id": founder.id, "storyline_id": founder.id, "story_id": founder.id})
+    line = {"storyline_id": founder.id}
+    named = _article("Prigozhin demands Shoigu", minutes=40, entities=shoigu, **line)
+    again = _article("Shoigu silent as column advances", minutes=20, entities=shoigu, **line)
+    handle = index_handler(store, _watcher(store))
+    assert _alerts(handle(_records([founder]))) == []
+    batch = _records([named])
+    alerts = _alerts(handle(batch))
+    assert [(alert.article.id, alert.story and alert.story.id) for alert in alerts] == [(named.id, founder.id)]
+    replayed = _alerts(handle(batch))  # the same batch again, as after a crash before the commit
+    assert [alert.id for alert in replayed] == [alerts[0].id]
+    assert _alerts(handle(_records([again]))) == []  # the storyline named Shoigu before
+
+
 def test_a_story_that_grows_past_the_threshold_within_the_window_is_announced_once_a_window(store):
     store.save_search(
         SavedSearch(id="growing", name="Growing", kind="story_growth", text="wagner", min_articles=3, window_minutes=60)
