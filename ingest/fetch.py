@@ -20,7 +20,6 @@ import asyncio
 import time
 import zlib
 from collections import defaultdict
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -29,7 +28,8 @@ import httpx
 
 from newswire.ingest.base import FailureKind, FetchFailure, FetchResult
 from newswire.ingest.netguard import AddressRefused, GuardedBackend
-from newswire.ingest.politeness import HostLedger, host_of
+from newswire.ingest.politeness import LONGEST_RETRY_AFTER, HostLedger, host_of
+from newswire.retry import retry_after_seconds
 from newswire.settings import Settings
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"  # noqa: E501
@@ -83,22 +83,6 @@ class _Decoder:
             if not piece:
                 break
         return bytes(out), False
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), ``None`` when absent or invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(min(int(value), 10**9))
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 class Fetcher:
@@ -279,7 +263,9 @@ def _status_failure(status: int, retry_after: str | None) -> FetchFailure | None
     if status == 304 or 200 <= status < 300:
         return None
     if status in (429, 503) or status >= 500:
-        return FetchFailure(FailureKind.TEMPORARY, f"HTTP {status}", retry_after_seconds(retry_after))
+        return FetchFailure(
+            FailureKind.TEMPORARY, f"HTTP {status}", retry_after_seconds(retry_after, longest=LONGEST_RETRY_AFTER)
+        )
     if status == 410:
         return FetchFailure(FailureKind.GONE, "HTTP 410 Gone")
     if status == 404:

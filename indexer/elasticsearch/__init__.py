@@ -86,7 +86,6 @@ from newswire.indexer.elasticsearch.translation import (
     read_result,
     read_suggest_candidates,
     read_suggest_counts,
-    retry_after_seconds,
     search_request,
     stored_article,
     suggest_candidates_request,
@@ -96,6 +95,7 @@ from newswire.indexer.elasticsearch.translation import (
 )
 from newswire.names import suggestion_prefix
 from newswire.query import parse_query
+from newswire.retry import retry_after_seconds
 from newswire.search import (
     FacetCount,
     LivePosition,

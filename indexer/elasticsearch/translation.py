@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, Final, assert_never
 
 from pydantic import ValidationError
@@ -40,7 +39,6 @@ MAX_SUGGEST_CANDIDATES: Final = 1000
 MAX_REVISION: Final = 2**62  # the node takes external versions below 2**63; anything near is not a revision
 FACET_FIELDS: Final = {"entities": "entity_names", "topics": "topic_labels", "sources": "source"}
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-MAX_RETRY_AFTER: Final = 3600.0  # a longer Retry-After is read as this; the indexer stage waits at most 30 s anyway
 
 _KEYWORD: Final = {"type": "keyword"}
 _TOKENS: Final = {"type": "text", "analyzer": "whitespace"}
@@ -276,24 +274,6 @@ def error_reason(error: Mapping[str, Any], limit: int = 300) -> str:
     if isinstance(cause, Mapping) and cause.get("reason"):
         text += f" (caused by {part(cause)})"
     return text
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """The wait a ``Retry-After`` header asks for (delta-seconds or an HTTP date, RFC 9110 10.2.3) in seconds, at
-    most :data:`MAX_RETRY_AFTER`; ``None`` when there is none or it cannot be read."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isascii() and text.isdigit():  # str.isdigit alone takes other scripts' digits, which int() may refuse
-        digits = text.lstrip("0") or "0"
-        return MAX_RETRY_AFTER if len(digits) > 6 else min(float(digits), MAX_RETRY_AFTER)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if moment.tzinfo is None:  # an HTTP date is in GMT; one without a zone is not one
-        return None
-    return min(max(0.0, (moment - (now or datetime.now(UTC))).total_seconds()), MAX_RETRY_AFTER)
 
 
 # --- suggestions (``/api/suggest``) ----------------------------------------------------------------------------

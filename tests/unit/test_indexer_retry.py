@@ -1,4 +1,5 @@
-"""How the indexer backs off when Elasticsearch is busy: the node's ``Retry-After`` is read (hostile values too) and
+"""How the indexer backs off when Elasticsearch is busy: the node's ``Retry-After`` is read (the header itself:
+tests/unit/test_retry_after.py) and
 the stage waits that long, never less than its own back-off and never more than its ``max_backoff``.
 
 The store is driven through :class:`tests.faultproxy.FaultProxy` on loopback, in the modes that answer without asking
@@ -11,59 +12,21 @@ import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from newswire.bus import Record, TopicSpec
 from newswire.bus.embedded import EmbeddedBus
 from newswire.contract import EnrichedArticle, encode_enriched
 from newswire.errors import RetryAfter, SearchUnavailable
 from newswire.indexer.elasticsearch import ElasticsearchStore
-from newswire.indexer.elasticsearch.translation import MAX_RETRY_AFTER, retry_after_seconds
 from newswire.indexer.service import RETRY_SECONDS, index_handler
 from newswire.stage import BatchOutcome, Stage
 from tests.factories import enriched_factory
 from tests.faultproxy import FaultProxy
 
 NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
-
-
-# --- the header --------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        ("12", 12.0),
-        (" 7 ", 7.0),
-        ("0", 0.0),
-        ("0000005", 5.0),
-        ("99999999999999999999", MAX_RETRY_AFTER),
-        ("9" * 5000, MAX_RETRY_AFTER),  # longer than int() takes
-        (format_datetime(NOW + timedelta(seconds=30), usegmt=True), 30.0),
-        (format_datetime(NOW - timedelta(hours=1), usegmt=True), 0.0),  # a date gone by: no wait
-        (format_datetime(NOW + timedelta(days=400), usegmt=True), MAX_RETRY_AFTER),
-    ],
-)
-def test_a_retry_after_header_is_read_as_seconds_to_wait(value, seconds):
-    assert retry_after_seconds(value, NOW) == seconds
-
-
-@pytest.mark.parametrize(
-    "value", [None, "", "soon", "-3", "1.5", "+5", "²", "١٢", "1e3", "nan", "Wed, 99 Foo 2026 25:61:61", "3 s"]
-)
-def test_a_retry_after_header_that_is_not_one_asks_for_nothing(value):
-    assert retry_after_seconds(value, NOW) is None
-
-
-@given(st.text(max_size=80))
-def test_any_retry_after_header_gives_nothing_or_a_wait_within_bounds(value):
-    seconds = retry_after_seconds(value, NOW)
-    assert seconds is None or 0.0 <= seconds <= MAX_RETRY_AFTER
 
 
 # --- the store and the handler -----------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ import zlib
 import pytest
 
 from newswire.ingest.base import FailureKind
-from newswire.ingest.fetch import Fetcher, retry_after_seconds
+from newswire.ingest.fetch import Fetcher
 from newswire.ingest.netguard import GuardedBackend, is_public
+from newswire.ingest.politeness import FIRST_PAUSE
 from tests.unit.ingest.feedserver import redirect, rss_feed, status, with_type
 
 
@@ -153,9 +154,16 @@ def test_status_codes_are_classified(feed_server, settings_factory, code, kind):
     assert result.failure.kind is kind
 
 
-def test_retry_after_forms():
-    assert retry_after_seconds("120") == 120
-    assert retry_after_seconds("Sat, 24 Jun 2023 08:01:00 GMT", now=1687593600.0) == 60
-    assert retry_after_seconds("soon") is None
-    assert retry_after_seconds(None) is None
-    assert retry_after_seconds("Sat, 24 Jun 2023 07:00:00 GMT", now=1687593600.0) == 0
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("120", 120.0), ("9" * 5000, 86400.0), *((bad, FIRST_PAUSE) for bad in ("²", "soon", "-5", "Sat, 99 Jun 2023"))],
+)
+def test_a_throttling_host_s_retry_after_is_read_and_a_hostile_one_is_no_crash(
+    feed_server, settings_factory, header, seconds
+):
+    feed_server.routes["/wire.xml"] = status(429, {"Retry-After": header})
+    result = fetch(settings_factory(), feed_server.url("/wire.xml"))
+    assert result.failure is not None
+    assert result.failure.kind is FailureKind.THROTTLED
+    # a day at most, as the host ledger holds a host at most; one it cannot read gets the ledger's first pause
+    assert result.failure.retry_after == seconds
