@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         "processor's partitions move to the others after about this long (Kafka's session timeout; the broker's "
         "group.min.session.timeout.ms, 6 s by default, is the floor).",
     )
+    consumer_max_poll_seconds: float = Field(
+        default=300.0,
+        ge=5.0,
+        le=3600.0,
+        description="How long a stage may retry one batch (the search cluster down) without reading the bus before "
+        "its consumer leaves the group (Kafka's max.poll.interval.ms, also the group's rebalance timeout). Nothing is "
+        "lost when it does: the batch is not committed, and is read again once the stage rejoins.",
+    )
     topic_retention_hours: int = Field(default=24 * 14, ge=1, description="Retention of the article topics.")
 
     # --- ingest --------------------------------------------------------------------------------------------------

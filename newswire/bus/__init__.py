@@ -188,4 +188,5 @@ def open_bus(settings: Settings, *, embedded: bool, client_id: str = "newswire")
         client_id=client_id,
         replication=settings.topic_replication,
         session_timeout=settings.group_session_seconds,
+        max_poll_interval=settings.consumer_max_poll_seconds,
     )

@@ -61,6 +61,7 @@ class _ClosedSocketRace(logging.Filter):
 logging.getLogger("kafka.net.transport").addFilter(_ClosedSocketRace())
 
 _TOPIC_ALREADY_EXISTS = kafka.errors.TopicAlreadyExistsError.errno
+RECONNECT_BACKOFF_MAX_MS = 1000
 
 
 class KafkaBus(Bus):
@@ -75,13 +76,18 @@ class KafkaBus(Bus):
         connect_timeout: float = 5.0,
         request_timeout: float = 30.0,
         session_timeout: float = 8.0,
+        max_poll_interval: float = 300.0,
     ) -> None:
         self.servers = bootstrap_servers
         # A member that stops heartbeating leaves its group after session_timeout (kafka-python's default, 45 s,
-        # kept a crashed poller's feeds unpolled that long); heartbeats every quarter of it.
+        # kept a crashed poller's feeds unpolled that long); heartbeats every quarter of it. A member that heartbeats
+        # but does not poll for max_poll_interval (a stage retrying one batch while the search cluster is down) is
+        # made to leave by kafka-python's heartbeat thread; its next poll rejoins and reads from the committed
+        # positions. kafka-python also sends it as the group's rebalance timeout (it has no separate setting).
         self._group_timing = {
             "session_timeout_ms": int(session_timeout * 1000),
             "heartbeat_interval_ms": max(500, int(session_timeout * 1000) // 4),
+            "max_poll_interval_ms": int(max_poll_interval * 1000),
         }
         self.client_id = client_id
         self.replication = replication
@@ -90,6 +96,9 @@ class KafkaBus(Bus):
             "client_id": client_id,
             "bootstrap_timeout_ms": int(connect_timeout * 1000),
             "request_timeout_ms": int(request_timeout * 1000),
+            # kafka-python 3 backs reconnects off exponentially up to 30 s (the Java client: 1 s), so a client that
+            # lost its broker for a restart could sit up to half a minute after the broker was back; 1 s, as Java.
+            "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
         }
         _probe(bootstrap_servers, connect_timeout)
         # Built in two steps so that a bootstrap failure can still stop the client's network thread.
