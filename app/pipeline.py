@@ -26,9 +26,12 @@ __all__ = ["Pipeline"]
 
 
 class Pipeline:
-    """Ingest, process and index in one process until the stop event is set (or, with ``once``, until drained)."""
+    """Ingest, process and index in one process until the stop event is set (or, with ``once``, until drained).
 
-    def __init__(self, settings: Settings, parts: Parts) -> None:
+    ``once`` says the run is one-shot (``newswire run --once``): the processor then skips its warm-up batch, which
+    only spares a long-running service's first batch a cold model."""
+
+    def __init__(self, settings: Settings, parts: Parts, *, once: bool = False) -> None:
         self.settings = settings
         self.parts = parts
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -37,7 +40,7 @@ class Pipeline:
         self.store: SearchStore = parts.open_store(settings)
         self.store.ensure_ready()
         self.stages: list[Stage] = [
-            build_process_stage(settings, self.bus),
+            build_process_stage(settings, self.bus, warm_up=not once),
             build_index_stage(settings, self.bus, self.store),
         ]
         self._threads: list[threading.Thread] = []

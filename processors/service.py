@@ -164,14 +164,18 @@ def handle_batch(processor: Enricher, records: Sequence[Record], topic_enriched:
 
 
 class ProcessStage(Stage):
-    """The stage loop, with the model warmed up and the shared story state caught up before the first batch."""
+    """The stage loop, with the model warmed up (unless ``warm_up`` is false: a one-shot run, where no first batch
+    waits on a cold model any longer than the run would anyway) and the shared story state caught up before the first
+    batch."""
 
-    def __init__(self, *, processor: Enricher, **stage: Any) -> None:
+    def __init__(self, *, processor: Enricher, warm_up: bool = True, **stage: Any) -> None:
         super().__init__(**stage)
         self.processor = processor
+        self.warm_up = warm_up
 
     def run(self, stop: threading.Event) -> None:
-        self.processor.warm_up(self.batch_size)
+        if self.warm_up:
+            self.processor.warm_up(self.batch_size)
         grouping = self.processor.grouping
         if grouping is not None:
             grouping.start()
@@ -182,7 +186,9 @@ class ProcessStage(Stage):
                 grouping.close()
 
 
-def build_process_stage(settings: Settings, bus: Bus, *, processor: Enricher | None = None) -> ProcessStage:
+def build_process_stage(
+    settings: Settings, bus: Bus, *, processor: Enricher | None = None, warm_up: bool = True
+) -> ProcessStage:
     """The processor stage: group ``settings.processor_group`` on ``settings.topic_raw`` to ``topic_enriched``.
 
     Without a ``processor``, one is built with story grouping shared through the bus (see :mod:`.state`).
@@ -200,6 +206,7 @@ def build_process_stage(settings: Settings, bus: Bus, *, processor: Enricher | N
 
     return ProcessStage(
         processor=processor,
+        warm_up=warm_up,
         name=STAGE_NAME,
         bus=bus,
         topics=[settings.topic_raw],

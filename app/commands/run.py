@@ -75,7 +75,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("no feeds to poll: give --feeds (OPML file, URL list file or URLs) or --demo")
     print(f"newswire run: {parts.describe(settings)}", file=sys.stderr)
     try:
-        pipeline = Pipeline(settings, parts)
+        pipeline = Pipeline(settings, parts, once=args.once)
         prepare_long_run()
         if parts.embedded_store:
             print(f'search it with: newswire search "wagner mutiny" --data-dir {settings.data_dir}', file=sys.stderr)
