@@ -164,6 +164,12 @@ class Running:
         except BaseException as exc:
             self.failure = exc
 
+    def alive(self) -> bool:
+        """True while the stage runs; fails the test, with the stage's error, once it crashed or stopped."""
+        assert self.failure is None, f"the stage crashed: {self.failure!r}"
+        assert self.thread.is_alive(), "the stage stopped"
+        return True
+
     def __enter__(self) -> Stage:
         self.thread.start()
         return self.stage

@@ -11,7 +11,6 @@ three times the poll interval.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -22,9 +21,9 @@ from newswire.contract import encode_enriched
 from newswire.indexer.elasticsearch import ElasticsearchStore
 from newswire.indexer.service import build_index_stage
 from newswire.settings import Settings, load_settings
-from newswire.stage import Stage
 from tests.factories import enriched_factory
 from tests.faultproxy import FaultProxy
+from tests.integration.test_indexer_stage import Running, publish, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.elasticsearch, pytest.mark.slow]
 
@@ -39,15 +38,6 @@ FAULTS: dict[str, Fault] = {
     "503": lambda proxy: proxy.answer(503),
     "black hole": FaultProxy.blackhole,
 }
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float) -> None:
-    """Poll ``condition``; fail with ``what`` after ``timeout`` seconds (a deadline, not a speed check)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.5)
 
 
 @pytest.fixture
@@ -97,37 +87,6 @@ def proxy(es_url: str) -> Iterator[FaultProxy]:
         yield running
 
 
-class Running:
-    """A stage in a thread; its failure, if it raised, is kept."""
-
-    def __init__(self, stage: Stage) -> None:
-        self.stage = stage
-        self.failure: BaseException | None = None
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="indexer-stage", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.stage.run(self.stop)
-        except BaseException as exc:
-            self.failure = exc
-
-    def alive(self) -> bool:
-        assert self.failure is None, f"the stage crashed: {self.failure!r}"
-        assert self.thread.is_alive(), "the stage stopped"
-        return True
-
-    def __enter__(self) -> Running:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=60)
-        assert not self.thread.is_alive()
-        assert self.failure is None, self.failure
-
-
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_an_outage_longer_than_the_poll_interval_loses_nothing_and_the_group_catches_up(
@@ -137,13 +96,10 @@ def test_an_outage_longer_than_the_poll_interval_loses_nothing_and_the_group_cat
     stage = build_index_stage(settings, bus, store)
     articles = [enriched_factory() for _ in range(ARTICLES)]
     try:
-        with Running(stage) as running:
+        running = Running(stage)
+        with running:
             FAULTS[fault](proxy)
-            producer = bus.producer()
-            for article in articles:
-                producer.send(settings.topic_enriched, article.id.encode(), encode_enriched(article))
-            producer.flush()
-            producer.close()
+            publish(bus, settings.topic_enriched, [(a.id.encode(), encode_enriched(a)) for a in articles])
             wait_until(lambda: running.alive() and stage.counters["retries"] >= 1, "the stage to meet the fault", 60)
             time.sleep(OUTAGE_SECONDS)
             assert running.alive()
