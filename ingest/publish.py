@@ -119,9 +119,8 @@ class Publisher:
             raise BusError("the ingest producer is closed")
         articles = [article for item in batch for article in item.articles]
         refused = 0
-        # Encoded before the first send: encoding between the sends kept the batch going out three times as long, and
-        # kafka-python's sender, waking every linger, then sent it as many more small requests (bench/paths_bench.py:
-        # about a third more articles a second this way).
+        # Encoded before the first send, so the sends follow each other closely: with encoding between them the
+        # batch trickles out, and kafka-python's sender, waking every linger, ships it as many small requests.
         encoded = [(article, encode_raw(article)) for article in articles]
         for article, value in encoded:
             try:
