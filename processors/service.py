@@ -17,12 +17,14 @@ from typing import Any
 from newswire.bus import Bus, Record
 from newswire.contract import Article, EnrichedArticle, Enrichment, Entity, Topic, decode_raw, encode_enriched, utc_now
 from newswire.errors import ContractError
-from newswire.processors.aliases import AliasTable
+from newswire.processors.aliases import AliasTable, load_aliases
 from newswire.processors.base import Enricher, Grouping, TopicClassifier, TopicInput
 from newswire.processors.cleaning import mask_boilerplate
 from newswire.processors.embedding import shared_embedder
-from newswire.processors.entities import EntityMemory, doc_spans, extract_entities, model_version, shared_pipeline
+from newswire.processors.entities import EntityMemory, extract_entities, shared_pipeline
 from newswire.processors.language import detect_language, is_supported, load_detector
+from newswire.processors.spacy_worker import CHUNK_TEXTS, LocalSpans, SpacyWorker, SpanSource
+from newswire.processors.spans import Span, with_remembered
 from newswire.processors.topics import LexiconTopicClassifier, simple_words
 from newswire.settings import Settings
 from newswire.stage import BatchOutcome, Output, Rejection, Stage
@@ -47,11 +49,16 @@ class ArticleProcessor(Enricher):
         aliases: AliasTable | None = None,
         classifier: TopicClassifier | None = None,
         grouping: Grouping | None = None,
+        spans: SpanSource | None = None,
     ) -> None:
-        if nlp is None or aliases is None:
-            nlp, aliases = shared_pipeline(settings.spacy_model)
-        self.nlp = nlp
-        self.aliases = aliases
+        """``spans`` reads the entity spans (a :class:`~.spacy_worker.SpacyWorker`, spaCy in a process of its own);
+        without it, ``nlp`` (or the shared pipeline of ``settings.spacy_model``) runs in this process."""
+        if spans is None:
+            if nlp is None or aliases is None:
+                nlp, aliases = shared_pipeline(settings.spacy_model)
+            spans = LocalSpans(nlp, warm_up_pipeline)
+        self.spans = spans
+        self.aliases = aliases if aliases is not None else load_aliases()
         self.classifier = classifier or LexiconTopicClassifier()
         self.grouping = grouping
         self.wanted_labels = settings.wanted_labels
@@ -59,49 +66,69 @@ class ArticleProcessor(Enricher):
         capacity = settings.entity_memory_capacity
         self.entity_memory = EntityMemory(capacity) if capacity else None
         load_detector()
-        self.model_language = str(nlp.lang)
+        self.model_language = spans.lang
         self.enrichment_template = {
             "model": settings.spacy_model,
-            "model_version": model_version(nlp),
+            "model_version": spans.model_version,
             "processor_version": f"{PROCESSOR_VERSION}+{self.classifier.name}-{self.classifier.version}",
         }
 
     def warm_up(self, batch_size: int = 1) -> None:
         """Run the pipeline over one batch of ``batch_size`` article-length texts (see :func:`warm_up_pipeline`);
         with grouping, load the sentence model that storylines embed new events with, and run it once."""
-        warm_up_pipeline(self.nlp, batch_size)
+        self.spans.warm_up(batch_size)
         if self.grouping is not None:
             shared_embedder().embed([WARM_UP_TEXT])
 
+    def close(self) -> None:
+        self.spans.close()
+
     def enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
+        """The batch in chunks of :data:`~.spacy_worker.CHUNK_TEXTS` articles, in order: the spans of every chunk are
+        asked for at once, and each chunk is finished (entities, topics, stories) as its spans come, so that a
+        :class:`~.spacy_worker.SpacyWorker` reads the next chunk meanwhile."""
         texts = [mask_boilerplate(article.text) for article in articles]
         guesses = [detect_language(text, article.language) for article, text in zip(articles, texts, strict=True)]
         supported = [is_supported(guess, self.model_language) for guess in guesses]
-        docs: list[Any] = [None] * len(articles)
-        indexes = [index for index, ok in enumerate(supported) if ok]
-        for index, doc in zip(indexes, self.nlp.pipe([texts[i] for i in indexes], batch_size=1000), strict=True):
-            docs[index] = doc
-        # `is not None`: an empty Doc is falsy, and every article with a Doc must have its topic input (below).
+        bounds = [(start, min(start + CHUNK_TEXTS, len(articles))) for start in range(0, len(articles), CHUNK_TEXTS)]
+        wanted = [[texts[i] for i in range(start, end) if supported[i]] for start, end in bounds]
+        enrichment = Enrichment(**self.enrichment_template, enriched_at=utc_now())
+        enriched: list[EnrichedArticle] = []
+        for (start, end), chunk_spans in zip(bounds, self.spans.chunks(wanted), strict=True):
+            spans = iter(chunk_spans)
+            found = [next(spans) if supported[i] else None for i in range(start, end)]
+            enriched += self._finish(articles[start:end], texts[start:end], guesses[start:end], found, enrichment)
+        return enriched
+
+    def _finish(
+        self,
+        articles: Sequence[Article],
+        texts: Sequence[str],
+        guesses: Sequence[Any],
+        found: Sequence[list[Span] | None],
+        enrichment: Enrichment,
+    ) -> list[EnrichedArticle]:
+        """Entities, topics and stories of articles whose spans were read (``None``: a language the model lacks)."""
         topic_inputs = [
-            TopicInput(article.title, texts[i], simple_words(texts[i]))
-            for i, article in enumerate(articles)
-            if docs[i] is not None
+            TopicInput(article.title, text, simple_words(text))
+            for article, text, spans in zip(articles, texts, found, strict=True)
+            if spans is not None
         ]
         topics = iter(self.classifier.classify(topic_inputs))
-        enrichment = Enrichment(**self.enrichment_template, enriched_at=utc_now())
         enriched = []
-        for article, doc, guess in zip(articles, docs, guesses, strict=True):
+        memory = self.entity_memory
+        for article, text, guess, spans in zip(articles, texts, guesses, found, strict=True):
             entities: list[Entity] = []
             labels: list[Topic] = []
-            if doc is not None:
-                memory = self.entity_memory
-                entities = extract_entities(doc_spans(doc, memory), self.aliases, self.wanted_labels, memory)
+            if spans is not None:
+                read = with_remembered(text, spans, memory)
+                entities = extract_entities(read, self.aliases, self.wanted_labels, memory)
                 labels = next(topics)
             enriched.append(
                 EnrichedArticle.from_article(
                     article,
                     language=guess.code or article.language,
-                    language_supported=doc is not None,
+                    language_supported=spans is not None,
                     entities=entities,
                     topics=labels,
                     enrichment=enrichment,
@@ -184,6 +211,7 @@ class ProcessStage(Stage):
         finally:
             if grouping is not None:
                 grouping.close()
+            self.processor.close()
 
 
 def build_process_stage(
@@ -198,7 +226,10 @@ def build_process_stage(
     if processor is None:
         topic = state_topic(settings)
         bus.ensure_topics([topic])
-        processor = ArticleProcessor(settings, grouping=SharedGrouping(bus, topic.name, settings.processor_group))
+        spans = SpacyWorker(settings.spacy_model) if settings.spacy_worker else None
+        processor = ArticleProcessor(
+            settings, grouping=SharedGrouping(bus, topic.name, settings.processor_group), spans=spans
+        )
     enricher = processor
 
     def handle(records: Sequence[Record]) -> BatchOutcome:

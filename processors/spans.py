@@ -98,15 +98,23 @@ _LONGEST_EXPANSION = 120  # characters before the parentheses an expansion may t
 
 
 def doc_spans(doc: Any, memory: EntityMemory | None = None) -> list[Span]:
-    """The entity spans of a spaCy ``Doc``, read with the words around them.
+    """The entity spans of a spaCy ``Doc``, read with the words around them: :func:`model_spans`, then, with a
+    ``memory``, :func:`with_remembered`."""
+    return with_remembered(doc.text, model_spans(doc), memory)
+
+
+def model_spans(doc: Any) -> list[Span]:
+    """The entity spans of a spaCy ``Doc``, read with the words around them, in the order of the text.
+
+    A pure function of the document, so it can run where the model runs (a process of its own, see
+    :mod:`~newswire.processors.spacy_worker`) and only the spans travel.
 
     A span right after a personal title ("Chancellor", "Mr", "spokesman") is a PERSON whatever the model said; a
     one-word span right before "Minister" or "Secretary" is a portfolio and left out; a span that ends in a
     lower-case particle is joined to the span after it, and a nationality to the organisation right after it
     ("British" + "Geological Survey"); an abbreviation in parentheses after a span is kept on it. Given names the
     model cut off are put back ("Jannik Sinner" for "Sinner"), an acronym's expansion before it in parentheses is
-    read from the text, and so is the place of a dateline. With a ``memory``, names earlier articles established
-    that the model missed here are marked too (see :func:`_remembered`).
+    read from the text, and so is the place of a dateline.
     """
     spans: list[Span] = []
     ends: list[int] = []  # the token after each span, to join a span to the next one
@@ -140,9 +148,15 @@ def doc_spans(doc: Any, memory: EntityMemory | None = None) -> list[Span]:
         spans.append(span)
         ends.append(end)
     spans = [*_spelled_out(text, _fuller_names(doc, text, ents, spans)), *_datelines(doc, text, ents)]
-    if memory is not None:
-        spans += _remembered(text, spans, memory)
     return sorted(spans, key=lambda span: span.start)
+
+
+def with_remembered(text: str, spans: list[Span], memory: EntityMemory | None) -> list[Span]:
+    """``spans`` (of ``text``, in its order) and the names earlier articles established that the model missed in
+    it (see :func:`_remembered`); ``spans`` alone without a ``memory``."""
+    if memory is None:
+        return spans
+    return sorted([*spans, *_remembered(text, spans, memory)], key=lambda span: span.start)
 
 
 def _remembered(text: str, spans: list[Span], memory: EntityMemory) -> list[Span]:

@@ -1,0 +1,254 @@
+"""spaCy in a process of its own, so that it has a core to itself while the processor's other work runs beside it.
+
+A processor spends most of its time in spaCy, and the rest (entity resolution, topics, storylines and their
+sentence model, the bus, and in ``newswire run`` ingest and the indexer too) shares one interpreter with it. In one
+process that rest waits for spaCy and spaCy for it. :class:`SpacyWorker` runs the pipeline in a child process and
+hands back only what the processor reads of a document: its entity spans (:func:`~.spans.model_spans`, a pure
+function of the document). A batch goes to the child in chunks all at once; while the child reads chunk *k + 1*,
+the processor resolves the entities and groups the stories of chunk *k*.
+
+:class:`LocalSpans` is the same interface over a pipeline in this process (tests, ``newswire evaluate``).
+
+Failures: an exception inside spaCy comes back as an :class:`~newswire.errors.EnrichmentError` naming it, and the
+stage retries the batch article by article as it does for any enrichment failure. A child that dies (a crash in
+native code, the kernel's OOM killer) is an :class:`~newswire.errors.EnrichmentError` too, and the next call starts
+a new child, so only the article that kills it is dead-lettered. The child ends when its pipe closes: a processor
+killed with SIGKILL does not leave it behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+from newswire.errors import EnrichmentError
+from newswire.processors.spans import Span, model_spans
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CHUNK_TEXTS", "LocalSpans", "SpacyWorker", "SpanSource"]
+
+CHUNK_TEXTS = 16  # texts a chunk: small enough to overlap, large enough for spaCy's batching
+START_TIMEOUT = 300.0  # seconds for the child to import spaCy and load the model
+CHUNK_TIMEOUT = 600.0  # seconds for one chunk before the child is taken for hung
+
+
+class SpanSource(Protocol):
+    """Entity spans of texts, from a spaCy pipeline wherever it runs."""
+
+    @property
+    def lang(self) -> str: ...
+
+    @property
+    def model_version(self) -> str: ...
+
+    def chunks(self, texts: Sequence[Sequence[str]]) -> Iterator[list[list[Span]]]:
+        """The spans of each text of each chunk, a chunk at a time in the order given."""
+        ...
+
+    def warm_up(self, batch_size: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _version_of(nlp: Any) -> str:
+    meta = nlp.meta
+    return f"{meta.get('lang', 'xx')}_{meta.get('name', 'unknown')}-{meta.get('version', '0')}"
+
+
+class LocalSpans:
+    """:class:`SpanSource` over ``nlp`` in this process; each chunk is read when it is asked for."""
+
+    def __init__(self, nlp: Any, warm_up: Callable[[Any, int], None] | None = None) -> None:
+        self.nlp = nlp
+        self._warm_up = warm_up
+
+    @property
+    def lang(self) -> str:
+        return str(self.nlp.lang)
+
+    @property
+    def model_version(self) -> str:
+        return _version_of(self.nlp)
+
+    def chunks(self, texts: Sequence[Sequence[str]]) -> Iterator[list[list[Span]]]:
+        for chunk in texts:
+            yield [model_spans(doc) for doc in self.nlp.pipe(list(chunk), batch_size=1000)]
+
+    def warm_up(self, batch_size: int) -> None:
+        if self._warm_up is not None:
+            self._warm_up(self.nlp, batch_size)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class SpacyWorker:
+    """:class:`SpanSource` over the pipeline of ``model`` in a child process, started now and again after a crash.
+
+    Not for concurrent use: one processor stage calls it, from one thread.
+    """
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._context = multiprocessing.get_context("spawn")  # the caller has threads: never fork them
+        self._conn: Connection | None = None
+        self._process: Any = None
+        self._ticket = 0
+        self._send_lock = threading.Lock()
+        self._lang = ""
+        self._model_version = ""
+        self._start()
+
+    @property
+    def lang(self) -> str:
+        return self._lang
+
+    @property
+    def model_version(self) -> str:
+        return self._model_version
+
+    def chunks(self, texts: Sequence[Sequence[str]]) -> Iterator[list[list[Span]]]:
+        conn = self._ready()
+        first = self._ticket + 1
+        requests = [("spans", first + offset, list(chunk)) for offset, chunk in enumerate(texts)]
+        self._ticket += len(requests)
+        # Sent from a thread of their own: a send blocks while the child is busy and its pipe full, and the child's
+        # answers must be read meanwhile, or both sides would wait on each other.
+        sender = threading.Thread(
+            target=_send_all, args=(conn, self._send_lock, requests), name="newswire-spacy-send", daemon=True
+        )
+        sender.start()
+        # A caller that stops reading early leaves answers in the pipe; _receive skips them by their ticket.
+        for ticket in range(first, self._ticket + 1):
+            yield self._receive(ticket, CHUNK_TIMEOUT)
+
+    def warm_up(self, batch_size: int) -> None:
+        conn = self._ready()
+        self._ticket += 1
+        _send_all(conn, self._send_lock, [("warm_up", self._ticket, batch_size)])
+        self._receive(self._ticket, CHUNK_TIMEOUT)
+
+    def close(self) -> None:
+        self._stop()
+
+    def _start(self) -> None:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=serve, args=(child, self.model), name="newswire-spacy", daemon=True)
+        process.start()
+        child.close()
+        self._conn, self._process = parent, process
+        try:
+            if not parent.poll(START_TIMEOUT):
+                raise EnrichmentError(f"the spaCy worker did not load {self.model!r} within {START_TIMEOUT:.0f}s")
+            kind, *rest = parent.recv()
+        except (EOFError, OSError) as exc:
+            raise self._died("loading the model", exc) from exc
+        except EnrichmentError:
+            self._stop()
+            raise
+        if kind == "failed":
+            self._stop()
+            raise EnrichmentError(str(rest[0]))
+        self._lang, self._model_version = str(rest[0]), str(rest[1])
+        logger.info("spaCy worker pid %s loaded %s (%s)", process.pid, self.model, self._model_version)
+
+    def _ready(self) -> Connection:
+        if self._conn is None or self._process is None or not self._process.is_alive():
+            self._stop()
+            self._start()
+        assert self._conn is not None
+        return self._conn
+
+    def _receive(self, ticket: int, timeout: float) -> list[list[Span]]:
+        conn = self._conn
+        assert conn is not None
+        while True:
+            try:
+                if not conn.poll(timeout):
+                    self._stop()
+                    raise EnrichmentError(f"the spaCy worker gave no answer within {timeout:.0f}s; restarting it")
+                kind, answered, payload = conn.recv()
+            except (EOFError, OSError) as exc:
+                raise self._died("reading texts", exc) from exc
+            if answered < ticket:
+                continue  # a chunk of a call that failed before it was read: nobody waits for it any more
+            if kind == "error":
+                raise EnrichmentError(f"spaCy failed: {payload}")
+            return payload  # type: ignore[no-any-return]
+
+    def _died(self, doing: str, exc: BaseException) -> EnrichmentError:
+        code = None
+        if self._process is not None:
+            self._process.join(timeout=5)
+            code = self._process.exitcode
+        self._stop()
+        return EnrichmentError(f"the spaCy worker process ended while {doing} (exit code {code}): {exc!r}")
+
+    def _stop(self) -> None:
+        conn, process = self._conn, self._process
+        self._conn = self._process = None
+        if conn is not None:
+            if self._send_lock.acquire(timeout=1.0):  # a sender thread stuck on a dead child: just close
+                try:
+                    conn.send(("stop", 0, None))
+                except (OSError, ValueError):
+                    pass
+                finally:
+                    self._send_lock.release()
+            conn.close()
+        if process is not None:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+
+
+def _send_all(conn: Connection, lock: threading.Lock, requests: list[tuple[str, int, Any]]) -> None:
+    for request in requests:
+        try:
+            with lock:  # one message at a time: a call abandoned early may still be sending the rest of its own
+                conn.send(request)
+        except (OSError, ValueError):
+            return  # the child is gone: the reader finds out and says so
+
+
+def serve(conn: Connection, model: str) -> None:
+    """The child: load ``model``, then answer requests until told to stop or the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent stops us
+    try:
+        from newswire.processors.entities import shared_pipeline  # noqa: PLC0415 - only the child loads spaCy
+        from newswire.processors.runtime import prepare_long_run  # noqa: PLC0415
+        from newswire.processors.service import warm_up_pipeline  # noqa: PLC0415
+
+        nlp, _ = shared_pipeline(model)
+        prepare_long_run()
+    except Exception as exc:  # any failure to load is told to the parent, which raises it
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", str(nlp.lang), _version_of(nlp)))
+    while True:
+        try:
+            kind, ticket, payload = conn.recv()
+        except (EOFError, OSError):
+            return
+        if kind == "stop":
+            return
+        try:
+            if kind == "warm_up":
+                warm_up_pipeline(nlp, int(payload))
+                answer: Any = []
+            else:
+                answer = [model_spans(doc) for doc in nlp.pipe(payload, batch_size=1000)]
+        except Exception as exc:  # the parent decides: it retries article by article
+            conn.send(("error", ticket, f"{type(exc).__name__}: {exc}"))
+            continue
+        try:
+            conn.send(("spans", ticket, answer))
+        except (OSError, ValueError):
+            return
