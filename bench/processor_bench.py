@@ -43,7 +43,10 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import psutil
 
 from newswire.bus import open_bus, pipeline_topics
 from newswire.contract import Article, article_id, encode_raw
@@ -232,8 +235,11 @@ def worker(settings: Settings) -> None:
     The counting is done by the parent, so the worker's time and CPU are the processor's alone.
     """
     bus = open_bus(settings, embedded=False, client_id="newswire-bench")
-    nlp, _ = shared_pipeline(settings.spacy_model)  # the one pipeline the stage's processor will use
     times: dict[str, float] = {"spacy_cpu": 0.0, "spacy_sys": 0.0, "spacy_faults": 0}
+    if settings.spacy_worker:
+        _worker_stage(settings, bus, times)
+        return
+    nlp, _ = shared_pipeline(settings.spacy_model)  # the one pipeline the stage's processor will use
     pipe = nlp.pipe
 
     def timed_pipe(texts: Any, **options: Any) -> list[Any]:
@@ -278,6 +284,65 @@ def worker(settings: Settings) -> None:
     stage.run(stop)
     bus.close()
     print(json.dumps({**times, "rss_mb": peak_rss_mb()}), flush=True)
+
+
+def _spacy_child() -> tuple[float, float, int]:
+    """CPU seconds, peak RSS in MB and minor page faults of this replica's spaCy worker process (0 when none)."""
+    cpu, rss, faults = 0.0, 0.0, 0
+    for child in psutil.Process().children():
+        try:
+            used = child.cpu_times()
+            cpu += used.user + used.system
+            proc = Path(f"/proc/{child.pid}")
+            faults += int((proc / "stat").read_text().rsplit(") ", 1)[1].split()[7])
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    rss += int(line.split()[1]) / 1024
+        except (psutil.Error, OSError):
+            continue
+    return cpu, rss, faults
+
+
+def _worker_stage(settings: Settings, bus: Any, times: dict[str, float]) -> None:
+    """A replica whose spaCy runs in its worker process (the default): that process's CPU is spaCy's share."""
+    embedder = shared_embedder()
+    embed = embedder.embed
+
+    def counted_embed(texts: Any) -> Any:
+        if "first" in times:
+            times["embeddings"] = times.get("embeddings", 0) + len(texts)
+        return embed(texts)
+
+    embedder.embed = counted_embed  # type: ignore[method-assign]
+    stage = build_process_stage(settings, bus)
+    prepare_long_run()
+    handle = stage.handle
+
+    def timed(records: Any) -> BatchOutcome:
+        if "first" not in times:
+            times["child_cpu_first"], _, times["child_faults_first"] = _spacy_child()
+            times["cpu_first"] = time.process_time()
+            times["first"] = time.time()
+        outcome = handle(records)
+        times["last"] = time.time()
+        times["cpu_last"] = time.process_time()
+        child_cpu, child_rss, child_faults = _spacy_child()
+        times["spacy_cpu"] = child_cpu - times["child_cpu_first"]
+        times["spacy_faults"] = child_faults - times["child_faults_first"]
+        times["child_rss_mb"] = max(times.get("child_rss_mb", 0.0), child_rss)
+        times["articles"] = times.get("articles", 0) + len(records)
+        times["batches"] = times.get("batches", 0) + 1
+        return outcome
+
+    stage.handle = timed
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("ready", flush=True)
+    stage.run(stop)
+    bus.close()
+    # The worker's CPU is counted with the replica's: the two processes are one replica.
+    times["cpu_last"] += times["spacy_cpu"]
+    print(json.dumps({**times, "rss_mb": peak_rss_mb() + times.get("child_rss_mb", 0.0)}), flush=True)
 
 
 def run_replicas(settings: Settings, replicas: int, expected: int, group: str) -> list[dict[str, float]]:
@@ -366,7 +431,14 @@ def main() -> int:
     parser.add_argument("--raw", help=argparse.SUPPRESS)
     parser.add_argument("--enriched", help=argparse.SUPPRESS)
     parser.add_argument("--group", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--spacy-in-process",
+        action="store_true",
+        help="replicas run spaCy in their own process (NEWSWIRE_SPACY_WORKER=false) instead of a worker process",
+    )
     args = parser.parse_args()
+    if args.spacy_in_process:
+        os.environ["NEWSWIRE_SPACY_WORKER"] = "false"  # read by the replicas' settings, which inherit it
     if args.bare:
         print(json.dumps(bare(load_settings(), generate(args.articles), args.embeddings)), flush=True)
         return 0
