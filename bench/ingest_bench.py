@@ -16,7 +16,9 @@ Then the crowded-host case: a new farm of the same feeds where ``--crowded`` of 
 (127.0.0.2) with the per-host budget ``--crowded-budget`` (default 10/1), the others on 127.0.0.1 standing in for
 hosts of their own (no budget); first sight, once. The server counts request starts per host address, and the
 bench reports the peak starts per second at the crowded host (target: at most its budget) and how long the other
-feeds took (they must not wait for the crowded host).
+feeds took (they must not wait for the crowded host); and, from the poller's network backend, when it wrote each
+request to the crowded host: the peak as the poller sent them, and how long each took from the write to the server's
+reading of its request line (what the poller cannot control).
 
     .venv/bin/python bench/ingest_bench.py [--feeds 5000] [--concurrency 32] [--crowded 500] [--crowded-budget 10/1]
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import itertools
 import json
 import multiprocessing
 import platform
@@ -44,8 +47,12 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import feedparser
+import httpcore
 
 from newswire.bus import Bus, Consumer, Producer, Record, TopicSpec
+from newswire.ingest.fetch import Fetcher
+from newswire.ingest.netguard import GuardedBackend
+from newswire.ingest.politeness import PACING_MARGIN
 from newswire.ingest.service import Poller
 from newswire.ingest.state import StateFile
 from newswire.settings import load_settings
@@ -111,6 +118,7 @@ def serve(
     ready = {feed: feed_body(feed, 0) for feed in range(preload)}
     requests: Counter[int] = Counter()
     starts: dict[str, list[float]] = {}  # request starts by the address they reached
+    arrivals: dict[str, dict[str, float]] = {}  # the last request start by address and path
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -128,10 +136,15 @@ def serve(
                     body, status, extra = str(sum(requests.values())).encode(), "200 OK", ""
                 elif path == "/_control/starts":
                     body, status, extra = json.dumps(starts).encode(), "200 OK", ""
+                elif path == "/_control/arrivals":
+                    body, status, extra = json.dumps(arrivals).encode(), "200 OK", ""
                 else:
                     feed = int(path.split("/")[2].split(".")[0])
                     requests[feed] += 1
-                    starts.setdefault(writer.get_extra_info("sockname")[0], []).append(time.monotonic())
+                    arrived = time.monotonic()
+                    address = writer.get_extra_info("sockname")[0]
+                    starts.setdefault(address, []).append(arrived)
+                    arrivals.setdefault(address, {})[path] = arrived
                     etag = f'"{feed}-{generations[feed]}"'
                     if headers.get("if-none-match") == etag:
                         body, status, extra = b"", "304 Not Modified", f"ETag: {etag}\r\n"
@@ -217,6 +230,53 @@ class _ListConsumer(Consumer):
         pass
 
 
+# --- the poller's side of the crowded host: when each request was written ---------------------------------------
+
+
+class _TimedStream(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream, written: dict[str, float]) -> None:
+        self._inner = inner
+        self._written = written
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if buffer.startswith(b"GET "):  # a request's head: its path is the farm's feed
+            self._written[buffer.split(b" ", 2)[1].decode("ascii")] = time.monotonic()
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class TimedBackend(httpcore.AsyncNetworkBackend):
+    """The poller's network backend, noting when each request to ``address`` was handed to the socket (by path):
+    the poller's side of what the feed server counts."""
+
+    def __init__(self, address: str) -> None:
+        self._inner = GuardedBackend(allow_private=True)
+        self.address = address
+        self.written: dict[str, float] = {}
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _TimedStream(stream, self.written) if host == self.address else stream
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
 # --- the run ---------------------------------------------------------------------------------------------------
 
 
@@ -226,11 +286,13 @@ def control(port: int, path: str, host: str = "127.0.0.1") -> str:
     return httpx.get(f"http://{host}:{port}{path}", timeout=60).text
 
 
-def run_cycle(settings, bus: DiscardBus, data_dir: Path) -> tuple[float, int, Counter[str]]:
+def run_cycle(
+    settings, bus: DiscardBus, data_dir: Path, fetcher: Fetcher | None = None
+) -> tuple[float, int, Counter[str]]:
     before = bus.discarded[settings.topic_raw]
     state = StateFile.in_dir(data_dir)
     try:
-        poller = Poller(settings, bus, state)
+        poller = Poller(settings, bus, state, fetcher=fetcher)
         asyncio.run(poller.run(threading.Event(), once=True))
     finally:
         state.close()
@@ -268,8 +330,10 @@ def crowded_host_case(options: argparse.Namespace, port: int, common: dict[str, 
         budgets = f"127.0.0.1=100000/1,{CROWDED_HOST}={options.crowded_budget}"
         settings = load_settings(**{**common, "data_dir": Path(tmp), "feeds": urls, "host_fetch_budgets": budgets})
         bus = DiscardBus(settings.topic_feeds)
-        cycle, articles, counters = run_cycle(settings, bus, Path(tmp))
+        backend = TimedBackend(CROWDED_HOST)
+        cycle, articles, counters = run_cycle(settings, bus, Path(tmp), Fetcher(settings, network_backend=backend))
     after = json.loads(control(port, "/_control/starts")) | json.loads(control(port, "/_control/starts", CROWDED_HOST))
+    arrived = json.loads(control(port, "/_control/arrivals", CROWDED_HOST)).get(CROWDED_HOST, {})
     server.terminate()
     crowded_starts = after.get(CROWDED_HOST, [])[len(before.get(CROWDED_HOST, [])) :]
     others = after.get("127.0.0.1", [])[len(before.get("127.0.0.1", [])) :]
@@ -282,6 +346,16 @@ def crowded_host_case(options: argparse.Namespace, port: int, common: dict[str, 
         f"(target <= {expected:g}: {'met' if peak <= expected else 'MISSED'}); the other {len(others)} feeds done "
         f"{max(others) - first:.1f} s after the first start; whole cycle {cycle:.1f} s, {articles} articles, "
         f"errors {counters['feed_errors']}"
+    )
+    written = sorted(backend.written.values())
+    spacing = [(later - earlier) * 1000 for earlier, later in itertools.pairwise(written)]
+    on_the_way = sorted((arrived[path] - moment) * 1000 for path, moment in backend.written.items() if path in arrived)
+    print(
+        f"  as the poller wrote them: peak {peak_per_second(written)} requests/s, the closest two "
+        f"{min(spacing, default=0):.1f} ms apart (budget gap {1000 / expected * PACING_MARGIN:.1f} ms); "
+        f"from the poller's write to the server's read of the request line: median "
+        f"{on_the_way[len(on_the_way) // 2]:.1f} ms, 99th percentile {on_the_way[len(on_the_way) * 99 // 100]:.1f} ms, "
+        f"most {on_the_way[-1]:.1f} ms"
     )
 
 

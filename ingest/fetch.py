@@ -4,7 +4,9 @@
 - Politeness (:mod:`newswire.ingest.politeness`): at most ``host_fetch_starts`` fetch starts per host every
   ``host_fetch_seconds`` (or the host's own budget), and a host that throttles (429, ``Retry-After``, a 403 after a
   burst) is paused as a whole. A fetch waits for its host's budget and for a short pause (it holds no global slot
-  meanwhile); during a longer pause it returns at once, a ``THROTTLED`` failure with the time left.
+  meanwhile); during a longer pause it returns at once, a ``THROTTLED`` failure with the time left. Its request
+  (each redirect hop's, to the hop's host) is written only when that host's budget allows it at that very moment,
+  through httpcore's ``trace`` extension, the one hook between the connection being ready and the request going out.
 - Conditional GET with the feed's ETag / Last-Modified; a 304 returns no body.
 - Time: connect and read timeouts, and a total deadline (``fetch_timeout``) so a server dripping one byte a second
   cannot hold a fetch open.
@@ -20,7 +22,9 @@ import asyncio
 import time
 import zlib
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -188,7 +192,9 @@ class Fetcher:
                 return self._failed(url, current, FailureKind.REFUSED, f"redirect loop at {current}")
             visited.add(current)
             try:
-                request = self._client.build_request("GET", current, headers=headers)
+                request = self._client.build_request(
+                    "GET", current, headers=headers, extensions={"trace": self._paced(host_of(current))}
+                )
                 response = await self._client.send(request, stream=True)
             except (AddressRefused, httpx.HTTPError) as exc:
                 return FetchResult(url, current, failure=_transport_failure(exc))
@@ -225,6 +231,28 @@ class Fetcher:
             finally:
                 await response.aclose()
         return self._failed(url, current, FailureKind.REFUSED, f"more than {self.settings.max_redirects} redirects")
+
+    def _paced(self, host: str) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+        """httpcore's trace hook for a request to ``host``: its headers are written only when the host's budget
+        allows, and that moment is what the next request's slot counts from (see the politeness module).
+
+        httpcore and anyio hand the headers to the socket in the same step as this hook returns, with no await in
+        between, so the moment the hook lets a request go is the moment it goes; the host stays held until the write
+        is reported done, in case a later version of either awaits in between.
+        """
+        hosts = self.hosts
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            if event.endswith(".send_request_headers.started"):
+                if hosts.wait_to_send(host) > 0:
+                    with hosts.queued(host):
+                        while (wait := hosts.wait_to_send(host)) > 0:
+                            await asyncio.sleep(wait)
+                hosts.sending(host)
+            elif event.endswith((".send_request_headers.complete", ".send_request_headers.failed")):
+                hosts.sent(host)
+
+        return trace
 
     @staticmethod
     def _failed(url: str, current: str, kind: FailureKind, reason: str) -> FetchResult:

@@ -1,10 +1,14 @@
 """Per-host politeness: a budget of fetch starts for each host, and the pauses a host asks for.
 
 - Budget: at most ``starts`` fetch starts to one host in any window of ``seconds``, evenly paced: one start every
-  ``seconds / starts`` and :data:`PACING_MARGIN` more, because requests reach the host with some jitter (a new
-  connection, a busy event loop) and two of them arriving together must not put it over its budget. Feeds of one
-  host that fall due together are spread out instead of fetched at once: 200 feeds of one host at the default of
-  2 starts per 2 s take about 220 s. This is on top of the per-host concurrency.
+  ``seconds / starts`` and :data:`PACING_MARGIN` more. Feeds of one host that fall due together are spread out
+  instead of fetched at once: 200 feeds of one host at the default of 2 starts per 2 s take about 220 s. This is on
+  top of the per-host concurrency. The pace is kept twice: fetches set off for a host one gap apart (so that those
+  waiting hold no connection or global slot), and their requests go out one gap apart, counted from the moment the
+  previous request was really written. Between setting off and writing, a fetch connects, waits for a pooled
+  connection or for a busy event loop, for anything from a millisecond to a few hundred; spacing only the setting
+  off let a late request and its punctual successor reach the host together. The margin is left for what happens
+  after the request left: the network and the host's own reading of it.
 - Throttle: a 429, or any error response carrying ``Retry-After`` (a 503, usually), pauses the whole host: until
   ``Retry-After`` says, else :data:`FIRST_PAUSE` doubling with each throttle in a row up to :data:`LONGEST_PAUSE`.
 - A 403 right after a burst (:data:`BURST_STARTS` starts within :data:`BURST_SECONDS`) is taken as a throttle, not
@@ -18,7 +22,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +36,7 @@ BURST_SECONDS = 60.0
 FIRST_PAUSE = 60.0
 LONGEST_PAUSE = 3600.0
 LONGEST_RETRY_AFTER = 86400.0
+SENDING_HOLD = 10.0  # a request still being written after this long (its write timeout) no longer holds its host
 
 
 def host_of(url: str) -> str:
@@ -65,7 +71,10 @@ class Throttle:
 @dataclass(slots=True)
 class _Host:
     budget: Budget
-    last_start: float | None = None  # monotonic
+    last_start: float | None = None  # monotonic, as all times here: the last fetch that set off
+    last_sent: float | None = None  # when the last request to the host began to be written
+    sending_since: float | None = None  # a request is being written, since then
+    queued: int = 0  # requests waiting for their slot to be written
     burst: deque[float] = field(default_factory=deque)  # starts within BURST_SECONDS
     paused_until: float = 0.0
     throttles_in_row: int = 0
@@ -116,22 +125,62 @@ class HostLedger:
         return max(0.0, entry.paused_until - self._clock()) if entry else 0.0
 
     def wait(self, host: str) -> float:
-        """Seconds until a fetch may start on ``host``: its throttle, then its budget (0: now)."""
+        """Seconds until a fetch may start on ``host``: its throttle, then its budget (0: now).
+
+        While a request of the host waits for its slot to be written (:meth:`queued`), no fetch sets off before
+        that slot: on a busy event loop the requests go out a little slower than the fetches set off, and they would
+        pile up holding connections and global slots that other hosts' feeds need.
+        """
         entry = self._hosts.get(host)
         if entry is None:
             return 0.0
         now = self._clock()
         budget_free = now if entry.last_start is None else entry.last_start + entry.budget.gap
-        return max(0.0, entry.paused_until - now, budget_free - now)
+        send_free = now + self.wait_to_send(host) if entry.queued else now
+        return max(0.0, entry.paused_until - now, budget_free - now, send_free - now)
 
     def record_start(self, host: str) -> None:
-        """A fetch starts on ``host`` now (call only when :meth:`wait` is 0)."""
+        """A fetch sets off for ``host`` now (call only when :meth:`wait` is 0): it connects, or takes a pooled
+        connection, and its request goes out when :meth:`wait_to_send` allows."""
         entry = self._host(host)
         now = self._clock()
         entry.last_start = now
         entry.burst.append(now)
         while entry.burst and entry.burst[0] < now - BURST_SECONDS:
             entry.burst.popleft()
+
+    def wait_to_send(self, host: str) -> float:
+        """Seconds until a request may be written to ``host``: one gap after the last one was (0: now).
+
+        While another request to the host is being written, its end is not known yet: at least a gap.
+        """
+        entry = self._hosts.get(host)
+        if entry is None:
+            return 0.0
+        now = self._clock()
+        if entry.sending_since is not None and now - entry.sending_since < SENDING_HOLD:
+            return entry.budget.gap
+        return 0.0 if entry.last_sent is None else max(0.0, entry.last_sent + entry.budget.gap - now)
+
+    @contextmanager
+    def queued(self, host: str) -> Iterator[None]:
+        """A request to ``host`` waits meanwhile for :meth:`wait_to_send` to come down to 0."""
+        entry = self._host(host)
+        entry.queued += 1
+        try:
+            yield
+        finally:
+            entry.queued -= 1
+
+    def sending(self, host: str) -> None:
+        """A request to ``host`` is being written now (call only when :meth:`wait_to_send` is 0): the next one may go
+        a gap from now, and none before this one is :meth:`sent`."""
+        entry = self._host(host)
+        entry.last_sent = entry.sending_since = self._clock()
+
+    def sent(self, host: str) -> None:
+        """The request :meth:`sending` announced was written (or failed to be)."""
+        self._host(host).sending_since = None
 
     def observe(self, host: str, url: str, status: int | None, retry_after: float | None) -> Throttle | None:
         """Take in the answer ``host`` gave for ``url``; the throttle it means for the host, if any."""
