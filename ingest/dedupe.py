@@ -2,8 +2,9 @@
 
 An article's id is a hash of its canonical URL (``newswire.contract.article_id``), so the same story reached through
 two feeds, or after a restart, has one id. A known article whose title or text changed is published again with the
-same id and ``revision + 1``; one first published by another feed is left to that feed (feeds that syndicate
-each other's stories would otherwise flip its revision back and forth).
+same id and ``revision + 1``, saying what changed and which headlines it had before (the last
+:data:`HEADLINE_HISTORY`); one first published by another feed is left to that feed (feeds that syndicate each
+other's stories would otherwise flip its revision back and forth).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from newswire.contract import Revision, article_id
+from newswire.contract import HeadlineChange, Revision, article_id
 from newswire.errors import ContractError
 from newswire.ingest.base import SeenArticle
 from newswire.ingest.normalize import content_hash
@@ -21,6 +22,7 @@ from newswire.ingest.parse import ParsedEntry
 from newswire.ingest.state import KnownArticle
 
 MIN_REMEMBERED = 200
+HEADLINE_HISTORY = 10  # earlier headlines kept per article, and carried by each revision
 
 # Why an entry was not published (counted per feed, shown by `newswire feeds status`).
 NO_LINK_OR_GUID = "no link or GUID"
@@ -46,10 +48,22 @@ class Candidate:
     revision: int
     previous: KnownArticle | None = None  # the revision before, when this poller published it
 
-    def known(self, feed_url: str, title: str | None = None) -> KnownArticle:
-        """The record of this candidate once published (``title``: the one it was published with)."""
-        headline = self.entry.title if title is None else title
-        return KnownArticle(self.id, feed_url, self.hash, self.revision, headline[:2000], lede(self.entry))
+    def known(self, feed_url: str, title: str | None = None, fetched: datetime | None = None) -> KnownArticle:
+        """The record of this candidate once published (``title``: the one it was published with, ``fetched``:
+        when, which dates the headline it replaces)."""
+        headline = (self.entry.title if title is None else title)[:2000]
+        history = self.headlines_before(headline, fetched) if fetched is not None else ()
+        return KnownArticle(self.id, feed_url, self.hash, self.revision, headline, lede(self.entry), history)
+
+    def headlines_before(self, title: str, fetched: datetime) -> tuple[HeadlineChange, ...]:
+        """The headlines the article had before ``title``, oldest first, each with when it was replaced: those the
+        revision before had, and its own when ``title`` replaces it now (the last :data:`HEADLINE_HISTORY`)."""
+        if self.previous is None:
+            return ()
+        history = self.previous.history
+        if self.previous.title and title != self.previous.title:
+            history = (*history, HeadlineChange(title=self.previous.title, until=fetched))
+        return history[-HEADLINE_HISTORY:]
 
     def revised(self, title: str, fetched: datetime) -> Revision | None:
         """What this candidate changes, published with ``title``; ``None`` for a first revision."""
@@ -64,6 +78,7 @@ class Candidate:
             title_changed=title != self.previous.title,
             lede_changed=now != self.previous.lede,
             revised_at=fetched,
+            history=list(self.headlines_before(title[:2000], fetched)),
         )
 
 

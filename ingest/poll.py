@@ -208,7 +208,7 @@ class FeedPoll:
                 if candidate.revision > 1:
                     article = article.model_copy(update={"revised": candidate.revised(article.title, fetched)})
                 articles.append(article)
-                records.append(candidate.known(feed_url, article.title))
+                records.append(candidate.known(feed_url, article.title, fetched))
                 state.untitled_total += not candidate.entry.title
         return articles, records
 

@@ -15,6 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import TypeAdapter, ValidationError
+
+from newswire.contract import HeadlineChange
 from newswire.errors import ConfigError
 from newswire.ingest.base import Feed
 
@@ -35,11 +38,17 @@ CREATE TABLE IF NOT EXISTS articles (
     first_seen REAL NOT NULL,
     last_seen REAL NOT NULL,
     title TEXT NOT NULL DEFAULT '',
-    lede TEXT NOT NULL DEFAULT ''
+    lede TEXT NOT NULL DEFAULT '',
+    history TEXT NOT NULL DEFAULT '[]'
 );
 """
 # Columns added since the first state files: (name, declaration), added to an older file when it is opened.
-_ADDED_COLUMNS = (("title", "TEXT NOT NULL DEFAULT ''"), ("lede", "TEXT NOT NULL DEFAULT ''"))
+_ADDED_COLUMNS = (
+    ("title", "TEXT NOT NULL DEFAULT ''"),
+    ("lede", "TEXT NOT NULL DEFAULT ''"),
+    ("history", "TEXT NOT NULL DEFAULT '[]'"),
+)
+_HISTORY = TypeAdapter(tuple[HeadlineChange, ...])
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +59,19 @@ class KnownArticle:
     revision: int
     title: str = ""  # of the revision published last, to say what a new one changed
     lede: str = ""
+    history: tuple[HeadlineChange, ...] = ()  # the headlines before ``title``, oldest first
+
+
+def _history_json(history: tuple[HeadlineChange, ...]) -> str:
+    return _HISTORY.dump_json(history).decode("utf-8")
+
+
+def _history_of(text: str) -> tuple[HeadlineChange, ...]:
+    """The headlines a row keeps; none when it keeps something else (a file written by a newer poller, damaged)."""
+    try:
+        return _HISTORY.validate_json(text)
+    except ValidationError:
+        return ()
 
 
 class StateFile:
@@ -129,26 +151,32 @@ class StateFile:
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = self._reader.execute(
-                    f"SELECT id, feed_url, hash, revision, title, lede FROM articles WHERE id IN ({marks})",  # noqa: S608
+                    f"SELECT id, feed_url, hash, revision, title, lede, history FROM articles WHERE id IN ({marks})",  # noqa: S608
                     chunk,
                 ).fetchall()
-                for row in rows:
-                    found[row[0]] = KnownArticle(*row)
+                for identity, feed_url, digest, revision, title, lede, history in rows:
+                    found[identity] = KnownArticle(
+                        identity, feed_url, digest, revision, title, lede, _history_of(history)
+                    )
         return found
 
     def record_published(self, articles: Iterable[KnownArticle]) -> None:
         """Remember articles the bus has acknowledged."""
         now = time.time()
-        rows = [(a.id, a.feed_url, a.hash, a.revision, now, now, a.title, a.lede) for a in articles]
+        rows = [
+            (a.id, a.feed_url, a.hash, a.revision, now, now, a.title, a.lede, _history_json(a.history))
+            for a in articles
+        ]
         if not rows:
             return
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO articles (id, feed_url, hash, revision, first_seen, last_seen, title, lede) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO articles (id, feed_url, hash, revision, first_seen, last_seen, title, lede, history) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, "
-                "last_seen = excluded.last_seen, title = excluded.title, lede = excluded.lede",
+                "last_seen = excluded.last_seen, title = excluded.title, lede = excluded.lede, "
+                "history = excluded.history",
                 rows,
             )
             self._db.execute("COMMIT")

@@ -71,11 +71,28 @@ class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
+class HeadlineChange(_Message):
+    """An earlier headline of an article, and when the poller saw it replaced."""
+
+    title: str
+    until: datetime = Field(description="When the poller saw the next headline (the fetch time).")
+
+    @field_validator("until")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
+
+    @field_serializer("until")
+    def _wire_time(self, value: datetime) -> str:
+        return format_time(value)
+
+
 class Revision(_Message):
     """What changed in an article the poller had published before (on revision 2 and later, optional in raw/1).
 
     The previous texts are ``None`` when the poller publishing the revision no longer knew them (the feed moved to
-    it from another poller); the flags are then ``None`` too.
+    it from another poller); the flags are then ``None`` too, and so is ``history``, which messages written before
+    it lack as well.
     """
 
     previous_title: str | None = None
@@ -83,6 +100,11 @@ class Revision(_Message):
     title_changed: bool | None = None
     lede_changed: bool | None = None
     revised_at: datetime = Field(description="When the poller saw the change (the fetch time).")
+    history: list[HeadlineChange] | None = Field(
+        default=None,
+        description="The headlines the article had before this revision's, oldest first, each with when it was "
+        "replaced (the last is `previous_title` when this revision changed it); the poller keeps the last few.",
+    )
 
     @field_serializer("revised_at")
     def _wire_time(self, value: datetime) -> str:

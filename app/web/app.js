@@ -700,10 +700,11 @@ function drawArticle(article) {
   }
   if (article.revision > 1) fact(facts, "Revision", String(article.revision));
   const revised = article.revised;
-  if (revised && revised.title_changed && revised.previous_title) {
-    const was = element("span", "“" + revised.previous_title + "”, until ");
-    was.append(timeElement(revised.revised_at));
-    fact(facts, "Headline before", was);
+  if (revised && Array.isArray(revised.history) && revised.history.length) {
+    fact(facts, revised.history.length > 1 ? "Earlier headlines" : "Headline before", headlineHistory(revised.history));
+  } else if (revised && revised.title_changed && revised.previous_title) {
+    // A revision written before the poller kept a history: only the headline just before is known.
+    fact(facts, "Headline before", headlineHistory([{ title: revised.previous_title, until: revised.revised_at }]));
   }
   if (revised && revised.lede_changed && revised.previous_lede) fact(facts, "Lede before", revised.previous_lede);
   parts.push(facts, element("h3", "Entities (" + (article.entities || []).length + ")"));
@@ -716,6 +717,17 @@ function drawArticle(article) {
   if (!entities.children.length) entities.append(element("li", "none found", "empty"));
   parts.push(entities);
   return parts;
+}
+
+// The headlines an article had before, oldest first, each with the time the poller saw it replaced (as text).
+function headlineHistory(history) {
+  const list = element("ol", null, history.length > 1 ? "headline-history" : "headline-history single");
+  for (const change of history) {
+    const item = element("li", "“" + change.title + "”, until ");
+    item.append(timeElement(change.until));
+    list.append(item);
+  }
+  return list;
 }
 
 function fact(list, term, value) {

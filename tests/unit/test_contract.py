@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from newswire.contract import (
     DeadLetter,
+    HeadlineChange,
     Origin,
+    Revision,
     article_id,
     decode_deadletter,
     decode_enriched,
@@ -105,6 +107,73 @@ def test_the_schema_files_describe_what_producers_write():
         jsonschema.validate(json.loads(value), json_schema(kind))
 
 
+def revised_factory() -> Any:
+    """The third revision of an article whose headline changed twice."""
+    return article_factory(
+        title="Wagner columns turn back 200 km from Moscow",
+        revision=3,
+        revised=Revision(
+            previous_title="Wagner columns reach Lipetsk",
+            previous_lede="Prigozhin says his fighters are on the M4 motorway.",
+            title_changed=True,
+            lede_changed=False,
+            revised_at=datetime(2023, 6, 24, 18, 30, tzinfo=UTC),
+            history=[
+                HeadlineChange(title="Wagner columns move north", until=datetime(2023, 6, 24, 9, 15, 0, 250000, UTC)),
+                HeadlineChange(title="Wagner columns reach Lipetsk", until=datetime(2023, 6, 24, 18, 30, tzinfo=UTC)),
+            ],
+        ),
+    )
+
+
+def test_a_revision_carries_the_earlier_headlines_over_the_wire_oldest_first():
+    import jsonschema
+
+    article = revised_factory()
+    document = json.loads(encode_raw(article))
+    assert document["revised"]["history"] == [
+        {"title": "Wagner columns move north", "until": "2023-06-24T09:15:00.250Z"},
+        {"title": "Wagner columns reach Lipetsk", "until": "2023-06-24T18:30:00Z"},
+    ]
+    assert decode_raw(encode_raw(article)) == article
+    enriched = enriched_factory(article)
+    assert decode_enriched(encode_enriched(enriched)).revised == article.revised
+    for kind, value in (("raw", encode_raw(article)), ("enriched", encode_enriched(enriched))):
+        jsonschema.validate(json.loads(value), json_schema(kind))
+
+
+def test_a_revision_written_before_the_history_is_still_read():
+    document = json.loads(encode_raw(revised_factory()))
+    del document["revised"]["history"]
+    revised = decode_raw(json.dumps(document)).revised
+    assert revised is not None and revised.history is None
+    assert revised.previous_title == "Wagner columns reach Lipetsk"
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        "Wagner columns move north",
+        {"title": "Wagner columns move north", "until": "2023-06-24T09:15:00Z"},
+        [{"title": "Wagner columns move north"}],
+        [{"until": "2023-06-24T09:15:00Z"}],
+        [{"title": None, "until": "2023-06-24T09:15:00Z"}],
+        [{"title": "Wagner columns move north", "until": "2023-06-24T09:15:00"}],
+        [{"title": "Wagner columns move north", "until": "the morning"}],
+        ["Wagner columns move north"],
+    ],
+)
+def test_a_malformed_history_is_refused(history):
+    for encoded, decode in (
+        (encode_raw(revised_factory()), decode_raw),
+        (encode_enriched(enriched_factory(revised_factory())), decode_enriched),
+    ):
+        document = json.loads(encoded)
+        document["revised"]["history"] = history
+        with pytest.raises(ContractError, match="history"):
+            decode(json.dumps(document))
+
+
 def test_dead_letter_round_trip():
     letter = DeadLetter(
         stage="processor",
@@ -167,7 +236,11 @@ def test_the_fast_schema_check_never_passes_what_the_reference_validator_refuses
     """Valid messages skip the reference JSON Schema validator, so the compiled one must be at least as strict."""
     import jsonschema
 
-    for kind, value in (("raw", encode_raw(article_factory())), ("enriched", encode_enriched(enriched_factory()))):
+    revised = revised_factory()
+    for kind, value in (
+        ("raw", encode_raw(data.draw(st.sampled_from([article_factory(), revised])))),
+        ("enriched", encode_enriched(enriched_factory(data.draw(st.sampled_from([article_factory(), revised]))))),
+    ):
         document = json.loads(value)
         path = data.draw(st.sampled_from(_paths(document)))
         action = data.draw(st.sampled_from(["delete", "replace", "extra"]))
