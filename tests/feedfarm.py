@@ -6,6 +6,19 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import feedparser
+
+from newswire.app.demo import DEMO_FEEDS
+
+
+def demo_texts() -> list[tuple[str, str]]:
+    """(title, summary) of every entry of the demo feeds, in a fixed order: text for generated articles."""
+    texts = []
+    for path in sorted(DEMO_FEEDS.glob("*.xml")):
+        for entry in feedparser.parse(path.read_bytes()).entries:
+            texts.append((entry.get("title", ""), entry.get("summary", "")))
+    return texts
+
 
 def serve_feeds(feed_xml: Callable[[int], bytes]) -> ThreadingHTTPServer:
     """A server on a free loopback port answering ``GET /<n>.xml`` with ``feed_xml(n)``, started in a daemon

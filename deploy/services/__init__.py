@@ -34,9 +34,11 @@ from newswire.services.java import JVM_ROOT, es_min_java, find_java_home, java_m
 from newswire.services.kafka import (
     kafka_broker_count,
     kafka_command,
+    kafka_install_dir,
     new_kafka_cluster_id,
     render_kafka_log4j,
     render_kafka_properties,
+    start_kafka,
 )
 from newswire.services.lifecycle import ServiceStatus, down, reset, status, up
 from newswire.services.maven import DEFAULT_POM, install
@@ -60,6 +62,7 @@ __all__ = [
     "java_major",
     "kafka_broker_count",
     "kafka_command",
+    "kafka_install_dir",
     "new_kafka_cluster_id",
     "parse_java_version",
     "render_es_jvm_options",
@@ -67,6 +70,7 @@ __all__ = [
     "render_kafka_log4j",
     "render_kafka_properties",
     "reset",
+    "start_kafka",
     "status",
     "up",
 ]

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from newswire.errors import ServicesError
-from newswire.services.config import HOST, KAFKA, ServicesConfig, _heap, _Paths
+from newswire.services.config import HOST, KAFKA, ServicesConfig, _heap, _Paths, _paths
 from newswire.services.java import _kafka_java
 from newswire.services.process import _base_env, _spawn_detached
 
@@ -96,6 +96,18 @@ def kafka_command(cfg: ServicesConfig, java_home: Path, paths: _Paths) -> list[s
         "kafka.Kafka",
         str(paths.kafka_config),
     ]
+
+
+def kafka_install_dir(cfg: ServicesConfig) -> Path:
+    """Where the Kafka install of ``cfg`` lives (under its home); :func:`~newswire.services.up` puts it there."""
+    return _paths(cfg).kafka_install
+
+
+def start_kafka(cfg: ServicesConfig) -> int:
+    """Start the broker of ``cfg``, detached, from the install in :func:`kafka_install_dir`, formatting its data
+    folder on the first start; its process id. Unlike :func:`~newswire.services.up` it installs nothing and does not
+    wait for the broker to answer (see :func:`kafka_broker_count`)."""
+    return _start_kafka(cfg, _paths(cfg))
 
 
 def _start_kafka(cfg: ServicesConfig, paths: _Paths) -> int:

@@ -7,7 +7,8 @@
   last flush, raising :class:`BusError` with the topic and the error of the first that failed.
 - **Consuming.** Consumers join their group with auto-commit off; :meth:`KafkaConsumer.commit` commits, for each
   partition, the offset after the highest record given. A commit that the group refuses (the consumer was thrown
-  out, or the group rebalanced) raises :class:`BusError`; the records are then delivered again.
+  out, or the group rebalanced) raises :class:`BusError`; the records are then delivered again. A poll waits for
+  the broker in rounds of at least 50 ms, so a broker that stops answering leaves it waiting, not spinning.
 - **Failing fast.** Opening the bus first tries a plain TCP connection to the bootstrap servers (a refused port or
   an unknown host fails at once), then bootstraps an admin client; if no broker answers within ``connect_timeout``
   seconds it raises :class:`BusUnavailable` with one line naming the servers. Topics are never created by accident:
@@ -186,6 +187,7 @@ class KafkaBus(Bus):
             _forbid_topic_creation(client._cluster)
             client.subscribe(list(topics))
         consumer = KafkaConsumer(client, group, self.servers)
+        _pace_fetch_waits(client, consumer)
         self._clients.add(consumer)
         return consumer
 
@@ -276,6 +278,37 @@ def _forbid_topic_creation(cluster: Any) -> None:
         config["allow_auto_create_topics"] = False
     else:
         logger.warning("kafka-python changed: cannot switch off topic auto-creation; unknown topics may be created")
+
+
+# The shortest wait for a fetch response in one round of a group consumer's poll (see _pace_fetch_waits).
+MIN_FETCH_WAIT_MS = 50
+
+
+def _pace_fetch_waits(client: kafka.KafkaConsumer, consumer: KafkaConsumer) -> None:
+    """Keep a group consumer's poll from spinning, and growing, while its broker holds a request unanswered.
+
+    kafka-python 3.0.12 caps each round of ``poll`` at the time left to the next heartbeat; while a heartbeat waits
+    for a broker that has stopped answering (hung, frozen, cut off without a reset), that is 0 for as long as the
+    request lasts (``request_timeout``, 30 s), so ``poll`` loops without waiting, and every round hangs another
+    callback and event on the fetch in flight: a poller on a frozen broker took a core and grew by 250-400 MB
+    until the request timed out. Each round here waits at least :data:`MIN_FETCH_WAIT_MS` (never more than the
+    caller's own timeout): a fetch that completes still wakes it at once, and a heartbeat goes out at most that much
+    later. The wait is set where kafka-python reads it (its fetcher); without one, a warning, and the library's own.
+    Found with tests/integration/test_backpressure.py and not yet reported upstream; a sibling busy loop (several
+    brokers) was fixed in dpkp/kafka-python pull request 3084, before 3.0.12, which still has this one.
+    """
+    fetcher: Any = getattr(client, "_fetcher", None)
+    fetch_records = getattr(fetcher, "fetch_records", None)
+    if fetcher is None or fetch_records is None:
+        logger.warning("kafka-python changed: cannot pace its fetch waits; a hung broker may make poll spin")
+        return
+
+    def paced(max_records: int | None = None, update_offsets: bool = True, timeout_ms: float | None = None) -> Any:
+        if timeout_ms is not None:
+            timeout_ms = max(timeout_ms, consumer.min_fetch_wait_ms)
+        return fetch_records(max_records, update_offsets=update_offsets, timeout_ms=timeout_ms)
+
+    fetcher.fetch_records = paced
 
 
 def _probe(servers: str, timeout: float) -> None:
@@ -369,10 +402,13 @@ class KafkaConsumer(Consumer):
         self._client = client
         self.group = group
         self._servers = servers
+        self.min_fetch_wait_ms = 0  # during a poll: what _pace_fetch_waits may wait, at most the poll's timeout
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
+        timeout_ms = int(timeout * 1000)
+        self.min_fetch_wait_ms = min(MIN_FETCH_WAIT_MS, timeout_ms)
         with _KafkaErrors(self._servers, f"read for group {self.group!r}"):
-            batches = self._client.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+            batches = self._client.poll(timeout_ms=timeout_ms, max_records=max_records)
         records: list[Record] = []
         for partition in sorted(batches, key=lambda tp: (tp.topic, tp.partition)):
             records += [

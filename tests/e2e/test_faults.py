@@ -20,15 +20,13 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from xml.sax.saxutils import escape
 
-import feedparser
 import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, KafkaProducer
 
-from newswire.app.demo import DEMO_FEEDS
 from tests.conftest import pipeline_names
 from tests.e2e.conftest import base_env, compose_command, run_newswire, wait_until
-from tests.feedfarm import serve_feeds
+from tests.feedfarm import demo_texts, serve_feeds
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.elasticsearch, pytest.mark.slow]
 
@@ -39,20 +37,12 @@ ARRIVAL_SECONDS = 90  # the articles appear over this long, so kills land while 
 POISON = [b"{not json", b"\xff\xfe garbage", b'{"schema": "newswire.raw/99", "id": "x"}', b"[]"]
 
 
-def _demo_texts() -> list[tuple[str, str]]:
-    texts = []
-    for path in sorted(DEMO_FEEDS.glob("*.xml")):
-        for entry in feedparser.parse(path.read_bytes()).entries:
-            texts.append((entry.get("title", ""), entry.get("summary", "")))
-    return texts
-
-
 class FeedFarm:
     """``FEEDS`` RSS feeds on loopback; article ``n`` appears at ``start + n * ARRIVAL_SECONDS / ARTICLES``."""
 
     def __init__(self, articles: int) -> None:
         rng = random.Random(1480)
-        demo = _demo_texts()
+        demo = demo_texts()
         self.start = time.monotonic()
         self.published = datetime(2023, 6, 24, 6, 0, tzinfo=UTC)
         self.items: list[tuple[int, str, str]] = []
