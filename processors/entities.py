@@ -19,6 +19,7 @@ re-exported here.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -46,6 +47,7 @@ __all__ = [
     "load_pipeline",
     "load_spacy",
     "model_version",
+    "require_model",
     "shared_pipeline",
 ]
 
@@ -70,6 +72,16 @@ _DATELINE = re.compile(
 # "Africa CDC" in "The Africa Centres for Disease Control and Prevention (Africa CDC": an abbreviation of a few words.
 _ABBREVIATION = re.compile(r"(?:[A-Z][a-z]+\s)?[A-Z][A-Za-z&]*[A-Z][A-Za-z&]*")
 _NEVER_NAMES = frozenset({"DATE", "TIME", "MONEY", "QUANTITY", "PERCENT", "CARDINAL", "ORDINAL"})
+
+
+def require_model(model: str) -> None:
+    """Fail as :func:`load_spacy` would when the spaCy pipeline ``model`` is not installed, without loading it (a
+    processor whose spaCy runs in a worker process checks this before it starts anything)."""
+    if importlib.util.find_spec(model) is None:
+        raise EnrichmentError(
+            f"the spaCy model {model!r} is not installed (pip install {model.replace('_', '-')}); "
+            "set NEWSWIRE_SPACY_MODEL to an installed one"
+        )
 
 
 def load_spacy(model: str, exclude: Sequence[str]) -> Any:

@@ -44,12 +44,17 @@ def add_commands(
 
 def run_process(args: argparse.Namespace, settings: Settings) -> int:
     """Run the processor stage until SIGTERM/SIGINT."""
-    from newswire.processors.entities import shared_pipeline  # noqa: PLC0415 - loads spaCy
+    from newswire.processors.entities import require_model, shared_pipeline  # noqa: PLC0415 - loads spaCy
     from newswire.processors.runtime import prepare_long_run  # noqa: PLC0415
     from newswire.processors.service import build_process_stage  # noqa: PLC0415
 
     stop = stop_event()
-    shared_pipeline(settings.spacy_model)  # a missing model fails here, before anything touches the broker
+    # A missing model fails here, before anything touches the broker; with spaCy in its worker process, this
+    # process never loads it.
+    if settings.spacy_worker:
+        require_model(settings.spacy_model)
+    else:
+        shared_pipeline(settings.spacy_model)
     parts = Parts.choose(settings, Default.SERVICE)
     bus = parts.open_bus(settings, client_id="newswire-processor")
     lag_bus = None

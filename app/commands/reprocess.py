@@ -66,10 +66,14 @@ def add_commands(
 
 
 def _reprocess(args: argparse.Namespace, settings: Settings) -> int:
-    from newswire.processors.entities import shared_pipeline  # noqa: PLC0415 - loads spaCy
+    from newswire.processors.entities import require_model, shared_pipeline  # noqa: PLC0415 - loads spaCy
 
     stop = stop_event()
-    shared_pipeline(settings.spacy_model)  # a missing model fails here, before anything is read
+    # A missing model fails here, before anything is read; with spaCy in its worker process, this one never loads it.
+    if settings.spacy_worker:
+        require_model(settings.spacy_model)
+    else:
+        shared_pipeline(settings.spacy_model)
     bus = Parts.choose(settings, Default.FIND, embedded=args.embedded).open_bus(
         settings, client_id="newswire-reprocess"
     )
