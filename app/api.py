@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Literal
 
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -138,6 +139,18 @@ class BadParameter(InvalidQuery):
     """A query-string parameter the API cannot use (answered with 400)."""
 
 
+class _JSONAnswer(JSONResponse):
+    """A JSON answer encoded by orjson: the bytes of Starlette's ``JSONResponse`` (UTF-8, no spaces) for our
+    documents, in a thirtieth of the time (a search's answer took 0.24 ms of CPU with the standard library).
+
+    Unlike the standard library, orjson writes a float that is not a number as ``null`` rather than failing, and
+    writes ``1e-05`` as ``0.00001`` (the same number to any JSON reader).
+    """
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 def create_app(open_store: Callable[[], SearchStore], *, allowed_hosts: Sequence[str] = DEFAULT_HOSTS) -> Starlette:
     """The API and page over the store ``open_store()`` returns: opened at start-up, closed at shutdown.
 
@@ -198,7 +211,7 @@ def create_app(open_store: Callable[[], SearchStore], *, allowed_hosts: Sequence
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": " ".join(str(message).split())}, status_code=status)
+    return _JSONAnswer({"error": " ".join(str(message).split())}, status_code=status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -231,7 +244,7 @@ async def _search(request: Request) -> Response:
     query, query_tokens = _search_query(request)
     store: SearchStore = request.app.state.store
     result = await run_in_threadpool(lambda: store.search(with_current_storyline(store, query)))
-    return JSONResponse(result_as_json(result, query_tokens, set(query.entities)))
+    return _JSONAnswer(result_as_json(result, query_tokens, set(query.entities)))
 
 
 async def _article(request: Request) -> Response:
@@ -243,7 +256,7 @@ async def _article(request: Request) -> Response:
     article = await run_in_threadpool(store.get, article_id)
     if article is None:
         return _error(404, f"no article with id {article_id!r}")
-    return JSONResponse(article.model_dump(mode="json", by_alias=True))
+    return _JSONAnswer(article.model_dump(mode="json", by_alias=True))
 
 
 async def _stories(request: Request) -> Response:
@@ -259,7 +272,7 @@ async def _stories(request: Request) -> Response:
     )
     store: SearchStore = request.app.state.store
     result = await run_in_threadpool(store.stories, query)
-    return JSONResponse(stories_as_json(result))
+    return _JSONAnswer(stories_as_json(result))
 
 
 async def _story(request: Request) -> Response:
@@ -275,7 +288,7 @@ async def _story(request: Request) -> Response:
         found = read_story(store, story_id, level)
         if found is None:
             return _error(404, f"no story with id {story_id!r}")
-        return JSONResponse(story_as_json(*found))
+        return _JSONAnswer(story_as_json(*found))
 
     return await run_in_threadpool(read)
 
@@ -298,8 +311,8 @@ async def _health(request: Request) -> Response:
         health = await run_in_threadpool(read)
     except NewswireError as exc:
         logger.warning("health check: %s", exc)
-        return JSONResponse({"status": "unavailable", "error": UNAVAILABLE}, status_code=503)
-    return JSONResponse(health)
+        return _JSONAnswer({"status": "unavailable", "error": UNAVAILABLE}, status_code=503)
+    return _JSONAnswer(health)
 
 
 async def _suggest(request: Request) -> Response:
@@ -311,7 +324,7 @@ async def _suggest(request: Request) -> Response:
     prefix = _text("prefix", single["prefix"])
     store: SearchStore = request.app.state.store
     found = await run_in_threadpool(store.suggest, field, prefix, size)
-    return JSONResponse(suggestions_as_json(field, prefix, found))
+    return _JSONAnswer(suggestions_as_json(field, prefix, found))
 
 
 async def _live(request: Request) -> Response:
@@ -360,7 +373,7 @@ async def _metrics(request: Request) -> Response:
 
 async def _openapi(request: Request) -> Response:
     _parameters(request, (), ())
-    return JSONResponse(openapi_document())
+    return _JSONAnswer(openapi_document())
 
 
 async def _docs(request: Request) -> Response:

@@ -14,13 +14,13 @@ alternating order) against:
 - ``es direct``: Elasticsearch itself, ``POST /<alias>/_search`` with the very body the store builds for the search;
 - ``es store``: ``ElasticsearchStore.search`` called in this process (the middle reference);
 - ``es api``: ``GET /api/search`` of ``newswire serve`` (a process of its own, as a user runs it) over that alias;
-- ``es api nodelay``: the same API with TCP_NODELAY on its listening socket (see :data:`NODELAY_SERVE`: as
-  shipped, a kept-alive connection waits about 40 ms for each answer's body);
-- ``embedded store``, ``embedded api`` and ``embedded api nodelay``: the same over the embedded store.
+- ``embedded store`` and ``embedded api``: the same over the embedded store.
 
-Each phase prints p50, p95, p99, throughput, errors (which must be 0) and, for the API, the CPU time its process
-spent per search; the 1-minute load average before and after shows what else ran. The API's overhead is ``es api`` p95
-minus ``es direct`` p95; with ``--paired-seconds``, one client also sends each search to the API and straight to
+Each phase prints p50, p95, p99, throughput, errors (which must be 0), for the API the CPU time its process spent
+per search, and the CPU time the whole machine was busy per search (this process, the node, the API and whatever
+else ran: when the cores are the limit, 20 clients back to back on 2 cores each wait about 10 times that); the
+1-minute load average before and after shows what else ran. The API's overhead is ``es api`` p95 minus
+``es direct`` p95; with ``--paired-seconds``, one client also sends each search to the API and straight to
 the node back to back (alternating which goes first) and the median of the per-search differences is the API's own
 cost without queueing. Before the load every search is checked to find the same number of articles through the API,
 the store and the node. Results go to ``bench/results/search.json``.
@@ -60,7 +60,7 @@ from newswire.indexer.embedded import EmbeddedStore
 from newswire.search import SearchQuery, SearchStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
-PORTS = {"es": 8793, "embedded": 8794, "es nodelay": 8795, "embedded nodelay": 8796}
+PORTS = {"es": 8793, "embedded": 8794}
 BATCH = 500
 START = datetime(2023, 6, 1, tzinfo=UTC)
 WEEKS = 6
@@ -390,6 +390,7 @@ class Phase:
     load_before: float = 0.0
     load_after: float = 0.0
     server_cpu_ms: float | None = None  # CPU time of the API's process per search (user and system)
+    machine_busy: float = 0.0  # CPU seconds the machine's cores were busy, every process together
 
     def add(self, part: Phase) -> None:
         """Pool the figures of another round of the same phase into this one."""
@@ -397,6 +398,7 @@ class Phase:
         self.latencies.extend(part.latencies)
         self.errors += part.errors
         self.seconds += part.seconds
+        self.machine_busy += part.machine_busy
         self.load_after = part.load_after
 
     def figures(self) -> dict[str, Any]:
@@ -411,6 +413,7 @@ class Phase:
             "mean_ms": round(statistics.fmean(ms), 2),
             "load_average": [self.load_before, self.load_after],  # the 1-minute figure before and after
             **({"server_cpu_ms_per_search": round(self.server_cpu_ms, 2)} if self.server_cpu_ms is not None else {}),
+            "machine_cpu_ms_per_search": round(self.machine_busy * 1000 / len(ms), 2),
         }
 
 
@@ -418,6 +421,12 @@ def cpu_seconds(pid: int) -> float:
     """The user and system CPU time of process ``pid`` so far (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """The CPU time all cores have been busy so far, every process together (Linux; idle and I/O wait left out)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(ordered: list[float], share: float) -> float:
@@ -453,10 +462,12 @@ def load(name: str, senders: list[Send], made: list[Search], seconds: float) -> 
         thread.start()
     deadline = time.perf_counter() + seconds
     begun = time.perf_counter()
+    busy = machine_busy_seconds()
     barrier.wait()
     for thread in threads:
         thread.join()
     phase.seconds = time.perf_counter() - begun
+    phase.machine_busy = machine_busy_seconds() - busy
     phase.load_after = round(os.getloadavg()[0], 2)
     return phase
 
@@ -526,29 +537,15 @@ def paired(first: Send, second: Send, made: list[Search], seconds: float) -> dic
 # --- the run --------------------------------------------------------------------------------------------------
 
 
-# ``newswire serve`` with one change: TCP_NODELAY on its listening socket (accepted sockets inherit it on Linux).
-# ``listen`` makes the socket with ``socket.create_server``, whose protocol number is 0, so asyncio's transport does
-# not set TCP_NODELAY on the connections (it does only for sockets made with IPPROTO_TCP); uvicorn writes a
-# response's head and body separately, and on a kept-alive connection the body then waits for the client's delayed
-# ACK (about 40 ms on Linux). This variant shows what the API costs without that wait.
-NODELAY_SERVE = """
-import socket, sys
-from newswire.app import cli
-from newswire.app.commands import serve
-made = serve.listen
-def listen(host, port):
-    sock = made(host, port)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
-serve.listen = listen
-sys.exit(cli.main(sys.argv[1:]))
-"""
-
-
-def serve(kind: str, port: int, env: dict[str, str], log: Path, *, nodelay: bool = False) -> subprocess.Popen[bytes]:
-    """``newswire serve`` on loopback as a user starts it (or with :data:`NODELAY_SERVE`'s change)."""
-    program = [sys.executable, "-c", NODELAY_SERVE] if nodelay else [str(Path(sys.executable).with_name("newswire"))]
-    command = [*program, "serve", "--port", str(port), *(["--embedded"] if kind == "embedded" else [])]
+def serve(kind: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``newswire serve`` on loopback as a user starts it."""
+    command = [
+        str(Path(sys.executable).with_name("newswire")),
+        "serve",
+        "--port",
+        str(port),
+        *(["--embedded"] if kind == "embedded" else []),
+    ]
     clean = {key: value for key, value in os.environ.items() if not key.startswith("NEWSWIRE_")}
     process = subprocess.Popen(command, env=clean | env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     for _ in range(300):
@@ -617,17 +614,14 @@ def main() -> int:
         on_embedded = {"NEWSWIRE_DATA_DIR": str(folder)}
         for name, env in (("es", on_es), ("embedded", on_embedded)):
             servers[name] = serve(name, PORTS[name], env, log)
-            servers[f"{name} nodelay"] = serve(name, PORTS[f"{name} nodelay"], env, log, nodelay=True)
         check(made, PORTS["es"], elastic, args.es, alias)
         check(made, PORTS["embedded"], embedded, None, alias)
         plan: dict[str, Callable[[], Send]] = {
             "es direct": lambda: direct_sender(args.es, alias),
             "es store": lambda: store_sender(elastic),
             "es api": lambda: api_sender(PORTS["es"]),
-            "es api nodelay": lambda: api_sender(PORTS["es nodelay"]),
             "embedded store": lambda: store_sender(embedded),
             "embedded api": lambda: api_sender(PORTS["embedded"]),
-            "embedded api nodelay": lambda: api_sender(PORTS["embedded nodelay"]),
         }
         senders = {name: [make() for _ in range(args.clients)] for name, make in plan.items()}
         for name, group in senders.items():
@@ -647,16 +641,15 @@ def main() -> int:
             print(_row(phase))
         figures = {name: phase.figures() for name, phase in phases.items()}
         results["phases"] = figures
-        for api in ("es api", "es api nodelay"):
-            overhead = figures[api]["p95_ms"] - figures["es direct"]["p95_ms"]
-            results[f"{api} p95 overhead_ms"] = round(overhead, 2)
-            print(f"{api}: p95 overhead over Elasticsearch under load {overhead:.1f} ms (target < 10 ms)")
-        for api in ("es", "es nodelay") if args.paired_seconds > 0 else ():
-            used = cpu_seconds(servers[api].pid)
-            one = paired(api_sender(PORTS[api]), direct_sender(args.es, alias), made, args.paired_seconds)
-            one["server_cpu_ms_per_search"] = round((cpu_seconds(servers[api].pid) - used) * 1000 / one["pairs"], 2)
-            results[f"paired one client, {api} api vs direct"] = one
-            print(f"one client, {api} API and node back to back: median difference {one['median_difference_ms']} "
+        overhead = figures["es api"]["p95_ms"] - figures["es direct"]["p95_ms"]
+        results["es api p95 overhead_ms"] = round(overhead, 2)
+        print(f"es api: p95 overhead over Elasticsearch under load {overhead:.1f} ms (target < 10 ms)")
+        if args.paired_seconds > 0:
+            used = cpu_seconds(servers["es"].pid)
+            one = paired(api_sender(PORTS["es"]), direct_sender(args.es, alias), made, args.paired_seconds)
+            one["server_cpu_ms_per_search"] = round((cpu_seconds(servers["es"].pid) - used) * 1000 / one["pairs"], 2)
+            results["paired one client, es api vs direct"] = one
+            print(f"one client, es API and node back to back: median difference {one['median_difference_ms']} "
                   f"ms over {one['pairs']} pairs (p50 api, direct {one['p50_ms']}; p95 {one['p95_ms']}; server CPU "
                   f"{one['server_cpu_ms_per_search']} ms a search)")  # fmt: skip
         results["load_average_end"] = [round(value, 2) for value in os.getloadavg()]
@@ -686,6 +679,7 @@ def _row(phase: Phase) -> str:
         f"{phase.name:<20} p50 {f['p50_ms']:7.1f} ms  p95 {f['p95_ms']:7.1f} ms  p99 {f['p99_ms']:7.1f} ms  "
         f"{f['throughput_per_s']:7.1f} searches/s  errors {f['errors']}  (load {phase.load_before}-{phase.load_after})"
         + (f"  server CPU {phase.server_cpu_ms:.1f} ms a search" if phase.server_cpu_ms is not None else "")
+        + f"  machine CPU {f['machine_cpu_ms_per_search']:.1f} ms a search"
     )
 
 

@@ -8,6 +8,7 @@ a page may insert it as HTML as it is. :func:`highlight_text` gives the plain te
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Iterator
 
@@ -20,6 +21,9 @@ MAX_HIGHLIGHTS = 3
 FRAGMENT_CHARS = 160
 _WORD = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
+MAX_CACHED_STEMS = 100_000
+_STEMS: dict[str, str] = {}  # token -> stem; dict operations are atomic, so threads may share it
+_ASCII_NON_WORD = str.maketrans({code: " " for code in range(128) if not _WORD.fullmatch(chr(code))})
 
 
 class Highlighter:
@@ -66,17 +70,42 @@ class Highlighter:
         return tuple(fragments)
 
     def _matches(self, text: str) -> list[re.Match[str]]:
-        words, tokens = _tokens(text)
-        marked = {i for i, token in enumerate(tokens) if token in self.words or token.startswith(self.prefixes)}
-        if self.stems:
-            distinct = sorted(set(tokens))  # stemmed once each: most words of a text come back
-            stemmed = dict(zip(distinct, stems(distinct), strict=True))
-            marked.update(i for i, token in enumerate(tokens) if stemmed[token] in self.stems)
-        for phrase in self.phrases:
-            for i in range(len(tokens) - len(phrase) + 1):
-                if tuple(tokens[i : i + len(phrase)]) == phrase:
-                    marked.update(range(i, i + len(phrase)))
+        tokens, words = _tokens(text)
+        marked = self._marked(tokens)
+        if not marked:
+            return []
+        if words is None:  # token i is word i: find the places of the matched words only
+            found = _WORD.finditer(text)
+            matches: list[re.Match[str]] = []
+            after = 0
+            for i in sorted(marked):
+                matches.append(next(itertools.islice(found, i - after, None)))
+                after = i + 1
+            return matches
         return list({words[i].start(): words[i] for i in sorted(marked)}.values())
+
+    def _marked(self, tokens: list[str]) -> set[int]:
+        """The indexes of the matched tokens; each distinct token is compared (and stemmed) once."""
+        distinct = set(tokens)
+        found = distinct & self.words
+        if self.prefixes:
+            found.update(token for token in distinct if token.startswith(self.prefixes))
+        if self.stems:
+            found.update(token for token, stemmed in _stemmed(distinct).items() if stemmed in self.stems)
+        marked = {i for i, token in enumerate(tokens) if token in found} if found else set()
+        for phrase in self.phrases:
+            if not phrase or not distinct.issuperset(phrase):
+                continue
+            width = len(phrase)
+            start = -1
+            try:
+                while True:
+                    start = tokens.index(phrase[0], start + 1)
+                    if tuple(tokens[start : start + width]) == phrase:
+                        marked.update(range(start, start + width))
+            except ValueError:  # no further place where the phrase's first token is
+                pass
+        return marked
 
     def _fragments(self, text: str) -> Iterator[str]:
         """Windows of about FRAGMENT_CHARS characters, from word boundaries, around the matched words."""
@@ -94,32 +123,55 @@ class Highlighter:
             cursor = start
             while index < len(matches) and matches[index].end() <= end:
                 match = matches[index]
-                pieces.append(_escaped(text[cursor : match.start()]) + "<em>" + _escaped(match.group()) + "</em>")
+                # a word is word characters only: nothing in it to escape or to fold
+                pieces.append(_escaped(text[cursor : match.start()]) + "<em>" + match.group() + "</em>")
                 cursor = match.end()
                 index += 1
             pieces.append(_escaped(text[cursor:end]))
             yield "".join(pieces).strip()
 
 
-def _tokens(text: str) -> tuple[list[re.Match[str]], list[str]]:
-    """The tokens of :func:`~newswire.query.tokenize` in ``text``, each with the word (a match in ``text``) it is in.
+def _tokens(text: str) -> tuple[list[str], list[re.Match[str]] | None]:
+    """The tokens of :func:`~newswire.query.tokenize` in ``text``; and None when token ``i`` is word ``i`` of the text
+    (the usual case), otherwise the word (a match in ``text``) each token is in.
 
     Lower-casing the whole text once gives the same tokens at the same places when it keeps the text's length (no
     character became two, as ``İ`` does) and has no capital sigma (whose lower case depends on where the word
-    ends); otherwise each word is lower-cased on its own.
+    ends): a character that lower-cases into one character is a word character exactly when its lower case is one
+    (a unit test checks every code point), so the words of the lower-cased text are those of the text. Otherwise
+    each word is lower-cased on its own.
     """
     lowered = text.lower()
+    if text.isascii():  # where \w is [A-Za-z0-9_]: the runs left when every other character is a space
+        return lowered.translate(_ASCII_NON_WORD).split(), None
     if len(lowered) == len(text) and "Σ" not in text:
-        words = list(_WORD.finditer(text))
-        tokens = [lowered[word.start() : word.end()] for word in words]
-        if all(_WORD.fullmatch(token) for token in tokens if not token.isalnum()):
-            return words, tokens
+        return _WORD.findall(lowered), None
     words, tokens = [], []
     for word in _WORD.finditer(text):
         for token in word_tokens(word.group()):
             words.append(word)
             tokens.append(token)
-    return words, tokens
+    return tokens, words
+
+
+def _stemmed(tokens: set[str]) -> dict[str, str]:
+    """Each token's stem (:func:`~newswire.query.stems`), from the stems of the tokens seen before when known: the
+    words of news texts come back, and a dictionary look-up costs a fraction of a call of the stemmer."""
+    stemmed: dict[str, str] = {}
+    missing: list[str] = []
+    for token in tokens:
+        known = _STEMS.get(token)
+        if known is None:
+            missing.append(token)
+        else:
+            stemmed[token] = known
+    if missing:
+        new = dict(zip(missing, stems(missing), strict=True))
+        if len(_STEMS) + len(new) > MAX_CACHED_STEMS:  # a long-running server meets ever more words
+            _STEMS.clear()
+        _STEMS.update(new)
+        stemmed.update(new)
+    return stemmed
 
 
 def _escaped(text: str) -> str:
