@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         "its consumer leaves the group (Kafka's max.poll.interval.ms, also the group's rebalance timeout). Nothing is "
         "lost when it does: the batch is not committed, and is read again once the stage rejoins.",
     )
+    producer_buffer_mb: int = Field(
+        default=64,
+        ge=1,
+        le=4096,
+        description="Megabytes of messages a Kafka producer may have sent and not yet had stored or failed; past it "
+        "a send fails (the caller keeps its data and tries later) instead of piling messages up while the broker is "
+        "away.",
+    )
     topic_retention_hours: int = Field(default=24 * 14, ge=1, description="Retention of the article topics.")
 
     # --- ingest --------------------------------------------------------------------------------------------------

@@ -189,4 +189,5 @@ def open_bus(settings: Settings, *, embedded: bool, client_id: str = "newswire")
         replication=settings.topic_replication,
         session_timeout=settings.group_session_seconds,
         max_poll_interval=settings.consumer_max_poll_seconds,
+        producer_buffer_bytes=settings.producer_buffer_mb * 2**20,
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -78,8 +79,10 @@ class KafkaBus(Bus):
         request_timeout: float = 30.0,
         session_timeout: float = 8.0,
         max_poll_interval: float = 300.0,
+        producer_buffer_bytes: int | None = None,
     ) -> None:
         self.servers = bootstrap_servers
+        self.producer_buffer_bytes = producer_buffer_bytes or DEFAULT_BUFFER_BYTES
         # A member that stops heartbeating leaves its group after session_timeout (kafka-python's default, 45 s,
         # kept a crashed poller's feeds unpolled that long); heartbeats every quarter of it. A member that heartbeats
         # but does not poll for max_poll_interval (a stage retrying one batch while the search cluster is down) is
@@ -170,7 +173,7 @@ class KafkaBus(Bus):
                 max_request_size=self.max_message_bytes,
             )
         _forbid_topic_creation(client._metadata)
-        producer = KafkaProducer(client, self.servers, self.max_message_bytes)
+        producer = KafkaProducer(client, self.servers, self.max_message_bytes, self.producer_buffer_bytes)
         self._clients.add(producer)
         return producer
 
@@ -280,6 +283,9 @@ def _forbid_topic_creation(cluster: Any) -> None:
         logger.warning("kafka-python changed: cannot switch off topic auto-creation; unknown topics may be created")
 
 
+# What a producer may have sent and not yet had settled (see KafkaProducer); NEWSWIRE_PRODUCER_BUFFER_MB.
+DEFAULT_BUFFER_BYTES = 64 * 2**20
+
 # The shortest wait for a fetch response in one round of a group consumer's poll (see _pace_fetch_waits).
 MIN_FETCH_WAIT_MS = 50
 
@@ -349,14 +355,38 @@ def _describe(exc: BaseException) -> str:
 
 
 class KafkaProducer(Producer):
-    """Sends through a kafka-python producer, keeping each message's future until the next :meth:`flush`."""
+    """Sends through a kafka-python producer, keeping each message's future until the next :meth:`flush`.
 
-    def __init__(self, client: kafka.KafkaProducer, servers: str, limit: int) -> None:
+    kafka-python 3 keeps every record it has not delivered until its delivery timeout (two minutes), with no bound
+    on their bytes (it has no ``buffer.memory``): a caller that sends again after a failed flush (ingest polls its
+    feeds again) would pile copies up for as long as the broker is away. So the messages sent and not yet settled
+    (stored, or failed for good) are counted, and a send that would take them over ``buffer_bytes`` waits for
+    earlier ones to settle, as the Java client's send waits for ``buffer.memory``, at most ``block_seconds``; then
+    it raises :class:`BusError`, and the caller keeps its data and tries later, as after any failed send.
+    """
+
+    def __init__(
+        self,
+        client: kafka.KafkaProducer,
+        servers: str,
+        limit: int,
+        buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+        block_seconds: float = 10.0,
+    ) -> None:
         self._client = client
         self._limit = limit
         self._servers = servers
+        self._buffer_bytes = buffer_bytes
+        self._block_seconds = block_seconds
         self._pending: list[tuple[str, Any]] = []
         self._closed = False
+        self._unsettled = 0  # bytes sent and not yet settled; kafka-python's sender thread settles them
+        self._settled = threading.Condition()
+
+    @property
+    def unsettled_bytes(self) -> int:
+        """Bytes of the messages sent and neither stored nor failed yet."""
+        return self._unsettled
 
     def send(self, topic: str, key: bytes | None, value: bytes) -> None:
         # kafka-python sizes the record itself and raises MessageSizeTooLargeError; checked here first, so the error
@@ -364,8 +394,31 @@ class KafkaProducer(Producer):
         size = message_size(key, value)
         if size > self._limit:
             raise MessageTooLarge(topic, key, size, self._limit)
-        with _KafkaErrors(self._servers, f"send to {topic}"):
-            self._pending.append((topic, self._client.send(topic, key=key, value=value)))
+        with self._settled:
+            # A message larger than the bound still goes when nothing else waits, or it never could.
+            room = self._settled.wait_for(
+                lambda: not self._unsettled or self._unsettled + size <= self._buffer_bytes, self._block_seconds
+            )
+            if not room:
+                raise BusError(
+                    f"Kafka at {self._servers} has not settled {self._unsettled / 2**20:.1f} MiB of messages sent "
+                    f"earlier within {self._block_seconds:g}s (the producer's bound: "
+                    f"{self._buffer_bytes / 2**20:.0f} MiB); not sending to {topic}"
+                )
+            self._unsettled += size
+        try:
+            with _KafkaErrors(self._servers, f"send to {topic}"):
+                future = self._client.send(topic, key=key, value=value)
+        except BaseException:
+            self._settle(size, None)
+            raise
+        future.add_both(self._settle, size)
+        self._pending.append((topic, future))
+
+    def _settle(self, size: int, _outcome: object) -> None:
+        with self._settled:
+            self._unsettled -= size
+            self._settled.notify_all()
 
     def flush(self, timeout: float = 30.0) -> None:
         pending, self._pending = self._pending, []
