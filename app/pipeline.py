@@ -74,12 +74,26 @@ class Pipeline:
             raise failures[0]
 
     def _drain(self, stop: threading.Event, idle_seconds: float) -> None:
+        """Wait until every stage has committed all there is on its topics (ingest has returned, so nothing more
+        comes), or, should offsets never tell, until every stage has been idle for ``idle_seconds``."""
         while not stop.is_set():
-            if all(stage.idle_for() >= idle_seconds for stage in self.stages):
+            if self._caught_up() or all(stage.idle_for() >= idle_seconds for stage in self.stages):
                 return
             if not any(thread.is_alive() for thread in self._threads):
                 return
-            time.sleep(0.2)
+            time.sleep(0.1)
+
+    def _caught_up(self) -> bool:
+        # In pipeline order: once the processor has committed all of the raw topic, what it sent on is on the
+        # enriched topic already (it sends before it commits), so the indexer's position there is the last word.
+        for stage in self.stages:
+            if stage.idle_for() <= 0:
+                return False
+            for topic in stage.topics:
+                committed = self.bus.committed(stage.group, topic)
+                if any(committed.get(partition, 0) < end for partition, end in self.bus.end_offsets(topic).items()):
+                    return False
+        return True
 
     @staticmethod
     def _guard(

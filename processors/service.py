@@ -84,20 +84,30 @@ class ArticleProcessor(Enricher):
         self.spans.close()
 
     def enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
-        """The batch in chunks of :data:`~.spacy_worker.CHUNK_TEXTS` articles, in order: the spans of every chunk are
-        asked for at once, and each chunk is finished (entities, topics, stories) as its spans come, so that a
-        :class:`~.spacy_worker.SpacyWorker` reads the next chunk meanwhile."""
-        texts = [mask_boilerplate(article.text) for article in articles]
-        guesses = [detect_language(text, article.language) for article, text in zip(articles, texts, strict=True)]
-        supported = [is_supported(guess, self.model_language) for guess in guesses]
+        """The batch in chunks of :data:`~.spacy_worker.CHUNK_TEXTS` articles, in order: each chunk's texts are made
+        (boilerplate masked, language found) just before its spans are read, and it is finished (entities, topics,
+        stories) as its spans come, so that a :class:`~.spacy_worker.SpacyWorker` reads one chunk while the next is
+        made and the one before is finished."""
         bounds = [(start, min(start + CHUNK_TEXTS, len(articles))) for start in range(0, len(articles), CHUNK_TEXTS)]
-        wanted = [[texts[i] for i in range(start, end) if supported[i]] for start, end in bounds]
+        prepared: list[tuple[list[str], list[Any], list[bool]]] = []
+
+        def texts_of(number: int) -> list[str]:
+            # Made just before the chunk is read (in the worker's sender thread), not the whole batch first.
+            start, end = bounds[number]
+            texts = [mask_boilerplate(article.text) for article in articles[start:end]]
+            guesses = [detect_language(text, a.language) for a, text in zip(articles[start:end], texts, strict=True)]
+            supported = [is_supported(guess, self.model_language) for guess in guesses]
+            prepared.append((texts, guesses, supported))
+            return [text for text, ok in zip(texts, supported, strict=True) if ok]
+
         enrichment = Enrichment(**self.enrichment_template, enriched_at=utc_now())
         enriched: list[EnrichedArticle] = []
-        for (start, end), chunk_spans in zip(bounds, self.spans.chunks(wanted), strict=True):
+        for number, chunk_spans in enumerate(self.spans.chunks(len(bounds), texts_of)):
+            start, end = bounds[number]
+            texts, guesses, supported = prepared[number]
             spans = iter(chunk_spans)
-            found = [next(spans) if supported[i] else None for i in range(start, end)]
-            enriched += self._finish(articles[start:end], texts[start:end], guesses[start:end], found, enrichment)
+            found = [next(spans) if ok else None for ok in supported]
+            enriched += self._finish(articles[start:end], texts, guesses, found, enrichment)
         return enriched
 
     def _finish(

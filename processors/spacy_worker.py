@@ -36,6 +36,7 @@ __all__ = ["CHUNK_TEXTS", "LocalSpans", "SpacyWorker", "SpanSource"]
 CHUNK_TEXTS = 16  # texts a chunk: small enough to overlap, large enough for spaCy's batching
 START_TIMEOUT = 300.0  # seconds for the child to import spaCy and load the model
 CHUNK_TIMEOUT = 600.0  # seconds for one chunk before the child is taken for hung
+ANSWER_POLL = 0.2  # seconds between looks at whether making a chunk failed, while an answer is awaited
 
 
 class SpanSource(Protocol):
@@ -47,8 +48,9 @@ class SpanSource(Protocol):
     @property
     def model_version(self) -> str: ...
 
-    def chunks(self, texts: Sequence[Sequence[str]]) -> Iterator[list[list[Span]]]:
-        """The spans of each text of each chunk, a chunk at a time in the order given."""
+    def chunks(self, count: int, texts: Callable[[int], Sequence[str]]) -> Iterator[list[list[Span]]]:
+        """The spans of each text of chunks ``0 .. count - 1``, a chunk at a time in order; ``texts(k)`` gives chunk
+        ``k``'s texts, asked for (in order, perhaps from another thread) only just before the chunk is read."""
         ...
 
     def warm_up(self, batch_size: int) -> None: ...
@@ -76,9 +78,9 @@ class LocalSpans:
     def model_version(self) -> str:
         return _version_of(self.nlp)
 
-    def chunks(self, texts: Sequence[Sequence[str]]) -> Iterator[list[list[Span]]]:
-        for chunk in texts:
-            yield [model_spans(doc) for doc in self.nlp.pipe(list(chunk), batch_size=1000)]
+    def chunks(self, count: int, texts: Callable[[int], Sequence[str]]) -> Iterator[list[list[Span]]]:
+        for number in range(count):
+            yield [model_spans(doc) for doc in self.nlp.pipe(list(texts(number)), batch_size=1000)]
 
     def warm_up(self, batch_size: int) -> None:
         if self._warm_up is not None:
@@ -113,20 +115,25 @@ class SpacyWorker:
     def model_version(self) -> str:
         return self._model_version
 
-    def chunks(self, texts: Sequence[Sequence[str]]) -> Iterator[list[list[Span]]]:
+    def chunks(self, count: int, texts: Callable[[int], Sequence[str]]) -> Iterator[list[list[Span]]]:
         conn = self._ready()
         first = self._ticket + 1
-        requests = [("spans", first + offset, list(chunk)) for offset, chunk in enumerate(texts)]
-        self._ticket += len(requests)
-        # Sent from a thread of their own: a send blocks while the child is busy and its pipe full, and the child's
+        self._ticket += count
+        # Chunks are made and sent from a thread of their own: while the child reads chunk k, chunk k + 1 is made
+        # (and the caller finishes chunk k - 1); and a send blocks while the child is busy and its pipe full, so the
         # answers must be read meanwhile, or both sides would wait on each other.
+        failed: list[BaseException] = []
         sender = threading.Thread(
-            target=_send_all, args=(conn, self._send_lock, requests), name="newswire-spacy-send", daemon=True
+            target=_send_chunks,
+            args=(conn, self._send_lock),
+            kwargs={"first": first, "count": count, "texts": texts, "failed": failed},
+            name="newswire-spacy-send",
+            daemon=True,
         )
         sender.start()
         # A caller that stops reading early leaves answers in the pipe; _receive skips them by their ticket.
-        for ticket in range(first, self._ticket + 1):
-            yield self._receive(ticket, CHUNK_TIMEOUT)
+        for ticket in range(first, first + count):
+            yield self._receive(ticket, CHUNK_TIMEOUT, failed)
 
     def warm_up(self, batch_size: int) -> None:
         conn = self._ready()
@@ -165,14 +172,20 @@ class SpacyWorker:
         assert self._conn is not None
         return self._conn
 
-    def _receive(self, ticket: int, timeout: float) -> list[list[Span]]:
+    def _receive(self, ticket: int, timeout: float, failed: Sequence[BaseException] = ()) -> list[list[Span]]:
+        """The answer to ``ticket``; ``failed`` holds what the sender thread raised making a chunk, if it did."""
         conn = self._conn
         assert conn is not None
         while True:
             try:
-                if not conn.poll(timeout):
-                    self._stop()
-                    raise EnrichmentError(f"the spaCy worker gave no answer within {timeout:.0f}s; restarting it")
+                waited = 0.0
+                while not conn.poll(ANSWER_POLL):
+                    if failed:
+                        raise failed[0]
+                    waited += ANSWER_POLL
+                    if waited >= timeout:
+                        self._stop()
+                        raise EnrichmentError(f"the spaCy worker gave no answer within {timeout:.0f}s; restarting it")
                 kind, answered, payload = conn.recv()
             except (EOFError, OSError) as exc:
                 raise self._died("reading texts", exc) from exc
@@ -207,6 +220,24 @@ class SpacyWorker:
             if process.is_alive():
                 process.kill()
                 process.join(timeout=5)
+
+
+def _send_chunks(
+    conn: Connection,
+    lock: threading.Lock,
+    *,
+    first: int,
+    count: int,
+    texts: Callable[[int], Sequence[str]],
+    failed: list[BaseException],
+) -> None:
+    for number in range(count):
+        try:
+            chunk = list(texts(number))
+        except BaseException as exc:  # the reader raises it in the caller's thread
+            failed.append(exc)
+            return
+        _send_all(conn, lock, [("spans", first + number, chunk)])
 
 
 def _send_all(conn: Connection, lock: threading.Lock, requests: list[tuple[str, int, Any]]) -> None:

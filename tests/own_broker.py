@@ -20,19 +20,11 @@ import pytest
 
 from newswire.services import ServicesConfig, kafka_broker_count, kafka_install_dir, start_kafka
 from tests.conftest import REPO
+from tests.processes import alive
 
 # Read when the module loads, as tests/conftest.py reads NEWSWIRE_TEST_KAFKA: the autouse fixture clears NEWSWIRE_*.
 SERVICES_HOME = Path(os.environ.get("NEWSWIRE_TEST_SERVICES_HOME", REPO / ".services"))
 START_SECONDS = 90.0
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, dead but not yet reaped by whoever adopted it, does not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return state.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def free_port() -> int:
@@ -61,7 +53,7 @@ class OwnBroker:
             os.kill(self.pid, signal.SIGCONT)  # a stopped process would not act on SIGTERM
             os.kill(self.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(self.pid) and time.monotonic() < deadline:
+        while alive(self.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
@@ -85,7 +77,7 @@ def own_broker(root: Path, heap: str = "384m") -> Iterator[OwnBroker]:
     try:
         deadline = time.monotonic() + START_SECONDS
         while kafka_broker_count(config.kafka_port) < 1:
-            if not _alive(pid):
+            if not alive(pid):
                 pytest.fail(f"the test's own Kafka broker exited while starting; see {root / 'logs'}", pytrace=False)
             if time.monotonic() > deadline:
                 pytest.fail(f"the test's own Kafka broker did not answer within {START_SECONDS:.0f}s", pytrace=False)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from tests.processes import alive
+
 POLLER = """
 import asyncio, sys
 from datetime import UTC, datetime
@@ -22,14 +24,6 @@ sys.stdin.read()
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_parser_workers_exit_when_the_poller_is_killed():
     workers: list[int] = []
     with subprocess.Popen(
@@ -38,16 +32,16 @@ def test_parser_workers_exit_when_the_poller_is_killed():
         try:
             workers = [int(pid) for pid in poller.stdout.readline().split()]
             assert workers, "the pool started no worker"
-            assert all(_alive(pid) for pid in workers)
+            assert all(alive(pid) for pid in workers)
             os.kill(poller.pid, signal.SIGKILL)
             poller.wait()
             deadline = time.monotonic() + 30
-            while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            left = [pid for pid in workers if _alive(pid)]
+            left = [pid for pid in workers if alive(pid)]
             assert not left, f"parser workers {left} outlived their killed poller"
         finally:
             poller.kill()
             for pid in workers:
-                if _alive(pid):
+                if alive(pid):
                     os.kill(pid, signal.SIGKILL)

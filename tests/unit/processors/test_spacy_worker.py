@@ -18,6 +18,7 @@ from newswire.errors import EnrichmentError
 from newswire.processors.service import ArticleProcessor, handle_batch
 from newswire.processors.spacy_worker import LocalSpans, SpacyWorker
 from newswire.settings import load_settings
+from tests.processes import alive
 
 TEXTS = [
     "Yevgeny Prigozhin said on Saturday that Wagner fighters had taken the military headquarters in Rostov-on-Don.",
@@ -43,7 +44,9 @@ def _child(worker: SpacyWorker) -> Any:
 def test_the_child_reads_the_same_spans_as_the_pipeline_in_this_process(worker, nlp_and_aliases):
     nlp, _ = nlp_and_aliases
     chunks = [TEXTS[:5], TEXTS[5:11], [], TEXTS[11:]]
-    assert list(worker.chunks(chunks)) == list(LocalSpans(nlp).chunks(chunks))
+    assert list(worker.chunks(len(chunks), chunks.__getitem__)) == list(
+        LocalSpans(nlp).chunks(len(chunks), chunks.__getitem__)
+    )
     assert worker.lang == str(nlp.lang)
     assert worker.model_version == LocalSpans(nlp).model_version
 
@@ -67,8 +70,8 @@ def test_an_error_inside_spacy_names_itself_and_the_child_goes_on(worker):
     child = _child(worker).pid
     # Not a text: spaCy raises inside the child (E1041), as a model that fails on some input would.
     with pytest.raises(EnrichmentError, match=r"spaCy failed: ValueError: \[E1041\]"):
-        list(worker.chunks([[TEXTS[0]], [12345]]))  # type: ignore[list-item]
-    assert next(iter(worker.chunks([TEXTS[:2]])))[0]
+        list(worker.chunks(2, [[TEXTS[0]], [12345]].__getitem__))  # type: ignore[list-item]
+    assert next(iter(worker.chunks(1, lambda _: TEXTS[:2])))[0]
     assert _child(worker).pid == child
 
 
@@ -93,8 +96,8 @@ class _FailingOn:
         self.word, self.worker = word, worker
         self.lang, self.model_version = worker.lang, worker.model_version
 
-    def chunks(self, texts: Any) -> Any:
-        return self.worker.chunks([[0 if self.word in text else text for text in chunk] for chunk in texts])
+    def chunks(self, count: int, texts: Any) -> Any:
+        return self.worker.chunks(count, lambda number: [0 if self.word in text else text for text in texts(number)])
 
     def warm_up(self, batch_size: int) -> None:
         self.worker.warm_up(batch_size)
@@ -109,8 +112,8 @@ def test_a_child_that_dies_while_reading_is_an_enrichment_error_and_the_next_cal
     # About half a minute of reading for the child: it is killed long before the answer.
     threading.Timer(0.5, os.kill, (child.pid, signal.SIGKILL)).start()
     with pytest.raises(EnrichmentError, match=r"ended while reading texts \(exit code -9\)"):
-        list(worker.chunks([[long_text] * 1000]))
-    assert next(iter(worker.chunks([TEXTS[:2]])))[0]  # a new child, and it finds Prigozhin
+        list(worker.chunks(1, lambda _: [long_text] * 1000))
+    assert next(iter(worker.chunks(1, lambda _: TEXTS[:2])))[0]  # a new child, and it finds Prigozhin
     assert _child(worker).pid != child.pid
 
 
@@ -118,7 +121,7 @@ def test_a_child_that_died_between_batches_is_replaced_before_the_next(worker):
     child = _child(worker)
     os.kill(child.pid, signal.SIGKILL)
     child.join(timeout=10)
-    assert next(iter(worker.chunks([TEXTS[:2]])))[0]
+    assert next(iter(worker.chunks(1, lambda _: TEXTS[:2])))[0]
     assert _child(worker).pid != child.pid
 
 
@@ -134,14 +137,18 @@ def test_a_processor_killed_with_sigkill_leaves_no_spacy_process_behind(tmp_path
     assert done.returncode == -signal.SIGKILL
     child = int(done.stdout.split()[0])
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _alive(child):
+    while time.monotonic() < deadline and alive(child):
         time.sleep(0.2)
-    assert not _alive(child), f"the spaCy process {child} outlived its processor"
+    assert not alive(child), f"the spaCy process {child} outlived its processor"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
+@pytest.mark.timeout(120)  # a hang guard: without the sender's failure told, the call would wait 600 s
+def test_a_chunk_that_cannot_be_made_fails_the_call_and_the_worker_goes_on(worker):
+    def texts(number: int) -> list[str]:
+        if number == 1:
+            raise ValueError("no texts for chunk 1")
+        return TEXTS[:2]
+
+    with pytest.raises(ValueError, match="no texts for chunk 1"):
+        list(worker.chunks(3, texts))
+    assert next(iter(worker.chunks(1, lambda _: TEXTS[:2])))[0]
