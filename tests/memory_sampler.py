@@ -37,8 +37,8 @@ def _rss_mib(pid: int, tree: bool) -> float | None:
 
 @dataclass
 class MemorySampler:
-    """Reads a service's resident memory (with ``tree``, its process tree's) every half second in a thread, from :meth:`start`
-    until :meth:`stop`."""
+    """Reads a service's resident memory (with ``tree``, its process tree's) every half second in a thread, from
+    :meth:`start` until :meth:`stop`."""
 
     pid: int
     tree: bool = False  # the process and every process under it
