@@ -232,26 +232,26 @@ def run_bare(count: int, embeddings: int = 0) -> dict[str, float]:
 def worker(settings: Settings) -> None:
     """One replica: run the stage until SIGTERM (sent once the group has handled every article); print its timings.
 
-    The counting is done by the parent, so the worker's time and CPU are the processor's alone.
+    The counting is done by the parent, so the worker's time and CPU are the processor's alone. With spaCy in the
+    replica's worker process (the default), that process's CPU is spaCy's share and counts with the replica's.
     """
     bus = open_bus(settings, embedded=False, client_id="newswire-bench")
     times: dict[str, float] = {"spacy_cpu": 0.0, "spacy_sys": 0.0, "spacy_faults": 0}
-    if settings.spacy_worker:
-        _worker_stage(settings, bus, times)
-        return
-    nlp, _ = shared_pipeline(settings.spacy_model)  # the one pipeline the stage's processor will use
-    pipe = nlp.pipe
+    in_process = not settings.spacy_worker
+    if in_process:
+        nlp, _ = shared_pipeline(settings.spacy_model)  # the one pipeline the stage's processor will use
+        pipe = nlp.pipe
 
-    def timed_pipe(texts: Any, **options: Any) -> list[Any]:
-        started, (sys_cpu, faults) = time.thread_time(), kernel_share()
-        docs = list(pipe(texts, **options))
-        sys_end, faults_end = kernel_share()
-        times["spacy_cpu"] += time.thread_time() - started
-        times["spacy_sys"] += sys_end - sys_cpu
-        times["spacy_faults"] += faults_end - faults
-        return docs
+        def timed_pipe(texts: Any, **options: Any) -> list[Any]:
+            started, (sys_cpu, faults) = time.thread_time(), kernel_share()
+            docs = list(pipe(texts, **options))
+            sys_end, faults_end = kernel_share()
+            times["spacy_cpu"] += time.thread_time() - started
+            times["spacy_sys"] += sys_end - sys_cpu
+            times["spacy_faults"] += faults_end - faults
+            return docs
 
-    nlp.pipe = timed_pipe  # the CPU spaCy itself takes inside the replica, to split the gap to bare
+        nlp.pipe = timed_pipe  # the CPU spaCy itself takes inside the replica, to split the gap to bare
     embedder = shared_embedder()  # the instance the storyline tracker will use
     embed = embedder.embed
 
@@ -268,11 +268,18 @@ def worker(settings: Settings) -> None:
     def timed(records: Any) -> BatchOutcome:
         if "first" not in times:  # spaCy's figures count from here, as the bare loop's do: not the warm-up
             times.update(spacy_cpu=0.0, spacy_sys=0.0, spacy_faults=0)
+            if not in_process:
+                times["child_cpu_first"], _, times["child_faults_first"] = _spacy_child()
         times.setdefault("first", time.time())
         times.setdefault("cpu_first", time.process_time())
         outcome = handle(records)
         times["last"] = time.time()
         times["cpu_last"] = time.process_time()
+        if not in_process:
+            child_cpu, child_rss, child_faults = _spacy_child()
+            times["spacy_cpu"] = child_cpu - times["child_cpu_first"]
+            times["spacy_faults"] = child_faults - times["child_faults_first"]
+            times["child_rss_mb"] = max(times.get("child_rss_mb", 0.0), child_rss)
         times["articles"] = times.get("articles", 0) + len(records)
         times["batches"] = times.get("batches", 0) + 1
         return outcome
@@ -283,7 +290,9 @@ def worker(settings: Settings) -> None:
     print("ready", flush=True)
     stage.run(stop)
     bus.close()
-    print(json.dumps({**times, "rss_mb": peak_rss_mb()}), flush=True)
+    if not in_process:
+        times["cpu_last"] += times["spacy_cpu"]  # the two processes are one replica
+    print(json.dumps({**times, "rss_mb": peak_rss_mb() + times.get("child_rss_mb", 0.0)}), flush=True)
 
 
 def _spacy_child() -> tuple[float, float, int]:
@@ -301,48 +310,6 @@ def _spacy_child() -> tuple[float, float, int]:
         except (psutil.Error, OSError):
             continue
     return cpu, rss, faults
-
-
-def _worker_stage(settings: Settings, bus: Any, times: dict[str, float]) -> None:
-    """A replica whose spaCy runs in its worker process (the default): that process's CPU is spaCy's share."""
-    embedder = shared_embedder()
-    embed = embedder.embed
-
-    def counted_embed(texts: Any) -> Any:
-        if "first" in times:
-            times["embeddings"] = times.get("embeddings", 0) + len(texts)
-        return embed(texts)
-
-    embedder.embed = counted_embed  # type: ignore[method-assign]
-    stage = build_process_stage(settings, bus)
-    prepare_long_run()
-    handle = stage.handle
-
-    def timed(records: Any) -> BatchOutcome:
-        if "first" not in times:
-            times["child_cpu_first"], _, times["child_faults_first"] = _spacy_child()
-            times["cpu_first"] = time.process_time()
-            times["first"] = time.time()
-        outcome = handle(records)
-        times["last"] = time.time()
-        times["cpu_last"] = time.process_time()
-        child_cpu, child_rss, child_faults = _spacy_child()
-        times["spacy_cpu"] = child_cpu - times["child_cpu_first"]
-        times["spacy_faults"] = child_faults - times["child_faults_first"]
-        times["child_rss_mb"] = max(times.get("child_rss_mb", 0.0), child_rss)
-        times["articles"] = times.get("articles", 0) + len(records)
-        times["batches"] = times.get("batches", 0) + 1
-        return outcome
-
-    stage.handle = timed
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print("ready", flush=True)
-    stage.run(stop)
-    bus.close()
-    # The worker's CPU is counted with the replica's: the two processes are one replica.
-    times["cpu_last"] += times["spacy_cpu"]
-    print(json.dumps({**times, "rss_mb": peak_rss_mb() + times.get("child_rss_mb", 0.0)}), flush=True)
 
 
 def run_replicas(settings: Settings, replicas: int, expected: int, group: str) -> list[dict[str, float]]:

@@ -4,8 +4,9 @@ A processor spends most of its time in spaCy, and the rest (entity resolution, t
 sentence model, the bus, and in ``newswire run`` ingest and the indexer too) shares one interpreter with it. In one
 process that rest waits for spaCy and spaCy for it. :class:`SpacyWorker` runs the pipeline in a child process and
 hands back only what the processor reads of a document: its entity spans (:func:`~.spans.model_spans`, a pure
-function of the document). A batch goes to the child in chunks all at once; while the child reads chunk *k + 1*,
-the processor resolves the entities and groups the stories of chunk *k*.
+function of the document). A batch goes to the child in chunks, each made (its texts cleaned) by a sender thread
+just before the child needs it; while the child reads chunk *k + 1*, the processor resolves the entities and
+groups the stories of chunk *k*.
 
 :class:`LocalSpans` is the same interface over a pipeline in this process (tests, ``newswire evaluate``).
 
@@ -27,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from newswire.errors import EnrichmentError
+from newswire.processors.entities import model_version as pipeline_version
 from newswire.processors.spans import Span, model_spans
 
 logger = logging.getLogger(__name__)
@@ -58,11 +60,6 @@ class SpanSource(Protocol):
     def close(self) -> None: ...
 
 
-def _version_of(nlp: Any) -> str:
-    meta = nlp.meta
-    return f"{meta.get('lang', 'xx')}_{meta.get('name', 'unknown')}-{meta.get('version', '0')}"
-
-
 class LocalSpans:
     """:class:`SpanSource` over ``nlp`` in this process; each chunk is read when it is asked for."""
 
@@ -76,7 +73,7 @@ class LocalSpans:
 
     @property
     def model_version(self) -> str:
-        return _version_of(self.nlp)
+        return pipeline_version(self.nlp)
 
     def chunks(self, count: int, texts: Callable[[int], Sequence[str]]) -> Iterator[list[list[Span]]]:
         for number in range(count):
@@ -262,7 +259,7 @@ def serve(conn: Connection, model: str) -> None:
     except Exception as exc:  # any failure to load is told to the parent, which raises it
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", str(nlp.lang), _version_of(nlp)))
+    conn.send(("ready", str(nlp.lang), pipeline_version(nlp)))
     while True:
         try:
             kind, ticket, payload = conn.recv()
