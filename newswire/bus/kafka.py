@@ -169,7 +169,7 @@ class KafkaBus(Bus):
                 # the default 16 kB a batch went out as dozens of requests, each one costly in a Python client.
                 batch_size=256 * 1024,
                 allow_auto_create_topics=False,
-                max_block_ms=10_000,
+                max_block_ms=int(MAX_BLOCK_SECONDS * 1000),
                 max_request_size=self.max_message_bytes,
             )
         _forbid_topic_creation(client._metadata)
@@ -285,6 +285,8 @@ def _forbid_topic_creation(cluster: Any) -> None:
 
 # What a producer may have sent and not yet had settled (see KafkaProducer); NEWSWIRE_PRODUCER_BUFFER_MB.
 DEFAULT_BUFFER_BYTES = 64 * 2**20
+# The longest a send waits: for a topic's metadata (kafka-python's max_block_ms), or for room under that bound.
+MAX_BLOCK_SECONDS = 10.0
 
 # The shortest wait for a fetch response in one round of a group consumer's poll (see _pace_fetch_waits).
 MIN_FETCH_WAIT_MS = 50
@@ -371,7 +373,7 @@ class KafkaProducer(Producer):
         servers: str,
         limit: int,
         buffer_bytes: int = DEFAULT_BUFFER_BYTES,
-        block_seconds: float = 10.0,
+        block_seconds: float = MAX_BLOCK_SECONDS,
     ) -> None:
         self._client = client
         self._limit = limit
