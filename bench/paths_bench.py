@@ -62,7 +62,7 @@ from corpus import REPO, BenchArticle, demo_articles, scaled
 from elasticsearch import Elasticsearch, helpers
 
 from newswire.bus import Bus, open_bus, pipeline_topics
-from newswire.bus.kafka import RECONNECT_BACKOFF_MAX_MS
+from newswire.bus.kafka import KafkaBus
 from newswire.contract import Article, EnrichedArticle, article_id, encode_raw
 from newswire.indexer.elasticsearch import ElasticsearchStore, document
 from newswire.ingest.base import Feed, FeedConfig, FeedState, SeenArticle
@@ -172,28 +172,16 @@ def publish_corpus(count: int) -> PublishCorpus:
     return PublishCorpus(articles, feeds, batches)
 
 
-def kafka_python_producer(servers: str, max_message_bytes: int) -> Any:
-    """kafka-python's producer configured as :meth:`KafkaBus.producer` configures it (keep the two in step)."""
-    return kafka.KafkaProducer(
-        bootstrap_servers=servers.split(","),
-        client_id="newswire-bench-reference",
-        bootstrap_timeout_ms=5000,
-        request_timeout_ms=30_000,
-        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        batch_size=256 * 1024,
-        allow_auto_create_topics=False,
-        max_block_ms=10_000,
-        max_request_size=max_message_bytes,
-    )
+def kafka_python_producer(bus: KafkaBus) -> Any:
+    """kafka-python's producer with the very options :meth:`KafkaBus.producer` gives it."""
+    return kafka.KafkaProducer(**{**bus.producer_config(), "client_id": "newswire-bench-reference"})
 
 
-def publish_reference(servers: str, bus: Bus, topics: tuple[str, str], corpus: PublishCorpus) -> Timing:
+def publish_reference(bus: Bus, topics: tuple[str, str], corpus: PublishCorpus) -> Timing:
     """Bare kafka-python: send and flush, keeping no futures (what was stored is counted on the topics at the end);
     holding every future of the run alive made the garbage collector's passes longer, a cost of the bench alone."""
-    producer = kafka_python_producer(servers, bus.max_message_bytes)
+    assert isinstance(bus, KafkaBus), "the publish comparison runs on Kafka"
+    producer = kafka_python_producer(bus)
 
     def run() -> None:
         for raw, records in corpus.batches:
@@ -457,7 +445,7 @@ def publish_comparison(args: argparse.Namespace, settings: Settings, run: str) -
     encoding: list[Timing] = []
     with tempfile.TemporaryDirectory() as folder:
         runners: dict[str, Callable[[], Timing]] = {
-            "kafka-python": lambda: publish_reference(settings.kafka_servers, bus, topics["kafka-python"], corpus),
+            "kafka-python": lambda: publish_reference(bus, topics["kafka-python"], corpus),
             "wrapper": lambda: publish_wrapper(bus, topics["wrapper"], corpus),
             "ingest": lambda: publish_ingest(bus, topics["ingest"], corpus, Path(folder)),
         }

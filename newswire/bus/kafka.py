@@ -158,20 +158,24 @@ class KafkaBus(Bus):
         for name in created:
             logger.info("created topic %s on %s: %s", name, self.servers, wanted[name])
 
+    def producer_config(self) -> dict[str, Any]:
+        """The options this bus gives kafka-python's producer (a benchmark builds its reference from them)."""
+        return {
+            **self._common,
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": 5,
+            # A stage sends a whole batch of enriched articles (a few kB each) at once and then flushes; with the
+            # default 16 kB a batch went out as dozens of requests, each one costly in a Python client.
+            "batch_size": 256 * 1024,
+            "allow_auto_create_topics": False,
+            "max_block_ms": int(MAX_BLOCK_SECONDS * 1000),
+            "max_request_size": self.max_message_bytes,
+        }
+
     def producer(self) -> KafkaProducer:
         with self._translated("start a producer"):
-            client = kafka.KafkaProducer(
-                **self._common,
-                acks="all",
-                enable_idempotence=True,
-                linger_ms=5,
-                # A stage sends a whole batch of enriched articles (a few kB each) at once and then flushes; with
-                # the default 16 kB a batch went out as dozens of requests, each one costly in a Python client.
-                batch_size=256 * 1024,
-                allow_auto_create_topics=False,
-                max_block_ms=int(MAX_BLOCK_SECONDS * 1000),
-                max_request_size=self.max_message_bytes,
-            )
+            client = kafka.KafkaProducer(**self.producer_config())
         _forbid_topic_creation(client._metadata)
         producer = KafkaProducer(client, self.servers, self.max_message_bytes, self.producer_buffer_bytes)
         self._clients.add(producer)
