@@ -174,15 +174,15 @@ class SpacyWorker:
         conn = self._conn
         assert conn is not None
         while True:
+            waited = 0.0
+            while not self._answered(conn):
+                if failed:
+                    raise failed[0]  # the caller's own error, not the child's
+                waited += ANSWER_POLL
+                if waited >= timeout:
+                    self._stop()
+                    raise EnrichmentError(f"the spaCy worker gave no answer within {timeout:.0f}s; restarting it")
             try:
-                waited = 0.0
-                while not conn.poll(ANSWER_POLL):
-                    if failed:
-                        raise failed[0]
-                    waited += ANSWER_POLL
-                    if waited >= timeout:
-                        self._stop()
-                        raise EnrichmentError(f"the spaCy worker gave no answer within {timeout:.0f}s; restarting it")
                 kind, answered, payload = conn.recv()
             except (EOFError, OSError) as exc:
                 raise self._died("reading texts", exc) from exc
@@ -191,6 +191,13 @@ class SpacyWorker:
             if kind == "error":
                 raise EnrichmentError(f"spaCy failed: {payload}")
             return payload  # type: ignore[no-any-return]
+
+    def _answered(self, conn: Connection) -> bool:
+        """Whether an answer waits in the pipe, looking for :data:`ANSWER_POLL` seconds at most."""
+        try:
+            return conn.poll(ANSWER_POLL)
+        except (EOFError, OSError) as exc:
+            raise self._died("reading texts", exc) from exc
 
     def _died(self, doing: str, exc: BaseException) -> EnrichmentError:
         code = None
