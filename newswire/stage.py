@@ -115,7 +115,12 @@ class Stage:
         poll_timeout: float = 1.0,
         max_backoff: float = 30.0,
         report_every: float = 30.0,
+        lookahead: Callable[[Sequence[Record]], None] | None = None,
     ) -> None:
+        """``lookahead``, when given, is told of each batch before it is handled, and of the next batch (what the
+        bus holds already) before the current one is: a handler whose work runs elsewhere (the processor's spaCy
+        worker) starts on the next batch while this one is finished, sent and committed. Only handled batches are
+        ever committed, in order; one read ahead and not handled (a stop, a crash) is read again."""
         self.name = name
         self.bus = bus
         self.topics = list(topics)
@@ -126,6 +131,7 @@ class Stage:
         self.poll_timeout = poll_timeout
         self.max_backoff = max_backoff
         self.report_every = report_every
+        self.lookahead = lookahead
         self.counters: Counter[str] = Counter()
         self.deadletters: Counter[str] = Counter()  # by the error type of the rejection
         self.last_activity = time.monotonic()
@@ -148,12 +154,19 @@ class Stage:
         logger.info("%s: consuming %s as group %s", self.name, ",".join(self.topics), self.group)
         self.last_activity = time.monotonic()
         self._consuming = True
+        ahead: Sequence[Record] = ()
         try:
             while not stop.is_set():
-                records = consumer.poll(self.batch_size, self.poll_timeout)
+                records = ahead or consumer.poll(self.batch_size, self.poll_timeout)
+                ahead = ()
                 if records:
                     self._busy = True
                     try:
+                        if self.lookahead is not None:
+                            self.lookahead(records)  # a batch read ahead was told already: the handler knows it
+                            ahead = consumer.poll(self.batch_size, 0.0)
+                            if ahead:
+                                self.lookahead(ahead)
                         self._run_batch(records, consumer, producer, stop)
                     finally:
                         self.last_activity = time.monotonic()

@@ -91,6 +91,10 @@ class Enricher(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: an enricher without a process of its own has none
         """Release what the enricher holds (a model's process); the stage calls it when it stops."""
 
+    def prefetch(self, articles: Sequence[Article]) -> None:  # noqa: B027 - optional hook: work done in place has none
+        """Start the work of :meth:`enrich` on ``articles``, which it will be given next (or after the batch it is
+        given next): a model in another process reads the next batch while this one's results are finished."""
+
     @abstractmethod
     def enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
         """Enrich ``articles`` in one go; the result has one enriched article per article, in the same order.

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from newswire.bus import Bus, Record
 from newswire.contract import Article, EnrichedArticle, Enrichment, Entity, Topic, decode_raw, encode_enriched, utc_now
-from newswire.errors import ContractError
+from newswire.errors import ContractError, EnrichmentError
 from newswire.processors.aliases import AliasTable, load_aliases
 from newswire.processors.base import Enricher, Grouping, TopicClassifier, TopicInput
 from newswire.processors.cleaning import mask_boilerplate
@@ -36,6 +38,19 @@ WARM_UP_TEXT = "Wagner fighters left Rostov-on-Don on Saturday night, the region
 # Words in each text of the warm-up batch: about a news article's length, so the batch takes what a real one takes.
 WARM_UP_WORDS = 300
 STAGE_NAME = "processor"
+LOOKAHEAD = 2  # batches whose spans are asked for before they are enriched: the one in hand and the next
+
+
+@dataclass(slots=True)
+class _Started:
+    """A batch whose spans are being read: its articles, its chunks' bounds, what its sender thread made of each
+    chunk (cleaned texts, languages, which ones the model reads) and the answers as they come."""
+
+    articles: list[Article]
+    bounds: list[tuple[int, int]]
+    prepared: list[tuple[list[str], list[Any], list[bool]]]
+    answers: Iterator[list[list[Span]]]
+    generation: int
 
 
 class ArticleProcessor(Enricher):
@@ -58,6 +73,7 @@ class ArticleProcessor(Enricher):
                 nlp, aliases = shared_pipeline(settings.spacy_model)
             spans = LocalSpans(nlp, warm_up_pipeline)
         self.spans = spans
+        self._ahead: deque[_Started] = deque()
         self.aliases = aliases if aliases is not None else load_aliases()
         self.classifier = classifier or LexiconTopicClassifier()
         self.grouping = grouping
@@ -81,13 +97,47 @@ class ArticleProcessor(Enricher):
             shared_embedder().embed([WARM_UP_TEXT])
 
     def close(self) -> None:
+        self._discard_ahead()
         self.spans.close()
+
+    def prefetch(self, articles: Sequence[Article]) -> None:
+        """Ask for the spans of ``articles`` now (a :class:`~.spacy_worker.SpacyWorker` starts reading them as soon
+        as it has read what was asked for before), so that :meth:`enrich` finds them read or under way. At most
+        :data:`LOOKAHEAD` batches wait so; a batch asked for again is not asked twice."""
+        if any(started.articles == articles for started in self._ahead):
+            return
+        self._ahead.append(self._start(list(articles)))
+        while len(self._ahead) > LOOKAHEAD:
+            self._close(self._ahead.popleft())
 
     def enrich(self, articles: Sequence[Article]) -> list[EnrichedArticle]:
         """The batch in chunks of :data:`~.spacy_worker.CHUNK_TEXTS` articles, in order: each chunk's texts are made
         (boilerplate masked, language found) just before its spans are read, and it is finished (entities, topics,
         stories) as its spans come, so that a :class:`~.spacy_worker.SpacyWorker` reads one chunk while the next is
-        made and the one before is finished."""
+        made and the one before is finished. A batch given to :meth:`prefetch` before is not read again."""
+        started = self._take_ahead(articles)
+        if started is not None:
+            try:
+                return self._read(articles, started)
+            except EnrichmentError as exc:  # its model process died since (a new one reads it), or a text fails again
+                logger.info("reading a batch of %d asked for ahead failed (%s); reading it again", len(articles), exc)
+        return self._read(articles, self._start(list(articles)))
+
+    def _read(self, articles: Sequence[Article], started: _Started) -> list[EnrichedArticle]:
+        enrichment = Enrichment(**self.enrichment_template, enriched_at=utc_now())
+        enriched: list[EnrichedArticle] = []
+        try:
+            for number, chunk_spans in enumerate(started.answers):
+                start, end = started.bounds[number]
+                texts, guesses, supported = started.prepared[number]
+                spans = iter(chunk_spans)
+                found = [next(spans) if ok else None for ok in supported]
+                enriched += self._finish(articles[start:end], texts, guesses, found, enrichment)
+        finally:
+            self._close(started)
+        return enriched
+
+    def _start(self, articles: list[Article]) -> _Started:
         bounds = [(start, min(start + CHUNK_TEXTS, len(articles))) for start in range(0, len(articles), CHUNK_TEXTS)]
         prepared: list[tuple[list[str], list[Any], list[bool]]] = []
 
@@ -100,15 +150,28 @@ class ArticleProcessor(Enricher):
             prepared.append((texts, guesses, supported))
             return [text for text, ok in zip(texts, supported, strict=True) if ok]
 
-        enrichment = Enrichment(**self.enrichment_template, enriched_at=utc_now())
-        enriched: list[EnrichedArticle] = []
-        for number, chunk_spans in enumerate(self.spans.chunks(len(bounds), texts_of)):
-            start, end = bounds[number]
-            texts, guesses, supported = prepared[number]
-            spans = iter(chunk_spans)
-            found = [next(spans) if ok else None for ok in supported]
-            enriched += self._finish(articles[start:end], texts, guesses, found, enrichment)
-        return enriched
+        generation = self.spans.generation
+        return _Started(articles, bounds, prepared, self.spans.chunks(len(bounds), texts_of), generation)
+
+    def _take_ahead(self, articles: Sequence[Article]) -> _Started | None:
+        """The batch asked for ahead that ``articles`` is; any asked for before it, or after a restart of the
+        model's process (whose answers will never come), are dropped, and all of them when it is none."""
+        while self._ahead:
+            started = self._ahead.popleft()
+            if started.generation == self.spans.generation and started.articles == articles:
+                return started
+            self._close(started)
+        return None
+
+    def _discard_ahead(self) -> None:
+        while self._ahead:
+            self._close(self._ahead.popleft())
+
+    @staticmethod
+    def _close(started: _Started) -> None:
+        close = getattr(started.answers, "close", None)
+        if close is not None:
+            close()
 
     def _finish(
         self,
@@ -163,14 +226,47 @@ def warm_up_pipeline(nlp: Any, batch_size: int) -> None:
         pass
 
 
-def handle_batch(processor: Enricher, records: Sequence[Record], topic_enriched: str) -> BatchOutcome:
+def _position(record: Record) -> tuple[str, int, int]:
+    return (record.topic, record.partition, record.offset)
+
+
+def prefetch_batch(
+    processor: Enricher, records: Sequence[Record], decoded: dict[tuple[str, int, int], Article]
+) -> None:
+    """Decode ``records`` into ``decoded`` (by position, for :func:`handle_batch`) and hand the valid articles to
+    ``processor.prefetch``; a record that is not an article is left for :func:`handle_batch` to reject."""
+    articles = []
+    for record in records:
+        position = _position(record)
+        article = decoded.get(position)
+        if article is None:
+            try:
+                article = decoded[position] = decode_raw(record.value)
+            except ContractError:
+                continue
+        articles.append(article)
+    if articles:
+        processor.prefetch(articles)
+
+
+def handle_batch(
+    processor: Enricher,
+    records: Sequence[Record],
+    topic_enriched: str,
+    decoded: Mapping[tuple[str, int, int], Article] | None = None,
+) -> BatchOutcome:
     """Decode, enrich and encode ``records``; what cannot be handled becomes a :class:`Rejection`.
 
-    The decisions the processor's grouping made for the batch go out with the enriched articles (before the commit).
+    ``decoded`` holds articles :func:`prefetch_batch` decoded already. The decisions the processor's grouping made
+    for the batch go out with the enriched articles (before the commit).
     """
     outcome = BatchOutcome()
     valid: list[tuple[Record, Article]] = []
     for record in records:
+        article = decoded.get(_position(record)) if decoded else None
+        if article is not None:
+            valid.append((record, article))
+            continue
         try:
             valid.append((record, decode_raw(record.value)))
         except ContractError as exc:
@@ -241,9 +337,17 @@ def build_process_stage(
             settings, grouping=SharedGrouping(bus, topic.name, settings.processor_group), spans=spans
         )
     enricher = processor
+    decoded: dict[tuple[str, int, int], Article] = {}  # the batch in hand and the one read ahead
+
+    def lookahead(records: Sequence[Record]) -> None:
+        prefetch_batch(enricher, records, decoded)
 
     def handle(records: Sequence[Record]) -> BatchOutcome:
-        return handle_batch(enricher, records, settings.topic_enriched)
+        try:
+            return handle_batch(enricher, records, settings.topic_enriched, decoded)
+        finally:
+            for record in records:
+                decoded.pop(_position(record), None)
 
     return ProcessStage(
         processor=processor,
@@ -255,4 +359,5 @@ def build_process_stage(
         handle=handle,
         deadletter_topic=settings.topic_deadletter,
         batch_size=settings.batch_size,
+        lookahead=lookahead,
     )

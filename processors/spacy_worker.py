@@ -50,9 +50,18 @@ class SpanSource(Protocol):
     @property
     def model_version(self) -> str: ...
 
+    @property
+    def generation(self) -> int:
+        """Changes when the pipeline is started again (its process died): answers asked for before never come."""
+        ...
+
     def chunks(self, count: int, texts: Callable[[int], Sequence[str]]) -> Iterator[list[list[Span]]]:
         """The spans of each text of chunks ``0 .. count - 1``, a chunk at a time in order; ``texts(k)`` gives chunk
-        ``k``'s texts, asked for (in order, perhaps from another thread) only just before the chunk is read."""
+        ``k``'s texts, asked for (in order, perhaps from another thread) only just before the chunk is read.
+
+        A source in another process starts reading them when this is called and has read what was asked for
+        before; several calls may be under way at once, and their answers read in any order. An iterator given up
+        early has a ``close()`` that tells the source nobody waits for the rest."""
         ...
 
     def warm_up(self, batch_size: int) -> None: ...
@@ -74,6 +83,10 @@ class LocalSpans:
     @property
     def model_version(self) -> str:
         return pipeline_version(self.nlp)
+
+    @property
+    def generation(self) -> int:
+        return 0  # the pipeline is this process's own: it is never started again
 
     def chunks(self, count: int, texts: Callable[[int], Sequence[str]]) -> Iterator[list[list[Span]]]:
         for number in range(count):
@@ -102,6 +115,10 @@ class SpacyWorker:
         self._send_lock = threading.Lock()
         self._lang = ""
         self._model_version = ""
+        self._generation = 0
+        self._sender: threading.Thread | None = None  # the last call's: the next one sends after it has
+        self._open: dict[int, int] = {}  # first ticket -> chunks, of the calls whose answers someone still waits for
+        self._kept: dict[int, tuple[str, Any]] = {}  # answers read while another was awaited, for their own reader
         self._start()
 
     @property
@@ -112,25 +129,36 @@ class SpacyWorker:
     def model_version(self) -> str:
         return self._model_version
 
+    @property
+    def generation(self) -> int:
+        return self._generation
+
     def chunks(self, count: int, texts: Callable[[int], Sequence[str]]) -> Iterator[list[list[Span]]]:
         conn = self._ready()
         first = self._ticket + 1
         self._ticket += count
         # Chunks are made and sent from a thread of their own: while the child reads chunk k, chunk k + 1 is made
         # (and the caller finishes chunk k - 1); and a send blocks while the child is busy and its pipe full, so the
-        # answers must be read meanwhile, or both sides would wait on each other.
+        # answers must be read meanwhile, or both sides would wait on each other. A call's thread sends after the
+        # previous call's has sent all of its chunks, so the child reads calls in the order they were made.
         failed: list[BaseException] = []
         sender = threading.Thread(
             target=_send_chunks,
             args=(conn, self._send_lock),
-            kwargs={"first": first, "count": count, "texts": texts, "failed": failed},
+            kwargs={"first": first, "count": count, "texts": texts, "failed": failed, "after": self._sender},
             name="newswire-spacy-send",
             daemon=True,
         )
+        self._sender = sender
+        self._open[first] = count
         sender.start()
-        # A caller that stops reading early leaves answers in the pipe; _receive skips them by their ticket.
+        return _Answers(self, first, count, self._generation, failed)
+
+    def _close_call(self, first: int) -> None:
+        """Nobody waits for the answers of the call whose first ticket is ``first`` any more."""
+        count = self._open.pop(first, 0)
         for ticket in range(first, first + count):
-            yield self._receive(ticket, CHUNK_TIMEOUT, failed)
+            self._kept.pop(ticket, None)
 
     def warm_up(self, batch_size: int) -> None:
         conn = self._ready()
@@ -160,6 +188,7 @@ class SpacyWorker:
             self._stop()
             raise EnrichmentError(str(rest[0]))
         self._lang, self._model_version = str(rest[0]), str(rest[1])
+        self._generation += 1
         logger.info("spaCy worker pid %s loaded %s (%s)", process.pid, self.model, self._model_version)
 
     def _ready(self) -> Connection:
@@ -171,6 +200,9 @@ class SpacyWorker:
 
     def _receive(self, ticket: int, timeout: float, failed: Sequence[BaseException] = ()) -> list[list[Span]]:
         """The answer to ``ticket``; ``failed`` holds what the sender thread raised making a chunk, if it did."""
+        if ticket in self._kept:
+            kind, payload = self._kept.pop(ticket)
+            return self._answer(kind, payload)
         conn = self._conn
         assert conn is not None
         while True:
@@ -186,11 +218,20 @@ class SpacyWorker:
                 kind, answered, payload = conn.recv()
             except (EOFError, OSError) as exc:
                 raise self._died("reading texts", exc) from exc
-            if answered < ticket:
-                continue  # a chunk of a call that failed before it was read: nobody waits for it any more
-            if kind == "error":
-                raise EnrichmentError(f"spaCy failed: {payload}")
-            return payload  # type: ignore[no-any-return]
+            if answered != ticket:
+                if self._awaited(answered):  # another call's, asked for before this one: kept for its reader
+                    self._kept[answered] = (kind, payload)
+                continue  # or of a call given up (it failed, or its batch was dropped): nobody waits for it
+            return self._answer(kind, payload)
+
+    def _awaited(self, ticket: int) -> bool:
+        return any(first <= ticket < first + count for first, count in self._open.items())
+
+    @staticmethod
+    def _answer(kind: str, payload: Any) -> list[list[Span]]:
+        if kind == "error":
+            raise EnrichmentError(f"spaCy failed: {payload}")
+        return payload  # type: ignore[no-any-return]
 
     def _answered(self, conn: Connection) -> bool:
         """Whether an answer waits in the pipe, looking for :data:`ANSWER_POLL` seconds at most."""
@@ -210,6 +251,8 @@ class SpacyWorker:
     def _stop(self) -> None:
         conn, process = self._conn, self._process
         self._conn = self._process = None
+        self._open.clear()
+        self._kept.clear()
         if conn is not None:
             if self._send_lock.acquire(timeout=1.0):  # a sender thread stuck on a dead child: just close
                 try:
@@ -226,6 +269,46 @@ class SpacyWorker:
                 process.join(timeout=5)
 
 
+class _Answers:
+    """The answers of one :meth:`SpacyWorker.chunks` call, in order, as the child gives them."""
+
+    def __init__(
+        self, worker: SpacyWorker, first: int, count: int, generation: int, failed: list[BaseException]
+    ) -> None:
+        self._worker = worker
+        self._first = first
+        self._next = first
+        self._end = first + count
+        self._generation = generation
+        self._failed = failed
+
+    def __iter__(self) -> _Answers:
+        return self
+
+    def __next__(self) -> list[list[Span]]:
+        if self._next >= self._end:
+            self.close()
+            raise StopIteration
+        if self._worker.generation != self._generation:
+            self.close()
+            raise EnrichmentError("the spaCy worker was started again after these texts were sent; asked again")
+        try:
+            answer = self._worker._receive(self._next, CHUNK_TIMEOUT, self._failed)
+        except BaseException:
+            self.close()
+            raise
+        self._next += 1
+        if self._next >= self._end:
+            self.close()
+        return answer
+
+    def close(self) -> None:
+        """Give up the answers not read yet: the worker drops them when they come."""
+        if self._worker.generation == self._generation:
+            self._worker._close_call(self._first)
+        self._next = self._end
+
+
 def _send_chunks(
     conn: Connection,
     lock: threading.Lock,
@@ -234,7 +317,10 @@ def _send_chunks(
     count: int,
     texts: Callable[[int], Sequence[str]],
     failed: list[BaseException],
+    after: threading.Thread | None = None,
 ) -> None:
+    if after is not None:
+        after.join()  # the call before this one has sent all of its chunks
     for number in range(count):
         try:
             chunk = list(texts(number))

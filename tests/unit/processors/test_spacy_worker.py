@@ -96,6 +96,10 @@ class _FailingOn:
         self.word, self.worker = word, worker
         self.lang, self.model_version = worker.lang, worker.model_version
 
+    @property
+    def generation(self) -> int:
+        return self.worker.generation
+
     def chunks(self, count: int, texts: Any) -> Any:
         return self.worker.chunks(count, lambda number: [0 if self.word in text else text for text in texts(number)])
 
@@ -152,3 +156,75 @@ def test_a_chunk_that_cannot_be_made_fails_the_call_and_the_worker_goes_on(worke
     with pytest.raises(ValueError, match="no texts for chunk 1"):
         list(worker.chunks(3, texts))
     assert next(iter(worker.chunks(1, lambda _: TEXTS[:2])))[0]
+
+
+@pytest.mark.timeout(120)  # a hang guard: an answer dropped as nobody's would leave its reader waiting 600 s
+def test_calls_under_way_at_once_get_their_own_answers_in_whatever_order_they_are_read(worker, nlp_and_aliases):
+    nlp, _ = nlp_and_aliases
+    local = LocalSpans(nlp)
+    first = [TEXTS[:4], TEXTS[4:9]]
+    second = [TEXTS[9:12], TEXTS[12:]]
+    given_up = worker.chunks(2, [TEXTS[:3], TEXTS[3:6]].__getitem__)
+    early = worker.chunks(len(first), first.__getitem__)
+    late = worker.chunks(len(second), second.__getitem__)
+    given_up.close()  # asked for, then nobody waits for it: its answers are dropped, not taken for another's
+    assert list(late) == list(local.chunks(len(second), second.__getitem__))  # the later call read first
+    assert list(early) == list(local.chunks(len(first), first.__getitem__))
+    assert not worker._kept  # nothing left waiting for a reader
+
+
+class _Counting:
+    """A span source that counts the calls, as a worker whose every call is a batch read."""
+
+    def __init__(self, worker: SpacyWorker) -> None:
+        self.worker, self.calls = worker, 0
+        self.lang, self.model_version = worker.lang, worker.model_version
+
+    @property
+    def generation(self) -> int:
+        return self.worker.generation
+
+    def chunks(self, count: int, texts: Any) -> Any:
+        self.calls += 1
+        return self.worker.chunks(count, texts)
+
+    def close(self) -> None:
+        """The module's worker is closed by its fixture."""
+
+
+def test_a_processor_reads_a_batch_given_ahead_once_and_enriches_it_as_without(
+    worker, nlp_and_aliases, article_factory
+):
+    nlp, aliases = nlp_and_aliases
+    settings = load_settings()
+    articles = [article_factory(title=f"Report {n}", content=TEXTS[n % len(TEXTS)]) for n in range(40)]
+    batches = [articles[:20], articles[20:]]
+    plain = ArticleProcessor(settings, nlp=nlp, aliases=aliases)
+    expected = [plain.enrich(batch) for batch in batches]
+    counting = _Counting(worker)
+    ahead = ArticleProcessor(settings, aliases=aliases, spans=counting)
+    ahead.prefetch(batches[0])
+    ahead.prefetch(batches[1])  # the next batch, asked for before the first is enriched
+    ahead.prefetch(batches[0])  # told again: not asked twice
+    got = [ahead.enrich(batch) for batch in batches]
+    assert counting.calls == 2
+    assert [[(a.entities, a.topics) for a in batch] for batch in got] == [
+        [(a.entities, a.topics) for a in batch] for batch in expected
+    ]
+    ahead.prefetch(batches[0])
+    assert ahead.enrich(batches[1])  # not the batch given ahead: that one is dropped, this one read now
+    assert counting.calls == 4
+
+
+def test_a_batch_given_ahead_before_the_child_died_is_read_again_by_a_new_child(worker, article_factory):
+    counting = _Counting(worker)
+    processor = ArticleProcessor(load_settings(), spans=counting)
+    batch = [article_factory(title="Prigozhin in Rostov-on-Don", content=TEXTS[0])]
+    processor.prefetch(batch)
+    child = _child(worker)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(timeout=10)
+    enriched = processor.enrich(batch)  # not one article at a time: the batch is asked again of a new child
+    assert any(entity.name == "Yevgeny Prigozhin" for entity in enriched[0].entities)
+    assert counting.calls == 2
+    assert _child(worker).pid != child.pid
