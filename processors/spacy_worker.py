@@ -6,7 +6,9 @@ process that rest waits for spaCy and spaCy for it. :class:`SpacyWorker` runs th
 hands back only what the processor reads of a document: its entity spans (:func:`~.spans.model_spans`, a pure
 function of the document). A batch goes to the child in chunks, each made (its texts cleaned) by a sender thread
 just before the child needs it; while the child reads chunk *k + 1*, the processor resolves the entities and
-groups the stories of chunk *k*.
+groups the stories of chunk *k*. The stage reads the next batch ahead and asks for its spans at once
+(:meth:`~.service.ArticleProcessor.prefetch`), so the child goes on to it while the batch in hand is finished, sent
+and committed, instead of waiting for the next poll.
 
 :class:`LocalSpans` is the same interface over a pipeline in this process (tests, ``newswire evaluate``).
 
