@@ -275,8 +275,118 @@ def test_bcubed_of_a_perfect_and_of_a_lumped_clustering():
 
 
 def test_dev_set_stories_stay_grouped(processor):
-    """The set the story threshold was chosen on (a regression guard; the target is on the shipped eval set)."""
+    """The set the story threshold was chosen on (a regression guard; the target is on the shipped eval set).
+
+    Its gold is the old, coarser story level (one heat story for Spain's heatwave and Italy and Greece bracing for
+    it); since an overtaken event scores less (``OVERTAKEN``), Monday's wildfire report no longer joins Sunday's
+    Spanish event once the Italian one has opened, 0.866 -> 0.850, hence 0.84 rather than 0.85.
+    """
     report = evaluate_stories(processor, DEV_SET)
     figures = {figure.name: figure.value for figure in report.figures}
-    assert figures["stories B-cubed F1"] >= 0.85, report.render()
+    assert figures["stories B-cubed F1"] >= 0.84, report.render()
     assert figures["duplicates precision"] == 1.0 and figures["duplicates recall"] == 1.0, report.render()
+
+
+_QUIET_WEEK = [
+    (
+        "Riverside beat Ashby in the league opener",
+        "Riverside beat Ashby two goals to one in the league opener on a wet night.",
+    ),
+    (
+        "Heavy rain forecast for the north coast",
+        "Forecasters warned of heavy rain and gales along the north coast from Tuesday.",
+    ),
+    (
+        "Library reopens after roof repairs",
+        "The town library reopened after a year of roof repairs, with a new children's room.",
+    ),
+    (
+        "Bakery chain opens its tenth shop",
+        "The bakery chain opened its tenth shop, in the old post office on the high street.",
+    ),
+    (
+        "Council approves new cycle lanes",
+        "Councillors approved three new cycle lanes across the city centre after a long debate.",
+    ),
+    (
+        "Museum buys a lost landscape painting",
+        "The museum bought a landscape painting missing for a century at an auction in Paris.",
+    ),
+]
+
+
+def _harbour_dispute(article_factory, start: datetime) -> list[EnrichedArticle]:
+    """A quiet morning's news, then a dock strike (two reports) and, four hours on, a court injunction against it."""
+    quiet = [
+        _enriched(article_factory, title=title, content=lede, published=start - timedelta(hours=10 - number))
+        for number, (title, lede) in enumerate(_QUIET_WEEK)
+    ]
+    strike = [
+        _enriched(
+            article_factory,
+            title="Saltmere dockers walk out over crane safety",
+            content="Dockers at Saltmere harbour walked out at dawn over crane safety after a crane collapse, the "
+            "union said.",
+            published=start,
+        ),
+        _enriched(
+            article_factory,
+            title="Saltmere strike: union says crane safety walkout will last",
+            content="The union leading the walkout at Saltmere harbour said the crane safety strike would last until a "
+            "review.",
+            published=start + timedelta(hours=1),
+        ),
+    ]
+    injunction = _enriched(
+        article_factory,
+        title="Court grants Saltmere port owner an injunction",
+        content="A high court judge granted the port owner an injunction ordering an end to the action from Friday.",
+        published=start + timedelta(hours=4),
+    )
+    return [*quiet, *strike, injunction]
+
+
+@pytest.mark.parametrize("overtaken, joins", [(None, "injunction"), (1.0, "strike")])
+def test_a_reaction_joins_the_latest_event_it_refers_to_not_an_overtaken_one(article_factory, overtaken, joins):
+    """Rules E3/E4: the union's answer to the injunction is in the injunction's event, although its background (the
+    walkout, the harbour, the dockers) resembles the strike's reports more; without the rule (1.0) it would not be."""
+    start = datetime(2023, 3, 6, 6, tzinfo=UTC)
+    *earlier, injunction = _harbour_dispute(article_factory, start)
+    answer = _enriched(
+        article_factory,
+        title="Saltmere union vows to fight court order",
+        content="Union leaders at Saltmere harbour said they would fight the court order in the appeal court, and "
+        "dockers kept the walkout going.",
+        published=start + timedelta(hours=6),
+    )
+    patch = mock.patch("newswire.processors.stories.OVERTAKEN", overtaken) if overtaken else contextlib.nullcontext()
+    with patch:
+        tracker = StoryTracker()
+        placed = [tracker.assign(features_of(article)).story_id for article in (*earlier, injunction, answer)]
+    strike_event, injunction_event, answer_event = placed[-4], placed[-2], placed[-1]
+    assert placed[-3] == strike_event and injunction_event != strike_event
+    assert answer_event == (injunction_event if joins == "injunction" else strike_event)
+
+
+def test_an_event_is_not_overtaken_by_a_newer_one_about_something_else(article_factory):
+    """Only a newer event the article also resembles overtakes: a match report in between leaves the strike open."""
+    start = datetime(2023, 3, 6, 6, tzinfo=UTC)
+    *earlier, _ = _harbour_dispute(article_factory, start)
+    match = _enriched(
+        article_factory,
+        title="Kirkby Town sign a goalkeeper from Ashby",
+        content="Kirkby Town signed the Ashby goalkeeper on a two-year contract before the new season.",
+        published=start + timedelta(hours=3),
+    )
+    traders = _enriched(
+        article_factory,
+        title="Saltmere traders fear losses as the dockers' walkout drags on",
+        content="Fish traders at Saltmere harbour said the dockers' crane safety walkout was costing them dearly.",
+        published=start + timedelta(hours=6),
+    )
+    # Overtaking made all but final, so that a strike overtaken by the match would lose the traders' report.
+    with mock.patch("newswire.processors.stories.OVERTAKEN", 0.01):
+        tracker = StoryTracker()
+        placed = [tracker.assign(features_of(article)).story_id for article in (*earlier, match, traders)]
+    assert placed[-2] != placed[-3]
+    assert placed[-1] == placed[-3]  # the strike's event
