@@ -15,7 +15,6 @@ import asyncio
 import json
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,6 @@ from newswire.ingest.directory import ADD, ENABLE, FeedDirectory, command_record
 from newswire.ingest.opml import check_feed_url, read_feed_file, to_opml
 from newswire.ingest.politeness import HostLedger, host_report
 from newswire.settings import Settings
-
-READ_IDLE_SECONDS = 1.5
-READ_MAX_SECONDS = 20.0
 
 
 def add_commands(
@@ -84,20 +80,11 @@ def _bus(args: argparse.Namespace, settings: Settings) -> Bus:
 
 
 def read_feeds(bus: Bus, settings: Settings) -> dict[str, Feed]:
-    """Every feed on the feeds topic with its latest state, by key."""
-    consumer = bus.consumer([settings.topic_feeds], f"newswire-feeds-cli-{uuid.uuid4().hex[:12]}")
+    """Every feed on the feeds topic with its latest state, by key: the topic read to its end as it is now, outside
+    any consumer group (an empty topic is read at once, not waited on)."""
     directory = FeedDirectory(settings.topic_feeds)
-    started = last = time.monotonic()
-    try:
-        while time.monotonic() - started < READ_MAX_SECONDS:
-            records = consumer.poll(1000, 0.5)
-            if records:
-                directory.apply(records, None)
-                last = time.monotonic()
-            elif directory.records_read and time.monotonic() - last >= READ_IDLE_SECONDS:
-                break
-    finally:
-        consumer.close()
+    for records in bus.read(settings.topic_feeds):
+        directory.apply(records, None)
     return directory.feeds
 
 
