@@ -75,8 +75,11 @@ _POSSESSIVE = re.compile(rf"(?:[{_APOSTROPHES}]s|(?<=s)[{_APOSTROPHES}])$", re.I
 _SPACES = re.compile(r"\s+")
 _LEADING_ARTICLE = re.compile(r"^the\s+", re.IGNORECASE)
 # Quotes inside a name are typographic noise ('"Wagner" Group'); apostrophes between letters are part of it
-# (O'Brien), so only quote characters next to a space go.
-_INNER_QUOTES = re.compile(rf"(?<=\s)[{re.escape(_QUOTES)}]+|[{re.escape(_QUOTES)}]+(?=\s)")
+# (O'Brien), and so is a plural possessive before the next word of the name ("St Thomas' Hospital", "Workers'
+# Union"), so only the other quote characters next to a space go.
+_INNER_QUOTES = re.compile(
+    rf"(?<=\s)[{re.escape(_QUOTES)}]+|(?!(?<=s)[{_APOSTROPHES}]\s[A-Z])[{re.escape(_QUOTES)}]+(?=\s)"
+)
 
 
 def canonical_form(surface: str) -> str:
@@ -155,18 +158,20 @@ def is_junk(name: str) -> bool:
 
 # A score ("1-0", "2-1" with any dash, "3:2") or a bare number at the end of a name: "Inter Milan 1-0", "KL Rahul 66".
 _TRAILING_SCORE = re.compile(r"(?:[\s,;:(\[]+\d+(?:\s*[-\u2013\u2014:]\s*\d+)+[)\]]?)+$")
+_LEADING_SCORE = re.compile(r"^\d+(?:\s*[-\u2013\u2014:]\s*\d+)+\s+(?=\D)")
 _TRAILING_NUMBER = re.compile(r"(?:[\s,;:(\[]+\d+(?:[.,]\d+)?[)\]]?)+$")
 _TRAILING_PUNCTUATION = re.compile(rf"[\s{re.escape(_EDGE_JUNK)}.]+$")
 
 
 def strip_trailing_numbers(name: str, *, bare_numbers: bool = True) -> str:
-    """``name`` without the scores, numbers and punctuation glued to its end by the NER.
+    """``name`` without the scores, numbers and punctuation glued to it by the NER.
 
-    Scores always go ("Inter Milan 1-0" -> "Inter Milan"); a bare trailing number ("KL Rahul 66", "Dave Pritchard,
-    58") only with ``bare_numbers``, since some organisations and events end in one (Channel 4, Euro 2024). Never
-    empties a name: a name that is nothing but numbers is left to :func:`is_junk`. Idempotent.
+    Scores always go, at either end ("Inter Milan 1-0" -> "Inter Milan", "3-1 Fulham" -> "Fulham"); a bare
+    trailing number ("KL Rahul 66", "Dave Pritchard, 58") only with ``bare_numbers``, since some organisations and
+    events end in one (Channel 4, Euro 2024). Never empties a name: a name that is nothing but numbers is left to
+    :func:`is_junk`. Idempotent.
     """
-    stripped = name
+    stripped = _LEADING_SCORE.sub("", name)
     previous = None
     while stripped != previous:
         previous = stripped
@@ -177,6 +182,16 @@ def strip_trailing_numbers(name: str, *, bare_numbers: bool = True) -> str:
         if not _ABBREVIATION_END.search(stripped):
             stripped = _TRAILING_PUNCTUATION.sub("", stripped)
     return stripped if any(char.isalpha() for char in stripped) else name
+
+
+# The endings of nationality and group words, singular or plural: Russian, Polish, Chinese, Baltic, Israeli, Dutch,
+# Swiss, Peronist, Greek, Thai, Kurd, Arab, Sikh.
+_GROUP_ENDING = re.compile(r"(?:an|ish|ese|ic|i|ch|ss|ist|ek|ai|urd|ab|kh|ew)s?$")
+
+
+def reads_as_group(name: str) -> bool:
+    """Whether a name ends like a nationality or a group ("Russians", "Peronist"), unlike a firm ("Tesla")."""
+    return _GROUP_ENDING.search(name) is not None
 
 
 # Endings after which a final "s" is part of the singular ("Swiss", "Belarus", "Texas", "Barbados"); "-is" too, as
@@ -224,7 +239,22 @@ _HEADS = {
     "marathon trophy expo",
 }
 _HEAD_LABELS = {head: label for label, heads in _HEADS.items() for head in heads.split()}
-_LEADING_HEAD_LABELS = {"mount": "LOC", "lake": "LOC", "battle": "EVENT", "siege": "EVENT"}
+
+
+def head_label(word: str) -> str | None:
+    """The label a word gives the name it ends ("strait" -> LOC, "bridge" -> FAC), or None."""
+    return _HEAD_LABELS.get(word.casefold())
+
+
+_LEADING_HEAD_LABELS = {
+    "mount": "LOC",
+    "lake": "LOC",
+    "wadi": "LOC",
+    "battle": "EVENT",
+    "siege": "EVENT",
+    "piazza": "FAC",
+    "plaza": "FAC",
+}
 # Royals and popes keep their title, and a title with one given name (and a regnal number) is a person.
 _ROYAL = re.compile(
     r"^(?:King|Queen|Prince|Princess|Pope|Emperor|Empress|Sultan|Emir)\s+[A-Z][\w'\u2019-]+(?:\s+[IVX]+)?$"

@@ -5,9 +5,9 @@ behind an ``entity_ruler`` that marks the names of the alias table first, so the
 them. :func:`extract_entities` turns the spans :func:`~newswire.processors.spans.doc_spans` reads from a document
 into canonical entities:
 
-1. each span is cleaned here (:func:`~newswire.processors.cleaning.canonical_form`, titles, trailing scores and
-   numbers, a dateline or an opening parenthesis the model ran into it, "Name of Place" split in two), split where
-   it runs over a sentence or a list, and junk is dropped;
+1. each span is cleaned here (:func:`~newswire.processors.cleaning.canonical_form`, titles, scores and trailing
+   numbers, a trailing "party", a dateline or an opening parenthesis the model ran into it, "Name of Place" split in
+   two), split where it runs over a sentence or a list, and junk is dropped; a name a score came with is a team;
 2. :func:`~newswire.processors.resolution.canonical_entities` joins short forms to full names, applies the alias
    table, the gazetteer and an optional :class:`~newswire.processors.memory.EntityMemory` of earlier articles,
    and gives each canonical entity one label.
@@ -71,6 +71,9 @@ _DATELINE = re.compile(
 )
 # "Africa CDC" in "The Africa Centres for Disease Control and Prevention (Africa CDC": an abbreviation of a few words.
 _ABBREVIATION = re.compile(r"(?:[A-Z][a-z]+\s)?[A-Z][A-Za-z&]*[A-Z][A-Za-z&]*")
+_PARTY_WORD = re.compile(r"(?<=\w)\s+party$")
+_NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
+_SCORE = re.compile(r"\d\s*[-\u2013\u2014:]\s*\d")
 _NEVER_NAMES = frozenset({"DATE", "TIME", "MONEY", "QUANTITY", "PERCENT", "CARDINAL", "ORDINAL"})
 
 
@@ -130,18 +133,26 @@ def _clean_person(name: str) -> str:
 
 
 @lru_cache(maxsize=100_000)
-def _clean_mention(text: str, label: str) -> tuple[str, str] | None:
-    """(cleaned name, one-line surface form) of a span, or None for junk; names repeat, so this is cached."""
-    name = strip_trailing_numbers(canonical_form(text), bare_numbers=label in {"PERSON", "NORP", "GPE"})
+def _clean_mention(text: str, label: str) -> tuple[str, str, str] | None:
+    """(cleaned name, label, one-line surface form) of a span, or None for junk; names repeat, so this is cached.
+
+    A name the model ran a score into is a team: an organisation, unless the model gave it a label of a name.
+    """
+    canonical = canonical_form(text)
+    name = strip_trailing_numbers(canonical, bare_numbers=label in {"PERSON", "NORP", "GPE"})
+    if label not in _NAME_LABELS and name != canonical and _SCORE.search(canonical):
+        label = "ORG"  # "Liverpool 3-1 Fulham" as a product
     if label == "PERSON":
         name = _clean_person(name)
     elif label == "GPE":
         name = strip_region_word(name)
+    elif label == "ORG":
+        name = _PARTY_WORD.sub("", name)  # "the Georgian Dream party" is Georgian Dream
     if name.casefold() in TITLE_WORDS:
         return None  # a bare title ("Councillor's trip", "Councillor quits"), whatever the label: no one in particular
     if not name or is_junk(name):
         return None
-    return name, " ".join(text.split())
+    return name, label, " ".join(text.split())
 
 
 def _split_span(text: str, start: int) -> list[tuple[str, int]]:
@@ -183,7 +194,7 @@ def _mentions(spans: Iterable[tuple[str, str, int] | Span], wanted_labels: froze
             for piece, piece_label, piece_offset, piece_given in _repaired(part, label, offset, given):
                 cleaned = _clean_mention(piece, piece_label)
                 if cleaned is not None:
-                    mentions.append(Mention(cleaned[0], piece_label, cleaned[1], piece_offset, piece_given))
+                    mentions.append(Mention(cleaned[0], cleaned[1], cleaned[2], piece_offset, piece_given))
     return mentions
 
 

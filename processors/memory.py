@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from newswire.contract import Entity
+from newswire.processors.aliases import shipped_given_names
 from newswire.processors.shapes import ORG_LIKE_LABELS, PERSON_NAME_WORD, initials, is_club_word, shape_label
 
 logger = logging.getLogger(__name__)
+
+_FIRST_WORD_NAMES = 3  # words from which a person's name is also learned by its first word
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,8 @@ class EntityMemory:
     - **Labels**: the label votes of each canonical entity, one per mention, so "Manchester City" keeps the label
       earlier articles gave it when a later one's model calls it a place (the memory's votes count as at most
       :data:`~newswire.processors.resolution.MEMORY_VOTES` mentions, and win ties).
-    - **Short forms**: the surnames of full PERSON names, the initials of multi-word organisations, and every short
+    - **Short forms**: the surnames of full PERSON names (and the first word of a name of three words or more that
+      is no common given name, "Tedros"), the initials of multi-word organisations, and every short
       form an article joined to a fuller name, each to its canonical name, so a later article that says only
       "Guardiola" or "WHO" gets "Pep Guardiola" or "World Health Organization". A short form two names of one
       article share is not learned; a later article's reading replaces an earlier one. Club words too: "City" for
@@ -85,6 +89,10 @@ class EntityMemory:
             if entity.label == "PERSON":
                 for cut in range(1, len(words)):
                     implied[" ".join(words[cut:]).casefold()].add(key)
+                # "Tedros" for "Tedros Adhanom Ghebreyesus": a long name goes by its first word, unless that is a
+                # given name many people share ("Mohammed").
+                if len(words) >= _FIRST_WORD_NAMES and words[0].casefold() not in shipped_given_names():
+                    implied[words[0].casefold()].add(key)
                 if len(words) > 1 and PERSON_NAME_WORD.fullmatch(words[0]):
                     self._given_names.pop(words[0].casefold(), None)
                     self._put(self._given_names, words[0].casefold(), None)

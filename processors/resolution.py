@@ -5,17 +5,21 @@
 1. within the article, short forms join the fullest name they belong to, whatever label spaCy gave them: a surname
    or first name the full person's name ("Prigozhin" -> "Yevgeny Prigozhin"), an acronym its expansion ("WHO" ->
    "World Health Organization", from "(WHO)" after it or from the initials), the first or last words of a
-   multi-word organisation the organisation ("Novo" -> "Novo Nordisk"), a club's word the club ("City"). A full
-   name is a person's when the model says so, when the article calls it by its last word alone, or when it starts
-   with a given name; an organisation's when the article calls it by its first word;
-2. the alias table maps the rest across articles ("PMC Wagner" -> "Wagner Group") and overrides labels; an
-   optional :class:`~newswire.processors.memory.EntityMemory` then carries what earlier articles established
-   (full names of surnames, acronyms and club words, labels);
+   multi-word organisation the organisation ("Novo" -> "Novo Nordisk"; never an acronym: "NHS" is no short form of
+   "NHS Confederation"), a club's word the club ("City"), a state's last words its formal name ("Congo" ->
+   "Democratic Republic of Congo"). A full name is a person's when the model says so, when the article calls it by
+   its last word alone or by its first word as a person, or when it starts with a given name; an organisation's
+   when the article calls it by its first word;
+2. the alias table maps the rest across articles ("PMC Wagner" -> "Wagner Group") and overrides labels, and a word
+   made from a country's name is a nationality ("Lithuanian"); an optional
+   :class:`~newswire.processors.memory.EntityMemory` then carries what earlier articles established (full names of
+   surnames, acronyms and club words, labels);
 3. mentions of one canonical name are counted together, with their surface forms and the first offset, and get one
    label: the alias table's, else a person's if joined as one, else the one the name's form gives ("Kerch Strait"
-   is a LOC, "Aston Villa" an ORG), else a vote of the mentions (with the memory's votes; ties go to the memory,
-   then to the fullest mention, then to the first), which the gazetteer may overrule for a place the model took
-   for a person or an organisation ("Copenhagen").
+   is a LOC, "Aston Villa" an ORG), else a vote of the mentions (with the memory's votes, and without the NORP
+   votes of a word that reads as no nationality when there are others, "Tesla"; ties go to the memory, then to the
+   fullest mention, then to the first), which the gazetteer may overrule for a place the model took for a person,
+   an organisation or a facility ("Copenhagen").
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dataclasses import dataclass, field
 
 from newswire.contract import Entity
 from newswire.processors.aliases import DROP, AliasTable, Place, shipped_given_names, shipped_places
-from newswire.processors.cleaning import singular_norp
+from newswire.processors.cleaning import reads_as_group, singular_norp
 from newswire.processors.memory import EntityMemory
 from newswire.processors.shapes import (
     ACRONYM,
@@ -53,6 +57,12 @@ _MAX_GIVEN_NAME_WORDS = 3
 CITY_FOR_PERSON = 50_000
 CITY_FOR_ORGANISATION = 250_000
 MAX_SURFACE_FORMS = 10
+_DEMONYM_ENDINGS = ("ian", "an", "n", "ese", "i")
+# A state's formal name, whose short form is its last words: "Democratic Republic of Congo" is "Congo" too.
+_STATE_OF = re.compile(
+    r"^(?:[A-Z][\w-]+\s+)*(?:Republic|Kingdom|Federation|Emirate|Commonwealth|Principality|Sultanate)\s+of\s+"
+    r"(?:the\s+)?([A-Z].*)$"
+)
 
 
 @dataclass(slots=True)
@@ -90,13 +100,14 @@ def _people(
     mentions: list[Mention], sports: bool, is_given_name: Callable[[str], bool], places: Mapping[str, Place]
 ) -> set[str]:
     """Multi-word names that are people's whatever label the model gave them: those that start with a given name
-    ("Marcus Thuram"), and those the article also calls by their last word alone, as reporters call people ("Pep
-    Guardiola ... Guardiola"; organisations go by their first word, "Novo").
+    ("Marcus Thuram") or with a word the article calls a person alone ("Vinicius Junior" ... "Vinicius"), and
+    those the article also calls by their last word alone, as reporters call people ("Pep Guardiola ...
+    Guardiola"; organisations go by their first word, "Novo").
 
     Names whose form says otherwise ("Aston Villa", "Kerch Strait", "South Africa") are left out, as are names of
     the gazetteer ("San Jose"), nationalities, and a last word the model took for a place more than once ("Wadi
     Derna" ... "Derna"); a given name makes a person only of a name of two or three words that the model never
-    took for an organisation.
+    took for an organisation when it ends in a given name too ("Eli Lilly", "Morgan Stanley").
     """
     bare: dict[str, list[str]] = defaultdict(list)
     organisations = set()  # a company named after its founder ("Eli Lilly") is one the model often gets right
@@ -118,8 +129,16 @@ def _people(
             or mention.name.casefold() in places
         ):
             continue
-        given = is_given_name(words[0].casefold()) and mention.name not in organisations
+        # A company named after its founder has a given name at both ends ("Eli Lilly", "Morgan Stanley").
+        given = is_given_name(words[0].casefold()) and (
+            mention.name not in organisations or not is_given_name(words[-1].casefold())
+        )
         if given and len(words) <= _MAX_GIVEN_NAME_WORDS:
+            people.add(mention.name)
+            continue
+        # "Vinicius Junior" (ORG) ... "Vinicius" (PERSON): a person the article calls by the given name.
+        first_labels = bare.get(words[0].casefold())
+        if first_labels and all(label == "PERSON" for label in first_labels) and len(words) <= _MAX_GIVEN_NAME_WORDS:
             people.add(mention.name)
             continue
         labels = bare.get(words[-1].casefold())
@@ -196,6 +215,16 @@ def _resolve_short_forms(
     for full in {m.name for m in mentions if " " in m.name and m.label not in PLACE_LABELS} - persons:
         by_initials[initials(full)].add(full)
     spelled_out = {m.abbreviation: m.name for m in mentions if m.abbreviation and " " in m.name}
+    for abbreviation, full in list(spelled_out.items()):
+        # "Africa CDC" is also "CDC" where the model marked the place apart ("head of Africa CDC").
+        last = abbreviation.rsplit(maxsplit=1)[-1]
+        if last != abbreviation and ACRONYM.fullmatch(last):
+            spelled_out.setdefault(last, full)
+    states: dict[str, set[str]] = defaultdict(set)
+    for mention in mentions:
+        state = _STATE_OF.match(mention.name) if mention.label in PLACE_LABELS else None
+        if state is not None:
+            states[state.group(1).casefold()].add(mention.name)
     joined: dict[str, str] = {}
     for mention in mentions:
         target, person = _short_form_target(
@@ -206,11 +235,16 @@ def _resolve_short_forms(
             by_suffix=by_suffix,
             by_first_name=by_first_name,
         )
+        if target is None and mention.label in PLACE_LABELS:
+            target = _unique(states.get(mention.name.casefold()))
         if (
             target is None
             and (mention.label not in PLACE_LABELS or is_club_word(mention.name))
             and mention.label != "PERSON"
             and aliases.lookup(mention.name) is None  # "Wagner" is the alias table's to map
+            # An acronym before other words qualifies them ("NHS Confederation", "BBC Sport"): it is no short form
+            # of that name; its expansion or the memory decide.
+            and not ACRONYM.fullmatch(mention.name)
         ):
             target = _unique(by_affix.get(mention.name.casefold()))
         # A full name of the article is no short form of another one, unless it is part of it ("World Cup" in
@@ -247,12 +281,15 @@ def _short_form_target(
     return person, person is not None
 
 
-def _apply_aliases(mentions: list[Mention], aliases: AliasTable) -> list[Mention]:
-    """Map names through the alias table; a plural nationality the table does not know is made singular."""
+def _apply_aliases(mentions: list[Mention], aliases: AliasTable, places: Mapping[str, Place]) -> list[Mention]:
+    """Map names through the alias table; a plural nationality the table does not know is made singular, and a word
+    made from the name of a country or a continent is a nationality whatever the model said ("Lithuanian")."""
     attested = frozenset(mention.name.casefold() for mention in mentions)
     kept = []
     for mention in mentions:
         canonical = aliases.lookup(mention.name)
+        if canonical is None and mention.label != "NORP" and not mention.person and _demonym(mention.name, places):
+            mention.label = "NORP"
         if canonical is None and mention.label == "NORP":
             mention.name = singular_norp(mention.name, attested)
             canonical = aliases.lookup(mention.name)
@@ -262,6 +299,23 @@ def _apply_aliases(mentions: list[Mention], aliases: AliasTable) -> list[Mention
             mention.name, mention.label, mention.fixed, mention.resolved = canonical.name, canonical.label, True, True
         kept.append(mention)
     return kept
+
+
+def _demonym(name: str, places: Mapping[str, Place]) -> bool:
+    """Whether a one-word name is made from the name of a country or a continent of the gazetteer: "Lithuanian"
+    (Lithuania), "Italians" (Italy), "Chinese" (China), "Israeli" (Israel)."""
+    if " " in name or not name[:1].isupper():
+        return False
+    word = name.casefold()
+    word = word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+    for ending in _DEMONYM_ENDINGS:
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            stem = word[: -len(ending)]
+            for restored in ("", "a", "e", "o", "y"):
+                place = places.get(stem + restored)
+                if place is not None and place.kind in ("country", "continent"):
+                    return True
+    return False
 
 
 def _recall(mentions: list[Mention], memory: EntityMemory, sports: bool) -> None:
@@ -288,6 +342,8 @@ def _label(tally: _Tally, memory: EntityMemory | None, sports: bool, places: Map
     if by_shape is not None:
         return by_shape
     votes = Counter(tally.labels)
+    if "NORP" in votes and len(votes) > 1 and not reads_as_group(tally.name):
+        del votes["NORP"]  # "Tesla" as a nationality once and a company once is a company
     # The votes of this very name: a short form the article did not join ("City" outside sport) has its own.
     known = memory.recall(tally.name, short_forms=False) if memory is not None else None
     if known is not None:
@@ -307,14 +363,15 @@ def _label(tally: _Tally, memory: EntityMemory | None, sports: bool, places: Map
 def _place_label(place: Place, voted: str, sports: bool) -> str:
     """The label of a name the gazetteer knows, against the label the vote gave it: a country or a state is a GPE
     and a continent a LOC whatever the model said (but a nationality stays one); a city is a GPE when the model
-    took it for a person or a geographic place, or for an organisation outside sports stories if it is large."""
+    took it for a person, a geographic place or a facility, or for an organisation outside sports stories if it is
+    large."""
     if voted == "NORP":
         return voted
     if place.kind in ("country", "state"):
         return "GPE"
     if place.kind == "continent":
         return "LOC"
-    if voted in ("PERSON", "LOC") and place.population >= CITY_FOR_PERSON:
+    if voted in ("PERSON", "LOC", "FAC") and place.population >= CITY_FOR_PERSON:
         return "GPE"
     if voted == "ORG" and not sports and place.population >= CITY_FOR_ORGANISATION:
         return "GPE"
@@ -345,7 +402,7 @@ def canonical_entities(
         return word in given_names or (memory is not None and memory.knows_given_name(word))
 
     joined = _resolve_short_forms(mentions, aliases, sports, is_given_name, places)
-    mentions = _apply_aliases(mentions, aliases)
+    mentions = _apply_aliases(mentions, aliases, places)
     if memory is not None:
         _recall(mentions, memory, sports)
     tallies: dict[str, _Tally] = {}

@@ -133,3 +133,32 @@ def test_shipped_alias_table_loads_and_feeds_the_ruler():
     patterns = table.ruler_patterns()
     assert {"label": "ORG", "pattern": "FSB", "id": "FSB"} in patterns
     assert table.lookup("pmc wagner").name == "Wagner Group"
+
+
+@pytest.mark.parametrize(
+    ("surface", "canonical"),
+    [
+        ("St Aidan’s Hospital", "St Aidan’s Hospital"),
+        ("Harbour Pilots' Association", "Harbour Pilots' Association"),
+        ("the Dockers’ Union", "Dockers’ Union"),
+        ("Lowther's", "Lowther"),
+        ("'Brightwater' Trust", "Brightwater Trust"),
+    ],
+)
+def test_a_plural_possessive_inside_a_name_stays_and_other_quotes_go(surface, canonical):
+    assert canonical_form(surface) == canonical
+    assert canonical_form(canonical) == canonical
+
+
+def test_a_score_before_a_name_goes_and_makes_it_a_team():
+    spans = [("Castlebridge", "ORG", 0), ("2-1 Wexmoor Athletic", "PRODUCT", 20), ("3-0 Orrin", "WORK_OF_ART", 50)]
+    assert {e.name: e.label for e in extract_entities(spans, parse_aliases(""), WANTED)} == {
+        "Castlebridge": "ORG",
+        "Wexmoor Athletic": "ORG",
+        "Orrin": "ORG",
+    }
+
+
+def test_the_word_party_after_a_party_name_is_no_part_of_it():
+    spans = [("the Green Harbour party", "ORG", 0), ("Green Harbour", "ORG", 40)]
+    assert [e.name for e in extract_entities(spans, parse_aliases(""), WANTED)] == ["Green Harbour"]
