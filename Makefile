@@ -48,12 +48,12 @@ layers: install
 
 ## Everything CI runs: lint, types, and all tests against the real Kafka and Elasticsearch and the compose stack.
 ## The Docker set-up runs beside the rest (its images take minutes on a fresh machine); the compose tests, which
-## pytest runs last, wait for it.
+## run last, wait for it. scripts/run-tests runs the unit tests beside the integration tests, then the end-to-end ones.
 test: install
 	scripts/docker-setup --background
 	$(MAKE) lint typecheck layers services
 	scripts/browser-setup
-	$(BIN)/pytest -p no:cacheprovider
+	scripts/run-tests
 
 test-unit: install
 	$(BIN)/pytest -p no:cacheprovider tests/unit
