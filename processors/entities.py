@@ -31,9 +31,11 @@ from newswire.errors import EnrichmentError
 from newswire.processors.aliases import AliasTable, load_aliases, shipped_places
 from newswire.processors.cleaning import canonical_form, is_junk, strip_region_word, strip_trailing_numbers
 from newswire.processors.memory import EntityMemory, Recollection
+from newswire.processors.missed_names import dateline_name
 from newswire.processors.resolution import Mention, canonical_entities
 from newswire.processors.shapes import initials
-from newswire.processors.spans import TITLE_WORDS, TITLES, Span, dateline_name, doc_spans
+from newswire.processors.span_context import TITLE_WORDS, TITLES
+from newswire.processors.spans import Span, doc_spans
 
 __all__ = [
     "UNNEEDED_COMPONENTS",

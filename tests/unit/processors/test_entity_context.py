@@ -18,7 +18,7 @@ from newswire.processors.aliases import Place, parse_aliases, parse_places, ship
 from newswire.processors.entities import EntityMemory, dateline_name, doc_spans, extract_entities
 from newswire.processors.service import ArticleProcessor
 from newswire.processors.shapes import is_sports_story, shape_label
-from newswire.processors.spans import TITLE_WORDS
+from newswire.processors.span_context import TITLE_WORDS
 from newswire.settings import load_settings
 
 WANTED = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC"})
