@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from newswire.contract import Entity
 from newswire.errors import InvalidQuery
@@ -57,6 +58,12 @@ TOPIC_NAMES: dict[str, str] = {
 _SPACE = re.compile(r"\s+")
 
 
+# The key functions are pure and the names they are given repeat (the same people, places and outlets across
+# articles): the indexers call them for every entity of every article, so their results are kept, a bounded number.
+_NAMES_KEPT = 1 << 14
+
+
+@lru_cache(maxsize=_NAMES_KEPT)
 def fold(text: str) -> str:
     """``text`` compared case- and width-insensitively: NFKC, case-folded, whitespace runs as one space."""
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
@@ -74,6 +81,7 @@ def topic_name(label: str) -> str:
     return words[:1].upper() + words[1:] if words else label
 
 
+@lru_cache(maxsize=_NAMES_KEPT)
 def topic_key(value: str) -> str:
     """The key a topic label is indexed under, and a topic filter (label or name) is compared with."""
     folded = fold(value)
@@ -85,17 +93,23 @@ def source_key(value: str) -> str:
     return fold(value)
 
 
-def entity_keys(entity: Entity) -> set[str]:
+def entity_keys(entity: Entity) -> frozenset[str]:
     """What an entity filter finds this entity by: its folded name and surface forms, and a person's surname."""
-    keys = {fold(entity.name), *(fold(form) for form in entity.surface_forms)}
-    words = fold(entity.name).split(" ")
-    if entity.label == "PERSON" and len(words) > 1 and len(words[-1]) > 1:
+    return _entity_keys(entity.name, entity.label, tuple(entity.surface_forms))
+
+
+@lru_cache(maxsize=_NAMES_KEPT)
+def _entity_keys(name: str, label: str, surface_forms: tuple[str, ...]) -> frozenset[str]:
+    keys = {fold(name), *(fold(form) for form in surface_forms)}
+    words = fold(name).split(" ")
+    if label == "PERSON" and len(words) > 1 and len(words[-1]) > 1:
         keys.add(words[-1])
     keys.discard("")
-    return keys
+    return frozenset(keys)
 
 
-def suggestion_keys(field: str, value: str) -> set[str]:
+@lru_cache(maxsize=_NAMES_KEPT)
+def suggestion_keys(field: str, value: str) -> frozenset[str]:
     """The keys a typed prefix is matched with for one entity name, topic label or source (``field``): the folded
     name from each of its words on (and for a topic, its label's words and its name's)."""
     names = [value.replace("_", " "), topic_name(value)] if field == "topic" else [value]
@@ -103,7 +117,7 @@ def suggestion_keys(field: str, value: str) -> set[str]:
     for name in names:
         words = fold(name).split(" ")
         keys.update(" ".join(words[start:]) for start in range(len(words)) if words[start])
-    return keys
+    return frozenset(keys)
 
 
 def suggestion_prefix(field: str, prefix: str, size: int) -> str:

@@ -32,6 +32,17 @@ MAX_DEPTH = 32
 STEMMER = "english"  # Snowball English, the same in both stores (they are given the stems, not the algorithm)
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _LEXEME = re.compile(r'\s*(?:(?P<lparen>\()|(?P<rparen>\))|"(?P<phrase>[^"]*)(?P<closed>"?)|(?P<word>[^\s()"]+))')
+_CAPITAL_SIGMA = "\u03a3"
+# A bytes.translate table for ASCII text: a word character to its lower case, any other character to a space.
+_ASCII_WORDS = bytes(
+    (ord(chr(code).lower()) if _TOKEN.fullmatch(chr(code)) else 0x20) if code < 128 else code for code in range(256)
+)
+# The stems of the tokens seen last, shared by the threads (a token's stem depends on nothing else): the stemmer's
+# own cache is asked once a token, this one is read in one pass over a field's tokens. Bounded in count and, so
+# that hostile text cannot fill it, in the length of a token kept.
+_STEMS: dict[str, str] = {}
+_STEMS_KEPT = 1 << 16
+_STEMS_LONGEST = 64
 _stemmers = threading.local()  # a PyStemmer stemmer keeps state between calls: one per thread
 
 
@@ -41,6 +52,15 @@ def tokenize(text: str) -> list[str]:
     A word whose lower case is not all word characters (``İ`` becomes ``i`` and a combining dot) gives the word
     runs of its lower case, so that tokenising tokens again changes nothing.
     """
+    # Two shortcuts give the same tokens as word by word (the last line), faster; tests/unit/test_document_speedups.py
+    # compares them with it. In ASCII the word characters are letters, digits and "_": the others become spaces.
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
+    # ``str.lower`` maps each character on its own but for the capital sigma (whose final form depends on the
+    # letters around it, past the word's end) and no character outside a word lowers to a word character (the test
+    # checks every code point), so the words of the lower-cased text are the words' lower cases.
+    if _CAPITAL_SIGMA not in text:
+        return _TOKEN.findall(text.lower())
     return [part for word in _TOKEN.findall(text) for part in word_tokens(word)]
 
 
@@ -65,8 +85,16 @@ def stem(token: str) -> str:
 
 def stems(tokens: Iterable[str]) -> list[str]:
     """The stems of ``tokens``, in order: what the stores index for words (the tokens themselves for phrases)."""
-    listed = list(tokens)
-    return [stemmed or token for token, stemmed in zip(listed, _stemmer().stemWords(listed), strict=True)]
+    listed = tokens if isinstance(tokens, list) else list(tokens)
+    try:
+        return list(map(_STEMS.__getitem__, listed))
+    except KeyError:  # a token not seen lately: stem them all, and keep them
+        pass
+    stemmed = [word or token for token, word in zip(listed, _stemmer().stemWords(listed), strict=True)]
+    if len(_STEMS) > _STEMS_KEPT:
+        _STEMS.clear()
+    _STEMS.update(pair for pair in zip(listed, stemmed, strict=True) if len(pair[0]) <= _STEMS_LONGEST)
+    return stemmed
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final, assert_never
 
 from pydantic import ValidationError
@@ -202,27 +203,40 @@ def epoch_ms_at_or_after(moment: datetime) -> int:
 def document(article: EnrichedArticle) -> dict[str, Any]:
     """The indexed document: the enriched message as on the wire, the filter keywords and the searched tokens."""
     source = article.model_dump(mode="json", by_alias=True)
-    source["entity_names"] = sorted({entity.name for entity in article.entities})
-    source["topic_labels"] = sorted({topic.label for topic in article.topics})
-    source["entity_keys"] = sorted({entity_key(entity.name, entity.label) for entity in article.entities})
+    names: set[str] = set()
+    named: set[str] = set()
+    matched: set[str] = set()
+    for entity in article.entities:
+        names.add(entity.name)
+        named.add(entity_key(entity.name, entity.label))
+        matched.update(entity_keys(entity))
+    labels = {topic.label for topic in article.topics}
+    source["entity_names"] = sorted(names)
+    source["topic_labels"] = sorted(labels)
+    source["entity_keys"] = sorted(named)
     source["story"] = article.story_id or article.id
     source["storyline"] = article.storyline or source["story"]
-    tokens = {name: tokenize(getattr(article, name)) for name in FIELD_WEIGHTS}
-    source["tokens"] = {name: " ".join(words) for name, words in tokens.items()}
-    source["stems"] = {name: " ".join(stems(words)) for name, words in tokens.items()}
-    source["entity_match"] = sorted({key for entity in article.entities for key in entity_keys(entity)})
-    source["topic_match"] = sorted({topic_key(topic.label) for topic in article.topics})
+    tokens = [tokenize(getattr(article, name)) for name in FIELD_WEIGHTS]
+    source["tokens"] = {name: " ".join(words) for name, words in zip(FIELD_WEIGHTS, tokens, strict=True)}
+    source["stems"] = {name: " ".join(stems(words)) for name, words in zip(FIELD_WEIGHTS, tokens, strict=True)}
+    source["entity_match"] = sorted(matched)
+    source["topic_match"] = sorted({topic_key(label) for label in labels})
     source["source_match"] = source_key(article.source)
     if not article.published_estimated:
         source["dated"] = source["published"]
-    suggested = (("entity", source["entity_names"]), ("topic", source["topic_labels"]), ("source", [article.source]))
-    source["suggest_keys"] = sorted(
-        SUGGEST_SEPARATOR.join((field, key, value))
-        for field, values in suggested
-        for value in values
-        for key in suggestion_keys(field, value)
-    )
+    # One value's keys are distinct, and so are the values of a field, so the keys need no set around them.
+    suggest_keys = [key for name in names for key in _suggest_keys("entity", name)]
+    suggest_keys += [key for label in labels for key in _suggest_keys("topic", label)]
+    suggest_keys += _suggest_keys("source", article.source)
+    suggest_keys.sort()
+    source["suggest_keys"] = suggest_keys
     return source
+
+
+@lru_cache(maxsize=1 << 14)
+def _suggest_keys(field: str, value: str) -> tuple[str, ...]:
+    """The ``suggest_keys`` of one value of ``field`` (names repeat across articles, so they are kept)."""
+    return tuple(SUGGEST_SEPARATOR.join((field, key, value)) for key in suggestion_keys(field, value))
 
 
 def stored_article(document_id: str, source: Mapping[str, Any]) -> EnrichedArticle:
