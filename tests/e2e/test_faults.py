@@ -124,7 +124,9 @@ def _dead_letters(kafka_servers: str, topic: str) -> list[dict]:
 
 
 @pytest.mark.timeout(1500)
-def test_random_kills_lose_nothing_and_double_nothing(farm, services, kafka_servers, es_url, unique_name, tmp_path):
+def test_random_kills_lose_nothing_and_double_nothing(
+    farm, services, kafka_servers, es_url, unique_name, tmp_path, capsys
+):
     names = pipeline_names(unique_name)
     env = base_env(
         kafka=kafka_servers,
@@ -190,4 +192,6 @@ def test_random_kills_lose_nothing_and_double_nothing(farm, services, kafka_serv
     ), [letter["reason"] for letter in letters]
     assert {letter["stage"] for letter in letters} == {"processor"}
     assert set(killed) <= set(roles) and sum(killed.values()) == KILLS
-    print(f"fault run: {ARTICLES} articles, kills {dict(killed)}, dead letters {Counter(x['reason'] for x in letters)}")
+    with capsys.disabled():  # the run's figures go into the README: show them in every log, CI's included
+        reasons = Counter(letter["reason"] for letter in letters)
+        print(f"\nfault run: {ARTICLES} articles, kills {dict(killed)}, dead letters {dict(reasons)}")
