@@ -56,12 +56,14 @@ _APPOSITION_ROLES = (ROLE_WORDS | frozenset(TITLES.split("|")) | {"executive", "
 _APPOSITION_WORDS = 4  # words between the comma and the role at most ("the Russian-installed governor")
 _CLAUSE_WORDS = frozenset({"who", "whose", "which", "that", "where", "when"})
 _AFTER_ROLE = frozenset({"of", "for", "at", "in", "and", "who", "said", "says"})
-# Trades a reporter puts right before a company's name: "the chipmaker Nvidia", "supermarket chain Morrisons".
+# Trades and kinds of body a reporter puts right before an organisation's name: "the chipmaker Nvidia", "supermarket
+# chain Morrisons", "the aviation agency Rosaviatsia", "the streaming site Vidlo".
 _TRADES = (
     "company firm carmaker chipmaker drugmaker automaker maker manufacturer retailer supermarket chain airline carrier"
-    " broadcaster publisher lender bank insurer miner brewer startup conglomerate giant group rival"
+    " broadcaster publisher lender bank insurer miner brewer startup conglomerate giant group rival agency charity"
+    " regulator watchdog platform site operator developer"
 )
-_TRADE_WORDS = frozenset(_TRADES.split())
+TRADE_WORDS = frozenset(_TRADES.split())
 # Ages a reporter puts after a name ("Attal, 34,"): only a person has one.
 _AGES = range(16, 111)
 # Words before a place ("in Kettlesby", "near Avdiivka"), and the one-word institutions that also follow "in".
@@ -126,7 +128,7 @@ def thing_named(doc: Any, start: int, end: int) -> str | None:
             return None
         if token.text in _THINGS:
             after = doc[index + 1].text
-            return None if after in _TRADE_WORDS or after.startswith("make") else _THINGS[token.text]
+            return None if after in TRADE_WORDS or after.startswith("make") else _THINGS[token.text]
     return None
 
 
@@ -150,11 +152,14 @@ def settlement_of(doc: Any, start: int) -> bool:
 
 
 def reads_as_firm(doc: Any, start: int, end: int) -> bool:
-    """Whether the words around a name say it is a company: a trade right before it ("the chipmaker Nvidia",
-    "drugmaker Pfizer") or its shares right after it ("Tesla shares fell")."""
+    """Whether the words around a name say it is a company or a body: a trade right before it ("the chipmaker
+    Nvidia", "drugmaker Pfizer"), also as an apposition ("the rescue agency, Basarnas"), or its shares right after it
+    ("Tesla shares fell")."""
     before = doc[start - 1].text.casefold() if start > 0 else ""
+    if before == "," and start > 1 and doc[start - 2].is_lower:
+        before = doc[start - 2].text
     after = doc[end].text.casefold() if end < len(doc) else ""
-    return before in _TRADE_WORDS or after in ("shares", "stock")
+    return before in TRADE_WORDS or after in ("shares", "stock")
 
 
 def reads_as_person(doc: Any, start: int, end: int) -> bool:

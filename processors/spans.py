@@ -30,6 +30,7 @@ from newswire.processors.missed_names import (
     royals,
     spelled_out,
 )
+from newswire.processors.organisations import organisations_named
 from newswire.processors.shapes import ACRONYM, PLACE_LABELS
 from newswire.processors.span_context import (
     POSSESSIVE_END,
@@ -147,7 +148,7 @@ def model_spans(doc: Any) -> list[Span]:
         starts.append(start)
     coordinated_people(doc, spans, starts, ends)
     spans = spelled_out(text, fuller_names(doc, text, ents, spans))
-    spans = datelines(doc, text, ents, expanded_in_text(text, spans))
+    spans = organisations_named(text, datelines(doc, text, ents, expanded_in_text(text, spans)))
     spans = given_and_family_names(text, [*spans, *royals(text, spans)])
     return sorted(spans, key=lambda span: span.start)
 
