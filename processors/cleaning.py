@@ -234,7 +234,8 @@ _HEADS = {
     "ORG": "party ministry council committee commission agency authority university bank group company corporation "
     "corp inc ltd plc llc club association institute foundation organisation organization police army navy "
     "parliament assembly senate cooperation alliance brigade battalion regiment fund board office department "
-    "bureau service survey newspapers",
+    "bureau service survey newspapers holdings industries airlines airways motors foods pharmaceuticals technologies "
+    "laboratories enterprises ventures",
     "EVENT": "war tour festival cup championship championships olympics games conference summit revolution uprising "
     "marathon trophy expo",
 }

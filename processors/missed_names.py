@@ -49,7 +49,7 @@ _ADVERBS = (
     "later earlier yesterday today tonight tomorrow overnight instead separately recently finally eventually"
     " previously initially officially meanwhile afterwards then now still"
 )
-_SENTENCE_ADVERBS = frozenset(_ADVERBS.split())
+SENTENCE_ADVERBS = frozenset(_ADVERBS.split())
 _NO_SPAN = Span("", "", -1)  # a token of an entity doc_spans dropped
 _SENTENCE_ENDS = frozenset({".", "!", "?", ":", '"', "\u201c", "\u201d", "\n", "\n\n"})
 CAPITALISED_WORD = re.compile(r"[A-Z][\w'\u2019.\-]*\w|[A-Z]")
@@ -270,7 +270,7 @@ def _given_name(doc: Any, index: int, covered: dict[int, Span], person: bool = F
     return (
         not opens_sentence
         or folded in shipped_given_names()
-        or (person and folded not in _SENTENCE_ADVERBS and not token.is_upper)
+        or (person and folded not in SENTENCE_ADVERBS and not token.is_upper)
     )
 
 

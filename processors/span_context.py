@@ -3,11 +3,11 @@
 
 Each rule reads the tokens of a spaCy ``Doc`` right before or after a span (``doc[start:end]``) and answers one
 question: whether the span is a person (:func:`reads_as_person`: a title or a role before it, a role in an
-apposition, "who" or an age after it), a place (:func:`reads_as_place`, :func:`settlement_of`), a company
-(:func:`reads_as_firm`), a product or a work (:func:`thing_named`), or a facility or a geographic place by the
-common noun after it (:func:`common_head`). :func:`coordinated_people` makes a person of a full name joined by "and"
-to a person's, and :func:`joins` says whether a span continues the one before it (a particle, a nationality before
-an organisation, a given name before a family name, a possessive before a building).
+apposition, "who" or an age after it), a place (:func:`reads_as_place`, :func:`placed_by_words`,
+:func:`settlement_of`), a company (:func:`reads_as_firm`), a product or a work (:func:`thing_named`), or a facility
+or a geographic place by the common noun after it (:func:`common_head`). :func:`coordinated_people` makes a person
+of a full name joined by "and" to a person's, and :func:`joins` says whether a span continues the one before it (a
+particle, a nationality before an organisation, a given name before a family name, a possessive before a building).
 
 The word lists :data:`TITLES`, :data:`TITLE_WORDS`, :data:`ROLE_WORDS` and :data:`CONNECTORS` are shared with
 :mod:`.missed_names` and :mod:`.entities`.
@@ -19,7 +19,7 @@ import logging
 import re
 from typing import Any, NamedTuple
 
-from newswire.processors.aliases import shipped_places
+from newswire.processors.aliases import shipped_given_names, shipped_places
 from newswire.processors.cleaning import canonical_form, head_label, label_by_shape
 from newswire.processors.shapes import PERSON_NAME_WORD, PLACE_PREFIXES, shape_label
 
@@ -43,7 +43,7 @@ _NATIONALITY = re.compile(r"(?:an|ish|ese|ic|i|ch|ss)$")  # the endings of natio
 _ROLES = (
     "substitute striker midfielder defender goalkeeper keeper forward winger manager captain coach boss chief founder"
     " director singer rapper actor actress presenter author novelist writer leader chairman chairwoman economist"
-    " analyst spokesman spokeswoman spokesperson veteran teenager activist lawyer"
+    " analyst spokesman spokeswoman spokesperson veteran teenager activist lawyer player"
 )
 ROLE_WORDS = frozenset(_ROLES.split())
 # Roles in an apposition, before a name after a comma ("its leader, Priya Mistry") or after it ("Edin Terzic, the
@@ -55,7 +55,7 @@ _APPOSITION_ROLES = (ROLE_WORDS | frozenset(TITLES.split("|")) | {"executive", "
 }
 _APPOSITION_WORDS = 4  # words between the comma and the role at most ("the Russian-installed governor")
 _CLAUSE_WORDS = frozenset({"who", "whose", "which", "that", "where", "when"})
-_AFTER_ROLE = frozenset({"of", "for", "at", "in", "and", "who", "said", "says"})
+_AFTER_ROLE = frozenset({"of", "for", "at", "in", "and", "who", "said", "says", "from"})
 # Trades and kinds of body a reporter puts right before an organisation's name: "the chipmaker Nvidia", "supermarket
 # chain Morrisons", "the aviation agency Rosaviatsia", "the streaming site Vidlo".
 _TRADES = (
@@ -74,6 +74,7 @@ _WORKS = "song album film movie novel opera documentary painting"
 _THINGS = {word: "PRODUCT" for word in _PRODUCTS.split()} | {word: "WORK_OF_ART" for word in _WORKS.split()}
 _COMMON_HEAD_WORDS = 3  # lower-case words after a name that may still end in its common noun ("nuclear power plant")
 _SETTLEMENTS = frozenset({"city", "town", "village", "province", "region", "district", "county", "municipality"})
+_REGION_NOUNS = frozenset({"region", "province", "oblast", "district"})
 _INSTITUTIONS = frozenset({"congress", "parliament", "senate", "government", "court", "office", "power"})
 # One word of a name, in the case of a name: "Sinner", "Jean-Luc".
 NAME_TOKEN = re.compile(r"[A-Z][a-z\u00df-\u00ff]+(?:['\u2019\-][A-Z][a-z\u00df-\u00ff]+)?")
@@ -108,6 +109,22 @@ def reads_as_place(doc: Any, start: int) -> bool:
         and doc[start - 1].text in _PLACE_PREPOSITIONS
         and not token.text.isupper()
         and token.text.casefold() not in _INSTITUTIONS
+    )
+
+
+def placed_by_words(doc: Any, start: int, end: int) -> bool:
+    """Whether the words around a name the model took for a person say it is a place: a region's noun after it
+    ("the Tarvos region"), or "in" before a name of two words that starts with no given name and owns nothing ("he
+    lives in Ostra Vela", not "in Jeremy Hunt's budget")."""
+    if end < len(doc) and doc[end].text in _REGION_NOUNS and start > 0 and doc[start - 1].lower_ == "the":
+        return end - start == 1
+    return (
+        end - start == 2
+        and start > 0
+        and doc[start - 1].text == "in"
+        and all(token.is_title for token in doc[start:end])
+        and doc[start].lower_ not in shipped_given_names()
+        and not (end < len(doc) and doc[end].text in ("'s", "\u2019s"))
     )
 
 
@@ -164,13 +181,16 @@ def reads_as_firm(doc: Any, start: int, end: int) -> bool:
 
 def reads_as_person(doc: Any, start: int, end: int) -> bool:
     """Whether the words around ``doc[start:end]`` say it is a person: a title or a role right before it
-    ("Chancellor", "substitute"), or "who" or an age right after a comma ("Ashdown, who", "Attal, 34,")."""
+    ("Chancellor", "substitute"), "said" before a plain full name, or "who" or an age right after a comma
+    ("Ashdown, who", "Attal, 34,")."""
     if start > 0:
         before = doc[start - 1]
         if _is_title(before) or (before.text in ROLE_WORDS and doc[start].text[:1].isupper()):
             return True
         if before.text == "," and start > 1 and doc[start - 2].text in _APPOSITION_ROLES:
             return True  # "said its leader, Priya Mistry"
+        if before.text in ("said", "says") and _plain_full_name(doc[start:end].text):
+            return True  # "said Anna Kowal of the ...": a full name that no form explains, quoted
     if shape_label(doc[start:end].text, sports=True) is None and _role_follows(doc, end):
         return True
     if end + 1 < len(doc) and doc[end].text == ",":

@@ -8,8 +8,10 @@ Association (BMA)"), and so is a dateline's place; with an :class:`~newswire.pro
 names earlier articles established are marked where the model missed them.
 
 The rules live beside this module: :mod:`.span_context` (the :class:`Span` type and what the words around a span
-say of it) and :mod:`.missed_names` (the names the model missed or cut, read from the text). :class:`Span` is
-re-exported here for the users of the spans.
+say of it), :mod:`.missed_names` (the names the model missed or cut, read from the text), :mod:`.organisations`
+(the bodies the words around a name declare: "the aviation agency Rosaviatsia", "the Law and Justice party") and
+:mod:`.surnames` (people named in full once, then by their family name). :class:`Span` is re-exported here for the
+users of the spans.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from newswire.processors.span_context import (
     coordinated_people,
     given_then_family,
     joins,
+    placed_by_words,
     possessive_building,
     reads_as_firm,
     reads_as_person,
@@ -46,6 +49,7 @@ from newswire.processors.span_context import (
     settlement_of,
     thing_named,
 )
+from newswire.processors.surnames import people_called_by_surname
 
 __all__ = ["REMEMBERED_MENTIONS", "Span", "doc_spans", "model_spans", "with_remembered"]
 
@@ -83,7 +87,8 @@ def model_spans(doc: Any) -> list[Span]:
     Dortmund coach"); "the town of", a place; the kind of thing before it, a product or a work ("the drug
     Wegovy"); a person's possessive before it, what the person owns; a lower-case common noun after it, a facility
     ("Kakhovka dam") or a geographic place ("High Atlas mountains"). Acronyms get an expansion the text gives
-    without parentheses, and royals and people with a known given name that the model missed are found.
+    without parentheses, and royals and people with a known given name that the model missed are found, and so are
+    the organisations the words around a name declare and people named in full whose surname the article repeats.
     """
     spans: list[Span] = []
     ends: list[int] = []  # the token after each span, to join a span to the next one
@@ -97,8 +102,14 @@ def model_spans(doc: Any) -> list[Span]:
             continue
         if label != "PERSON" and end - start <= _TITLED_SPAN_WORDS and reads_as_person(doc, start, end):
             label = "PERSON"
-        elif (label in ("PERSON", "ORG") and end - start == 1 and reads_as_place(doc, start)) or (
-            label in ("PERSON", "ORG", "FAC", "LOC") and end - start <= _TITLED_SPAN_WORDS and settlement_of(doc, start)
+        elif (
+            (label in ("PERSON", "ORG") and end - start == 1 and reads_as_place(doc, start))
+            or (label == "PERSON" and placed_by_words(doc, start, end))
+            or (
+                label in ("PERSON", "ORG", "FAC", "LOC")
+                and end - start <= _TITLED_SPAN_WORDS
+                and settlement_of(doc, start)
+            )
         ):
             label = "GPE"
         elif (
@@ -150,6 +161,7 @@ def model_spans(doc: Any) -> list[Span]:
     spans = spelled_out(text, fuller_names(doc, text, ents, spans))
     spans = organisations_named(text, datelines(doc, text, ents, expanded_in_text(text, spans)))
     spans = given_and_family_names(text, [*spans, *royals(text, spans)])
+    spans = people_called_by_surname(doc, text, spans)
     return sorted(spans, key=lambda span: span.start)
 
 
