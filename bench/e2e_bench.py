@@ -1,7 +1,7 @@
 """Seconds from publication to searchable, through the whole pipeline on the loopback Kafka and Elasticsearch.
 
     .venv/bin/python bench/e2e_bench.py [--feeds 500] [--rates 2 5 10] [--seconds 60] [--replicas 1]
-                                        [--poll-interval 10] [--plot bench/results/e2e.png]
+                                        [--poll-interval 10 | --websub] [--plot bench/results/e2e.png]
     .venv/bin/python bench/e2e_bench.py --replot bench/results/e2e-1-replica.json bench/results/e2e-2-replica.json \
                                         --plot bench/results/e2e.png
 
@@ -9,17 +9,21 @@ Needs the loopback services (``newswire services up``). A feed farm on loopback 
 the start of each step, articles appear at ``--rates`` articles a second (spread over the feeds), each stamped with
 the moment it appeared (its publication). The pipeline is the commands ``docker-compose.yml`` runs (``newswire
 topics``, ``ingest``, ``--replicas`` times ``process``, ``index``) with topics, groups and index of their own, the
-feeds polled every ``--poll-interval`` seconds (no WebSub here). A probe searches Elasticsearch every 0.25 s for
+feeds polled every ``--poll-interval`` seconds, or with ``--websub`` pushed: the feeds name a WebSub hub that runs in
+the bench (the loopback hub of ``tests/unit/ingest``), ingest subscribes to every feed (the steps start once the hub
+has verified them all; polling then drops to the safety-net interval, ``NEWSWIRE_WEBSUB_POLL_INTERVAL``), and each
+new article makes the hub push its feed to ingest's callback at once. A probe searches Elasticsearch every 0.25 s for
 the newest articles and notes when each is first found. Per rate: publication-to-searchable and fetch-to-searchable
 latency p50, p95, p99 (the fetch time is the article's ``fetched``, stamped by the poller), how many were found, and
 whether the pipeline kept up (everything found within the step and 60 s more, and the last quarter's p95 within
 twice the first quarter's). The highest rate that kept up is the sustainable rate of this run. Results go to
-``bench/results/e2e-<replicas>-replica.json``; with ``--plot``, a PNG of latency against rate.
+``bench/results/e2e[-websub]-<replicas>-replica.json``; with ``--plot``, a PNG of latency against rate.
 
-What the figures include: the poll interval (an article waits for its feed's next poll: about half of it on
-average, the whole of it at worst), the processors' batches, the indexer's bulk writes and Elasticsearch's 1 s
-refresh. Where the time goes is printed from the indexer's ``newswire_index_delay_seconds`` (fetch to write) and the
-rest.
+What the figures include: the poll interval when polled (an article waits for its feed's next poll: about half of it
+on average, the whole of it at worst) or the push (the hub's request to ingest's callback, parsing), the processors'
+batches, the indexer's bulk writes and Elasticsearch's 1 s refresh. Each step records the load average at its end
+and where the CPU went: the cores each service (with its children), the broker, the node and the bench itself used
+over the step and its drain.
 """
 
 from __future__ import annotations
@@ -34,11 +38,14 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -46,19 +53,30 @@ from bench.corpus import scaled
 from newswire.indexer.elasticsearch import ElasticsearchStore
 from newswire.search import SearchQuery
 from tests.feedfarm import serve_feeds
+from tests.unit.ingest.test_websub_loopback import LoopbackHub, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 NEWSWIRE = str(Path(sys.executable).with_name("newswire"))
 RESULTS = REPO / "bench" / "results"
 DRAIN_SECONDS = 60.0
 WARM_UP_SECONDS = 45.0  # spaCy and the sentence model load before the first step starts
+SUBSCRIBE_SECONDS = 300.0  # for the hub to have verified every feed's subscription
 
 
 class RateFarm:
-    """RSS feeds on loopback whose articles appear at a set rate; ``appeared[url]`` is each one's publication."""
+    """RSS feeds on loopback whose articles appear at a set rate; ``appeared[url]`` is each one's publication.
 
-    def __init__(self, feeds: int) -> None:
+    With a ``hub``, each feed names it and itself (``atom:link`` rel hub and self), and a new article has the hub push
+    its feed to the subscriber (in a pool of threads, so that publishing keeps its pace); ``pushes`` and
+    ``push_failures`` count them, and an article of a feed not subscribed yet waits for its poll.
+    """
+
+    def __init__(self, feeds: int, hub: LoopbackHub | None = None) -> None:
         self.feeds = feeds
+        self.hub = hub
+        self.pushes = 0
+        self.push_failures = 0
+        self.pusher = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bench-push") if hub else None
         self.texts = scaled(400)
         self.lock = threading.Lock()
         self.items: list[tuple[int, str, str, str, float]] = []  # number, url, title, summary, appeared (epoch s)
@@ -73,10 +91,25 @@ class RateFarm:
         with self.lock:
             self.items.append((number, url, f"{text.title} ({number})", text.summary, now))
             self.appeared[url] = now
+        if self.pusher is not None:
+            self.pusher.submit(self._push, number % self.feeds)
 
-    def feed_xml(self, feed: int) -> bytes:
+    def _push(self, feed: int) -> None:
+        assert self.hub is not None
+        topic = self.urls()[feed]
+        if topic not in self.hub.subscribers:
+            return
+        try:
+            status = self.hub.push(topic, self.feed_xml(feed, counted=False))
+        except Exception:  # counted; the feed's safety-net poll still finds the article
+            status = 0
         with self.lock:
-            self.fetches += 1
+            self.pushes += 1
+            self.push_failures += not 200 <= status < 300
+
+    def feed_xml(self, feed: int, *, counted: bool = True) -> bytes:
+        with self.lock:
+            self.fetches += counted
             mine = [item for item in self.items[-5000:] if item[0] % self.feeds == feed][-20:]
         entries = "".join(
             f"<item><title>{escape(title)}</title><link>{url}</link><guid>{url}</guid>"
@@ -84,14 +117,28 @@ class RateFarm:
             f"<description>{escape(summary)}</description></item>"
             for _, url, title, summary, appeared in mine
         )
+        links = ""
+        if self.hub is not None:
+            links = (
+                f'<atom:link rel="hub" href="{self.hub.url}"/>'
+                f'<atom:link rel="self" href="{self.urls()[feed]}" type="application/rss+xml"/>'
+            )
         return (
-            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Farm {feed}</title>'
-            f"<link>http://farm.example/{feed}</link><description>generated</description>{entries}</channel></rss>"
+            '<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">'
+            f"<channel><title>Farm {feed}</title><link>http://farm.example/{feed}</link>"
+            f"<description>generated</description>{links}{entries}</channel></rss>"
         ).encode()
 
     def urls(self) -> list[str]:
         port = self.server.server_address[1]
         return [f"http://127.0.0.1:{port}/{feed}.xml" for feed in range(self.feeds)]
+
+    def close(self) -> None:
+        if self.pusher is not None:
+            self.pusher.shutdown(wait=True, cancel_futures=True)
+        if self.hub is not None:
+            self.hub.stop()
+        self.server.shutdown()
 
 
 class Probe:
@@ -135,8 +182,45 @@ def _start(name: str, argv: list[str], env: dict[str, str], logs: Path) -> subpr
     return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
 
 
-def run_step(farm: RateFarm, probe: Probe, rate: float, seconds: float, first: int) -> dict[str, object]:
+def cpu_seconds(services: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU seconds so far of each service (with its children: the spaCy worker), the broker, the node and this
+    bench (the farm, the hub and the probe), to show where a step's time goes."""
+    groups: dict[str, list[psutil.Process]] = {}
+    for name, process in services.items():
+        try:
+            parent = psutil.Process(process.pid)
+            groups[name.rstrip("-0123456789")] = [
+                *groups.get(name.rstrip("-0123456789"), []),
+                parent,
+                *parent.children(recursive=True),
+            ]
+        except psutil.NoSuchProcess:
+            continue
+    for process in psutil.process_iter(["cmdline"]):
+        line = " ".join(process.info["cmdline"] or [])
+        if "kafka.Kafka" in line:
+            groups.setdefault("kafka", []).append(process)
+        elif "org.elasticsearch.bootstrap.Elasticsearch" in line:
+            groups.setdefault("elasticsearch", []).append(process)
+    groups["bench"] = [psutil.Process()]
+    seconds: dict[str, float] = {}
+    for name, processes in groups.items():
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        seconds[name] = total
+    return seconds
+
+
+def run_step(
+    farm: RateFarm, probe: Probe, rate: float, seconds: float, first: int, services: dict[str, subprocess.Popen[bytes]]
+) -> dict[str, object]:
     count = int(rate * seconds)
+    cpu_before = cpu_seconds(services)
     started = time.monotonic()
     for number in range(first, first + count):
         delay = started + (number - first) / rate - time.monotonic()
@@ -148,6 +232,8 @@ def run_step(farm: RateFarm, probe: Probe, rate: float, seconds: float, first: i
     deadline = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < deadline and not all(url in probe.found for url in step_urls):
         time.sleep(0.5)
+    cpu_after, elapsed = cpu_seconds(services), time.monotonic() - started
+    cores = {name: round((cpu_after[name] - cpu_before.get(name, 0.0)) / elapsed, 2) for name in cpu_after}
     found = [url for url in step_urls if url in probe.found]
     publication = [probe.found[url] - farm.appeared[url] for url in found]
     fetch = [probe.found[url] - probe.fetched[url] for url in found]
@@ -171,6 +257,8 @@ def run_step(farm: RateFarm, probe: Probe, rate: float, seconds: float, first: i
         "publication_to_searchable": summary(publication),
         "fetch_to_searchable": summary(fetch),
         "mean_publication_to_searchable": round(statistics.fmean(publication), 3) if publication else None,
+        "load_average": [round(value, 2) for value in os.getloadavg()],
+        "cores_used": dict(sorted(cores.items(), key=lambda item: -item[1])),
     }
 
 
@@ -181,8 +269,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--poll-interval", type=float, default=10.0)
+    parser.add_argument("--websub", action="store_true", help="push new articles through a loopback WebSub hub")
     parser.add_argument("--kafka", default="127.0.0.1:9092")
     parser.add_argument("--es", default="http://127.0.0.1:9200")
+    parser.add_argument("--out", type=Path, help="results file (default bench/results/e2e[-websub]-N-replica.json)")
     parser.add_argument("--plot", type=Path, help="write a PNG of latency against rate")
     parser.add_argument("--replot", type=Path, nargs="+", help="only plot these results files into --plot")
     args = parser.parse_args()
@@ -193,7 +283,7 @@ def main() -> int:
     run = uuid.uuid4().hex[:8]
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"newswire-e2e-bench-{run}"
     logs.mkdir(parents=True)
-    farm = RateFarm(args.feeds)
+    farm = RateFarm(args.feeds, LoopbackHub().start() if args.websub else None)
     names = {
         "topic_raw": f"bench-{run}.raw",
         "topic_enriched": f"bench-{run}.enriched",
@@ -216,6 +306,10 @@ def main() -> int:
         "topic_partitions": "4",
         **names,
     }
+    if args.websub:
+        port = free_port()
+        settings |= {"websub": "true", "websub_callback": f"http://127.0.0.1:{port}/websub"}
+        settings |= {"websub_listen_port": str(port)}
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")}
     env.update({f"NEWSWIRE_{name.upper()}": value for name, value in settings.items()})
     subprocess.run([NEWSWIRE, "topics"], env=env, check=True, capture_output=True, cwd=REPO)
@@ -226,11 +320,18 @@ def main() -> int:
     services["ingest"] = _start("ingest", [NEWSWIRE, "ingest"], {**env, "NEWSWIRE_DATA_DIR": str(logs / "ing")}, logs)
     probe = Probe(args.es, names["index_alias"])
     results = []
+    subscribed = None
     try:
         time.sleep(WARM_UP_SECONDS)
+        if farm.hub is not None:
+            deadline = time.monotonic() + SUBSCRIBE_SECONDS
+            while len(farm.hub.subscribers) < args.feeds and time.monotonic() < deadline:
+                time.sleep(1.0)
+            subscribed = len(farm.hub.subscribers)
+            print(f"{subscribed} of {args.feeds} feeds subscribed and verified", flush=True)
         first = 0
         for rate in args.rates:
-            step = run_step(farm, probe, rate, args.seconds, first)
+            step = run_step(farm, probe, rate, args.seconds, first, services)
             first += int(rate * args.seconds)
             results.append(step)
             print(json.dumps(step), flush=True)
@@ -248,7 +349,7 @@ def main() -> int:
                 process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        farm.server.shutdown()
+        farm.close()
         store = ElasticsearchStore(args.es, alias=names["index_alias"])
         store.drop()
         store.close()
@@ -257,13 +358,17 @@ def main() -> int:
         "machine": f"{os.cpu_count()} cores; load {os.getloadavg()[0]:.1f} at the end",
         "feeds": args.feeds,
         "poll_interval": args.poll_interval,
+        "mode": "websub" if args.websub else "polled",
+        "subscribed": subscribed,
+        "pushes": farm.pushes,
+        "push_failures": farm.push_failures,
         "replicas": args.replicas,
         "seconds_per_rate": args.seconds,
         "steps": results,
         "highest_rate_kept_up": max(sustained) if sustained else None,
     }
-    results_file = RESULTS / f"e2e-{args.replicas}-replica.json"
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    results_file = args.out or RESULTS / f"e2e{'-websub' if args.websub else ''}-{args.replicas}-replica.json"
+    results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.write_text(json.dumps(report, indent=2) + "\n")
     print(f"highest rate kept up: {report['highest_rate_kept_up']} articles/s; results in {results_file}; logs {logs}")
     if args.plot:
@@ -278,11 +383,12 @@ def plot(reports: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
-    figure, axes = plt.subplots(figsize=(7.2, 4.0), dpi=100)
+    figure, axes = plt.subplots(figsize=(9.0, 5.0), dpi=100)
     for report in reports:
         steps = [step for step in report["steps"] if step["publication_to_searchable"]]
         rates = [step["rate"] for step in steps]
         label = f"{report['replicas']} processor" + ("s" if report["replicas"] > 1 else "")
+        label += ", pushed" if report.get("mode") == "websub" else f", polled every {report['poll_interval']:g} s"
         for key, marker in (("p50", "o"), ("p95", "s")):
             line = axes.plot(rates, [step["publication_to_searchable"][key] for step in steps], marker=marker,
                              label=f"{label}: publication to searchable, {key}")[0]  # fmt: skip
@@ -290,11 +396,12 @@ def plot(reports: list[dict[str, Any]], path: Path) -> None:
                       color=line.get_color(), alpha=0.6, label=f"{label}: fetch to searchable, {key}")  # fmt: skip
     first = reports[0]
     axes.set_xlabel("articles a second")
-    axes.set_ylabel("seconds")
-    axes.set_title(f"newswire end to end: {first['feeds']} feeds polled every {first['poll_interval']:g} s, "
+    axes.set_ylabel("seconds (log scale)")
+    axes.set_yscale("log")  # pushed runs stay near a second where polled ones are at ten
+    axes.set_title(f"newswire end to end: {first['feeds']} feeds, "
                    f"Kafka and Elasticsearch on loopback, {first['machine'].split(';')[0]}", fontsize=9)  # fmt: skip
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=7)
+    axes.legend(fontsize=6, ncol=2, loc="upper left")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
