@@ -43,7 +43,7 @@ _CALENDAR = (
     "january february march april may june july august september october november december monday tuesday wednesday"
     " thursday friday saturday sunday"
 )
-_CALENDAR_WORDS = frozenset(_CALENDAR.split())
+CALENDAR_WORDS = frozenset(_CALENDAR.split())
 # Capitalised adverbs that open a sentence before a name and are no stop words ("Later Sinner said").
 _ADVERBS = (
     "later earlier yesterday today tonight tomorrow overnight instead separately recently finally eventually"
@@ -127,16 +127,21 @@ def given_and_family_names(text: str, spans: list[Span]) -> list[Span]:
     return [replaced.get(span.start, span) for span in spans] + added
 
 
-def _plain_word(word: str) -> bool:
+def plain_name_word(word: str) -> bool:
+    """Whether ``word`` can be one word of a person's name: no title, role, month or weekday, shipped place, nor a
+    word that gives a name another form (``label_by_shape``)."""
     folded = word.casefold()
     return (
         folded not in TITLE_WORDS
         and folded not in ROLE_WORDS
-        and folded not in _CALENDAR_WORDS
-        and folded not in _NOT_NAMES
+        and folded not in CALENDAR_WORDS
         and folded not in shipped_places()
         and label_by_shape(f"X {word}") is None
     )
+
+
+def _plain_word(word: str) -> bool:
+    return word.casefold() not in _NOT_NAMES and plain_name_word(word)
 
 
 def royals(text: str, spans: list[Span]) -> list[Span]:
@@ -263,7 +268,7 @@ def _given_name(doc: Any, index: int, covered: dict[int, Span], person: bool = F
         or token.idx in covered
         or folded in TITLE_WORDS
         or folded in ROLE_WORDS
-        or folded in _CALENDAR_WORDS
+        or folded in CALENDAR_WORDS
     ):
         return False
     opens_sentence = index == 0 or doc[index - 1].text in _SENTENCE_ENDS or "\n" in doc[index - 1].text

@@ -13,11 +13,10 @@ import re
 from collections import Counter
 from typing import Any
 
-from newswire.processors.aliases import shipped_places
 from newswire.processors.cleaning import label_by_shape
-from newswire.processors.missed_names import SENTENCE_ADVERBS, overlaps
+from newswire.processors.missed_names import SENTENCE_ADVERBS, overlaps, plain_name_word
 from newswire.processors.shapes import PLACE_PREFIXES
-from newswire.processors.span_context import ROLE_WORDS, TITLE_WORDS, Span
+from newswire.processors.span_context import Span
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +29,6 @@ _FULL_NAME = re.compile(
 _WHO_AFTER = re.compile(r", who\b")
 # A word in the shape of a name, standing on its own: what a family name used alone looks like.
 _NAME_USED = re.compile(rf"(?<![\w'\u2019\-]){_WORD}(?![\w\-])")
-_MONTHS = "january february march april may june july august september october november december"
-_CALENDAR = frozenset(f"{_MONTHS} monday tuesday wednesday thursday friday saturday sunday".split())
 
 
 def people_called_by_surname(doc: Any, text: str, spans: list[Span]) -> list[Span]:
@@ -54,7 +51,7 @@ def people_called_by_surname(doc: Any, text: str, spans: list[Span]) -> list[Spa
     for match in _FULL_NAME.finditer(text, headline_end):
         start, end = match.start(), match.end()
         given, family = match.group("given"), match.group("family")
-        if overlaps(taken, start, end) or not (_plain(given) and _plain(family)):
+        if overlaps(taken, start, end) or not (plain_name_word(given) and plain_name_word(family)):
             continue
         if given.casefold() in PLACE_PREFIXES or label_by_shape(f"{given} {family}") is not None:
             continue
@@ -66,14 +63,3 @@ def people_called_by_surname(doc: Any, text: str, spans: list[Span]) -> list[Spa
         if _WHO_AFTER.match(text, end) or alone > 0:
             added.append(Span(match.group(0), "PERSON", start))
     return [*spans, *added]
-
-
-def _plain(word: str) -> bool:
-    folded = word.casefold()
-    return (
-        folded not in TITLE_WORDS
-        and folded not in ROLE_WORDS
-        and folded not in _CALENDAR
-        and folded not in shipped_places()
-        and label_by_shape(f"X {word}") is None
-    )
