@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import spacy
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -20,26 +19,10 @@ from newswire.processors.service import ArticleProcessor
 from newswire.processors.shapes import is_sports_story, shape_label
 from newswire.processors.span_context import TITLE_WORDS
 from newswire.settings import load_settings
+from tests.unit.processors.entity_docs import BLANK, entity_doc
 
 WANTED = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC"})
 NO_ALIASES = parse_aliases("")
-BLANK = spacy.blank("en")
-
-
-def _doc(text: str, *ents: tuple[str, str] | tuple[str, str, int]) -> Any:
-    """A document of ``text`` with the given (surface, label[, occurrence]) entity spans."""
-    doc = BLANK.make_doc(text)
-    spans = []
-    for ent in ents:
-        surface, label = ent[0], ent[1]
-        start = -1
-        for _ in range(ent[2] if len(ent) > 2 else 1):  # the occurrence of the surface form
-            start = text.index(surface, start + 1)
-        span = doc.char_span(start, start + len(surface), label=label)
-        assert span is not None, surface
-        spans.append(span)
-    doc.ents = spans
-    return doc
 
 
 def _read(doc: Any, memory: EntityMemory | None = None) -> dict[str, str]:
@@ -54,12 +37,12 @@ def _entities(spans: list[tuple[str, str, int]], memory: EntityMemory | None = N
 # --- the text around a span ----------------------------------------------------------------------------------
 def test_a_dateline_run_into_a_name_is_the_place_and_the_name():
     text = "Title line\nGENEVA - The World Health Organization (WHO) said on Monday that cases rose."
-    doc = _doc(text, ("GENEVA - The World Health Organization (WHO", "WORK_OF_ART"))
+    doc = entity_doc(text, ("GENEVA - The World Health Organization (WHO", "WORK_OF_ART"))
     assert _read(doc) == {"Geneva": "GPE", "World Health Organization": "ORG"}
 
 
 def test_a_dateline_the_model_did_not_mark_is_a_place():
-    doc = _doc("A headline\nNEW DELHI, June 4 - Votes were counted.\nROSTOV-ON-DON - Tanks arrived.")
+    doc = entity_doc("A headline\nNEW DELHI, June 4 - Votes were counted.\nROSTOV-ON-DON - Tanks arrived.")
     assert _read(doc) == {"New Delhi": "GPE", "Rostov-on-Don": "GPE"}
 
 
@@ -73,7 +56,7 @@ def test_a_dateline_name_reads_the_same_however_it_was_cased(words):
 
 def test_an_acronym_in_parentheses_gets_the_expansion_the_model_missed():
     text = "Title\nThe British Medical Association (BMA) said pay fell. The BMA will vote."
-    doc = _doc(text, ("British", "NORP"), ("BMA", "ORG", 2))
+    doc = entity_doc(text, ("British", "NORP"), ("BMA", "ORG", 2))
     assert _read(doc) == {"British Medical Association": "ORG"}
 
 
@@ -87,19 +70,19 @@ def test_any_spelled_out_acronym_is_found_back(words, connector):
     # An acronym that spells a title ("MR" of Medical Rail) is read as the title: a known limit, not this property.
     assume(acronym.lower() not in TITLE_WORDS)
     text = f"Headline\nOn Friday the {name} ({acronym}) met. Later the {acronym} spoke."
-    entities = extract_entities(doc_spans(_doc(text, (acronym, "ORG", 2))), NO_ALIASES, WANTED)
+    entities = extract_entities(doc_spans(entity_doc(text, (acronym, "ORG", 2))), NO_ALIASES, WANTED)
     assert [(entity.name, entity.label, entity.count) for entity in entities] == [(name, "ORG", 2)]
 
 
 def test_a_given_name_the_model_left_out_is_put_back():
     text = "Sinner wins\nMELBOURNE - Jannik Sinner won the final. Later Sinner said he was tired."
-    doc = _doc(text, ("Sinner", "PERSON", 2), ("Sinner", "PERSON", 3))
+    doc = entity_doc(text, ("Sinner", "PERSON", 2), ("Sinner", "PERSON", 3))
     assert _read(doc) == {"Melbourne": "GPE", "Jannik Sinner": "PERSON"}
 
 
 def test_the_headline_and_common_words_give_no_given_name():
     text = "Hope For Sinner\nThe Sinner story. When Sinner won, Monday Sinner fans cheered."
-    doc = _doc(text, ("Sinner", "PERSON", 2), ("Sinner", "PERSON", 3), ("Sinner", "PERSON", 4))
+    doc = entity_doc(text, ("Sinner", "PERSON", 2), ("Sinner", "PERSON", 3), ("Sinner", "PERSON", 4))
     assert _read(doc) == {"Sinner": "PERSON"}
 
 
@@ -118,17 +101,17 @@ def test_the_headline_and_common_words_give_no_given_name():
     ],
 )
 def test_the_words_around_a_name_say_what_it_is(text, span, label):
-    assert _read(_doc("Headline\n" + text, span)) == {span[0]: label}
+    assert _read(entity_doc("Headline\n" + text, span)) == {span[0]: label}
 
 
 def test_a_person_of_a_place_is_the_person_and_the_place():
-    doc = _doc("Headline\nOn Saturday Aryna Sabalenka of Belarus won.", ("Aryna Sabalenka of Belarus", "PERSON"))
+    doc = entity_doc("Headline\nOn Saturday Aryna Sabalenka of Belarus won.", ("Aryna Sabalenka of Belarus", "PERSON"))
     assert _read(doc) == {"Aryna Sabalenka": "PERSON", "Belarus": "GPE"}
 
 
 def test_an_agency_of_a_country_is_one_name():
     text = "Headline\nSaid the Public Health Agency of Sweden on Monday."
-    doc = _doc(text, ("the Public Health Agency", "ORG"), ("Sweden", "GPE"))
+    doc = entity_doc(text, ("the Public Health Agency", "ORG"), ("Sweden", "GPE"))
     assert _read(doc) == {"Public Health Agency of Sweden": "ORG"}
 
 
@@ -209,8 +192,8 @@ def test_the_gazetteer_file_is_read_and_checked():
 def test_an_acronym_gets_the_expansion_an_earlier_article_gave():
     memory = EntityMemory()
     first = "Headline\nThe Care Quality Commission (CQC) inspects hospitals."
-    _read(_doc(first, ("The Care Quality Commission", "ORG"), ("CQC", "ORG")), memory)
-    later = _read(_doc("Headline\nInspectors from the CQC rated the ward poor.", ("CQC", "ORG")), memory)
+    _read(entity_doc(first, ("The Care Quality Commission", "ORG"), ("CQC", "ORG")), memory)
+    later = _read(entity_doc("Headline\nInspectors from the CQC rated the ward poor.", ("CQC", "ORG")), memory)
     assert later == {"Care Quality Commission": "ORG"}
 
 
@@ -225,12 +208,15 @@ def test_a_club_word_gets_the_club_an_earlier_article_named():
 def test_names_earlier_articles_established_are_found_where_the_model_missed_them():
     memory = EntityMemory()
     for _ in range(2):
-        _read(_doc("Headline\nThe striker joined Arsenal on Monday.", ("Arsenal", "ORG")), memory)
+        _read(entity_doc("Headline\nThe striker joined Arsenal on Monday.", ("Arsenal", "ORG")), memory)
     text = "Headline\nLater Arsenal play at Everton. Arsenal fans sang."
-    assert _read(_doc(text, ("Everton", "ORG")), memory) == {"Arsenal": "ORG", "Everton": "ORG"}
+    assert _read(entity_doc(text, ("Everton", "ORG")), memory) == {"Arsenal": "ORG", "Everton": "ORG"}
     # a name seen once is not enough
-    assert _read(_doc("Headline\nThe fans of Ashby Town sang.", ("Ashby Town", "ORG")), memory)["Ashby Town"] == "ORG"
-    assert _read(_doc("Headline\nThen Ashby Town lost."), memory) == {}
+    assert (
+        _read(entity_doc("Headline\nThe fans of Ashby Town sang.", ("Ashby Town", "ORG")), memory)["Ashby Town"]
+        == "ORG"
+    )
+    assert _read(entity_doc("Headline\nThen Ashby Town lost."), memory) == {}
 
 
 def test_given_names_of_earlier_people_count_as_given_names():

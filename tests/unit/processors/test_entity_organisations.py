@@ -5,37 +5,17 @@ entity spans are set by hand (a blank spaCy pipeline, no model). Every sentence 
 
 from __future__ import annotations
 
-from typing import Any
-
-import spacy
-
 from newswire.processors.aliases import parse_aliases
 from newswire.processors.cleaning import label_by_shape
 from newswire.processors.entities import doc_spans, extract_entities
+from tests.unit.processors.entity_docs import entity_doc
 
 WANTED = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "FAC"})
 NO_ALIASES = parse_aliases("")
-BLANK = spacy.blank("en")
-
-
-def _doc(text: str, *ents: tuple[str, str] | tuple[str, str, int]) -> Any:
-    """A document of ``text`` with the given (surface, label[, occurrence]) entity spans."""
-    doc = BLANK.make_doc(text)
-    spans = []
-    for ent in ents:
-        surface, label = ent[0], ent[1]
-        start = -1
-        for _ in range(ent[2] if len(ent) > 2 else 1):  # the occurrence of the surface form
-            start = text.index(surface, start + 1)
-        span = doc.char_span(start, start + len(surface), label=label)
-        assert span is not None, surface
-        spans.append(span)
-    doc.ents = spans
-    return doc
 
 
 def _read(text: str, *ents: tuple[str, str] | tuple[str, str, int]) -> dict[str, str]:
-    entities = extract_entities(doc_spans(_doc(text, *ents)), NO_ALIASES, WANTED)
+    entities = extract_entities(doc_spans(entity_doc(text, *ents)), NO_ALIASES, WANTED)
     return {entity.name: entity.label for entity in entities}
 
 
