@@ -96,7 +96,7 @@ class RateFarm:
 
     def _push(self, feed: int) -> None:
         assert self.hub is not None
-        topic = self.urls()[feed]
+        topic = self.url(feed)
         if topic not in self.hub.subscribers:
             return
         try:
@@ -121,7 +121,7 @@ class RateFarm:
         if self.hub is not None:
             links = (
                 f'<atom:link rel="hub" href="{self.hub.url}"/>'
-                f'<atom:link rel="self" href="{self.urls()[feed]}" type="application/rss+xml"/>'
+                f'<atom:link rel="self" href="{self.url(feed)}" type="application/rss+xml"/>'
             )
         return (
             '<?xml version="1.0"?><rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">'
@@ -129,9 +129,11 @@ class RateFarm:
             f"<description>generated</description>{links}{entries}</channel></rss>"
         ).encode()
 
+    def url(self, feed: int) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/{feed}.xml"
+
     def urls(self) -> list[str]:
-        port = self.server.server_address[1]
-        return [f"http://127.0.0.1:{port}/{feed}.xml" for feed in range(self.feeds)]
+        return [self.url(feed) for feed in range(self.feeds)]
 
     def close(self) -> None:
         if self.pusher is not None:
@@ -189,11 +191,8 @@ def cpu_seconds(services: dict[str, subprocess.Popen[bytes]]) -> dict[str, float
     for name, process in services.items():
         try:
             parent = psutil.Process(process.pid)
-            groups[name.rstrip("-0123456789")] = [
-                *groups.get(name.rstrip("-0123456789"), []),
-                parent,
-                *parent.children(recursive=True),
-            ]
+            # The replicas (process-1, process-2) count as one service.
+            groups.setdefault(name.rstrip("-0123456789"), []).extend([parent, *parent.children(recursive=True)])
         except psutil.NoSuchProcess:
             continue
     for process in psutil.process_iter(["cmdline"]):
