@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from newswire.contract import EnrichedArticle
-from newswire.query import And, Node, Phrase, Term, stem, stems, word_tokens
+from newswire.query import And, Node, Phrase, Term, stem, stems, tokenize, word_tokens
 from newswire.search import FIELD_WEIGHTS
 
 FIELDS = tuple(FIELD_WEIGHTS)
@@ -21,9 +21,6 @@ MAX_HIGHLIGHTS = 3
 FRAGMENT_CHARS = 160
 _WORD = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
-MAX_CACHED_STEMS = 100_000
-_STEMS: dict[str, str] = {}  # token -> stem; dict operations are atomic, so threads may share it
-_ASCII_NON_WORD = str.maketrans({code: " " for code in range(128) if not _WORD.fullmatch(chr(code))})
 
 
 class Highlighter:
@@ -141,11 +138,8 @@ def _tokens(text: str) -> tuple[list[str], list[re.Match[str]] | None]:
     (a unit test checks every code point), so the words of the lower-cased text are those of the text. Otherwise
     each word is lower-cased on its own.
     """
-    lowered = text.lower()
-    if text.isascii():  # where \w is [A-Za-z0-9_]: the runs left when every other character is a space
-        return lowered.translate(_ASCII_NON_WORD).split(), None
-    if len(lowered) == len(text) and "Σ" not in text:
-        return _WORD.findall(lowered), None
+    if text.isascii() or (len(text.lower()) == len(text) and "Σ" not in text):
+        return tokenize(text), None  # its one-pass shortcuts give the tokens in the words' order here
     words, tokens = [], []
     for word in _WORD.finditer(text):
         for token in word_tokens(word.group()):
@@ -155,23 +149,9 @@ def _tokens(text: str) -> tuple[list[str], list[re.Match[str]] | None]:
 
 
 def _stemmed(tokens: set[str]) -> dict[str, str]:
-    """Each token's stem (:func:`~newswire.query.stems`), from the stems of the tokens seen before when known: the
-    words of news texts come back, and a dictionary look-up costs a fraction of a call of the stemmer."""
-    stemmed: dict[str, str] = {}
-    missing: list[str] = []
-    for token in tokens:
-        known = _STEMS.get(token)
-        if known is None:
-            missing.append(token)
-        else:
-            stemmed[token] = known
-    if missing:
-        new = dict(zip(missing, stems(missing), strict=True))
-        if len(_STEMS) + len(new) > MAX_CACHED_STEMS:  # a long-running server meets ever more words
-            _STEMS.clear()
-        _STEMS.update(new)
-        stemmed.update(new)
-    return stemmed
+    """Each token's stem (:func:`~newswire.query.stems`, which keeps the stems of the tokens seen lately)."""
+    listed = list(tokens)
+    return dict(zip(listed, stems(listed), strict=True))
 
 
 def _escaped(text: str) -> str:
