@@ -2,9 +2,11 @@
 
 Poll tasks hand their articles and updated feed to :class:`Publisher` and wait. The publisher takes everything that
 is waiting, sends the articles, flushes (the acknowledgement), records them in the state file, then writes the feed
-records back to the feeds topic and flushes again. A crash between the steps re-publishes at most the articles
-of one batch (recorded nowhere yet), never loses one: a feed's state, which lists what it published, reaches the
-feeds topic only after its articles were acknowledged. All producer calls run on one thread.
+records back to the feeds topic and flushes again. A crash between the steps never loses an article: a feed's
+state, which lists what it published, reaches the feeds topic only after its articles were acknowledged. Nor does it
+publish one twice: the batch is noted as pending in the state file before it is sent, and the next start reads the
+raw topic from the time of the earliest pending article, records the ones it finds there and forgets the rest, which
+are then published when their feed is next read. All producer calls run on one thread.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -24,6 +27,10 @@ from newswire.ingest.state import KnownArticle, StateFile
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_ARTICLES = 5000
+# A message's timestamp is taken at its send, just after its pending row: the look-back starts this much before the
+# earliest pending row (a clock step), and stops at a batch of messages all sent this long after the latest one (a
+# send and flush cannot take longer than their timeouts).
+PENDING_MARGIN_MS = 60_000
 
 
 @dataclass(slots=True)
@@ -50,11 +57,47 @@ class Publisher:
         self.published = 0
         self.flushes = 0
         self.too_large = 0  # articles the bus refused for their size
+        self.resolved_pending = 0  # articles a crash left pending that the start found on the bus
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._producer = await loop.run_in_executor(self._thread, self.bus.producer)
+        await loop.run_in_executor(self._thread, self._resolve_pending)
         self._task = asyncio.create_task(self._run(), name="ingest-publisher")
+
+    def _resolve_pending(self) -> None:
+        """Settle the articles a crash left between send and record: recorded if the raw topic has them."""
+        pending = self.state.pending()
+        if not pending:
+            return
+        since, until = min(pending.values()) - PENDING_MARGIN_MS, max(pending.values()) + PENDING_MARGIN_MS
+        found: set[str] = set()
+        read = 0
+        try:
+            with contextlib.closing(self.bus.read(self.topic_raw, since_ms=since)) as batches:
+                for records in batches:
+                    read += len(records)
+                    found.update(key for r in records if (key := (r.key or b"").decode("ascii", "replace")) in pending)
+                    if len(found) == len(pending) or all(r.timestamp_ms > until for r in records):
+                        break
+        except BusError as exc:
+            logger.warning(
+                "cannot look for %d pending articles in %s, so they are published again: %s",
+                len(pending),
+                self.topic_raw,
+                exc,
+            )
+        recorded = self.state.resolve_pending(found)
+        self.resolved_pending = recorded
+        logger.info(
+            "%d articles were pending after a stop between send and record: %d found in %s (%d messages read) and "
+            "recorded, %d to publish again",
+            len(pending),
+            recorded,
+            self.topic_raw,
+            read,
+            len(pending) - recorded,
+        )
 
     async def publish(self, feed: Feed, articles: list[Article], known: list[KnownArticle]) -> None:
         """Publish ``articles``, then write ``feed`` back; :class:`BusError` if the bus did not take them."""
@@ -122,6 +165,8 @@ class Publisher:
         # Encoded before the first send, so the sends follow each other closely: with encoding between them the
         # batch trickles out, and kafka-python's sender, waking every linger, ships it as many small requests.
         encoded = [(article, encode_raw(article)) for article in articles]
+        if articles:
+            self.state.record_pending((known for item in batch for known in item.known), int(time.time() * 1000))
         for article, value in encoded:
             try:
                 producer.send(self.topic_raw, article.id.encode("ascii"), value)

@@ -1,9 +1,12 @@
 """The poller's local state file (SQLite in the data directory): feeds and the articles already published.
 
 It is a cache of what the compacted feeds topic holds, plus the article table that makes a restart re-publish
-nothing: an article is recorded here only after the bus acknowledged it (publish, flush, then record). Losing the
-file costs a re-fetch of every feed and, for articles that dropped out of their feed's recent list, a duplicate
-that the downstream stages absorb (same id, same key).
+nothing: an article is recorded here only after the bus acknowledged it (publish, flush, then record). Between the
+send and the record an article is *pending* (its row written before the send): after a crash there, the next start
+looks for the pending articles in the raw topic and records those it finds, so that only the ones the bus never
+got are published again (see :meth:`StateFile.resolve_pending`). Losing the file costs a re-fetch of every feed and,
+for articles that dropped out of their feed's recent list, a duplicate that the downstream stages absorb (same id,
+same key).
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ CREATE TABLE IF NOT EXISTS articles (
     title TEXT NOT NULL DEFAULT '',
     lede TEXT NOT NULL DEFAULT '',
     history TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS pending (
+    id TEXT PRIMARY KEY,
+    feed_url TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    lede TEXT NOT NULL,
+    history TEXT NOT NULL,
+    sent_ms INTEGER NOT NULL
 );
 """
 # Columns added since the first state files: (name, declaration), added to an older file when it is opened.
@@ -160,8 +173,27 @@ class StateFile:
                     )
         return found
 
+    def record_pending(self, articles: Iterable[KnownArticle], sent_ms: int) -> None:
+        """Note articles about to be sent at ``sent_ms`` (epoch milliseconds), before the send."""
+        rows = [
+            (a.id, a.feed_url, a.hash, a.revision, a.title, a.lede, _history_json(a.history), sent_ms) for a in articles
+        ]
+        if not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO pending (id, feed_url, hash, revision, title, lede, history, sent_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET feed_url = excluded.feed_url, hash = excluded.hash, "
+                "revision = excluded.revision, title = excluded.title, lede = excluded.lede, "
+                "history = excluded.history, sent_ms = excluded.sent_ms",
+                rows,
+            )
+            self._db.execute("COMMIT")
+
     def record_published(self, articles: Iterable[KnownArticle]) -> None:
-        """Remember articles the bus has acknowledged."""
+        """Remember articles the bus has acknowledged; they are no longer pending."""
         now = time.time()
         rows = [
             (a.id, a.feed_url, a.hash, a.revision, now, now, a.title, a.lede, _history_json(a.history))
@@ -179,7 +211,41 @@ class StateFile:
                 "history = excluded.history",
                 rows,
             )
+            self._db.executemany("DELETE FROM pending WHERE id = ?", [(row[0],) for row in rows])
             self._db.execute("COMMIT")
+
+    def pending(self) -> dict[str, int]:
+        """The pending articles: id -> the time (epoch milliseconds) it was last sent."""
+        with self._read_lock:
+            return {identity: int(sent) for identity, sent in self._reader.execute("SELECT id, sent_ms FROM pending")}
+
+    def resolve_pending(self, published: Iterable[str]) -> int:
+        """Record the pending articles among ``published`` (found on the bus) and forget the other pending ones.
+
+        Those the bus never got are published again when their feed is next read, since they are in neither table.
+        Returns the number recorded.
+        """
+        now = time.time()
+        found = [(identity,) for identity in set(published)]
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS found_on_bus (id TEXT PRIMARY KEY)")
+            self._db.executemany("INSERT OR IGNORE INTO found_on_bus (id) VALUES (?)", found)
+            # The WHERE keeps SQLite from reading ON CONFLICT as a join's ON (the parsing ambiguity its upsert
+            # documentation names).
+            recorded = self._db.execute(
+                "INSERT INTO articles (id, feed_url, hash, revision, first_seen, last_seen, title, lede, history) "
+                "SELECT id, feed_url, hash, revision, ?, ?, title, lede, history FROM pending "
+                "WHERE id IN (SELECT id FROM found_on_bus) "
+                "ON CONFLICT(id) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, "
+                "last_seen = excluded.last_seen, title = excluded.title, lede = excluded.lede, "
+                "history = excluded.history",
+                (now, now),
+            ).rowcount
+            self._db.execute("DELETE FROM pending")
+            self._db.execute("DELETE FROM found_on_bus")
+            self._db.execute("COMMIT")
+        return int(recorded)
 
     def claim(self, ids: Iterable[str], feed_url: str) -> set[str]:
         """Of ``ids`` (new to ``feed_url``), those no other feed has published or is publishing now; now claimed.
