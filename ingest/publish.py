@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -74,12 +75,16 @@ class Publisher:
         found: set[str] = set()
         read = 0
         try:
-            with contextlib.closing(self.bus.read(self.topic_raw, since_ms=since)) as batches:
+            batches = self.bus.read(self.topic_raw, since_ms=since)
+            try:
                 for records in batches:
                     read += len(records)
                     found.update(key for r in records if (key := (r.key or b"").decode("ascii", "replace")) in pending)
-                    if len(found) == len(pending) or all(r.timestamp_ms > until for r in records):
+                    if len(found) == len(pending) or (records and all(r.timestamp_ms > until for r in records)):
                         break
+            finally:
+                if isinstance(batches, Generator):
+                    batches.close()  # the driver's reader, now rather than when the generator is collected
         except BusError as exc:
             logger.warning(
                 "cannot look for %d pending articles in %s, so they are published again: %s",
