@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/e2e_bench.py [--feeds 500] [--rates 2 5 10] [--seconds 60] [--replicas 1]
                                         [--poll-interval 10 | --websub] [--plot bench/results/e2e.png]
+                                        [--set NAME=VALUE ...]
     .venv/bin/python bench/e2e_bench.py --replot bench/results/e2e-1-replica.json bench/results/e2e-2-replica.json \
                                         --plot bench/results/e2e.png
 
@@ -24,6 +25,10 @@ on average, the whole of it at worst) or the push (the hub's request to ingest's
 batches, the indexer's bulk writes and Elasticsearch's 1 s refresh. Each step records the load average at its end
 and where the CPU went: the cores each service (with its children), the broker, the node and the bench itself used
 over the step and its drain.
+
+``--set NAME=VALUE`` (repeatable) gives every service ``NEWSWIRE_NAME=VALUE``, over the bench's own choices (such as
+``topic_partitions=4``); NAME is a field of :class:`newswire.settings.Settings`. The results record the overrides
+(``bench/knobs_bench.py`` sweeps them).
 """
 
 from __future__ import annotations
@@ -42,16 +47,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from xml.sax.saxutils import escape
 
 import psutil
+from pydantic import TypeAdapter, ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import scaled
 from newswire.indexer.elasticsearch import ElasticsearchStore
 from newswire.search import SearchQuery
+from newswire.settings import Settings
 from tests.feedfarm import serve_feeds
 from tests.unit.ingest.test_websub_loopback import LoopbackHub, free_port
 
@@ -261,6 +268,22 @@ def run_step(
     }
 
 
+def setting_override(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` of ``--set``: NAME a field of :class:`Settings` (any case), VALUE as the environment has it."""
+    name, sep, value = text.partition("=")
+    name = name.strip().lower()
+    if not sep or name not in Settings.model_fields:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with NAME a newswire setting, got {text!r}")
+    field = Settings.model_fields[name]
+    # The field's type and bounds, so a bad value stops the bench here rather than every service at start-up.
+    kind = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    try:
+        TypeAdapter(kind).validate_strings(value)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(f"{name}={value!r}: {exc.errors()[0]['msg']}") from exc
+    return name, value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=500)
@@ -274,7 +297,17 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="results file (default bench/results/e2e[-websub]-N-replica.json)")
     parser.add_argument("--plot", type=Path, help="write a PNG of latency against rate")
     parser.add_argument("--replot", type=Path, nargs="+", help="only plot these results files into --plot")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        type=setting_override,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="give every service NEWSWIRE_NAME=VALUE, over the bench's own choices (repeatable)",
+    )
     args = parser.parse_args()
+    overrides: dict[str, str] = dict(args.overrides)
     if args.replot:
         plot([json.loads(path.read_text()) for path in args.replot], args.plot or RESULTS / "e2e.png")
         return 0
@@ -309,6 +342,7 @@ def main() -> int:
         port = free_port()
         settings |= {"websub": "true", "websub_callback": f"http://127.0.0.1:{port}/websub"}
         settings |= {"websub_listen_port": str(port)}
+    settings |= overrides
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")}
     env.update({f"NEWSWIRE_{name.upper()}": value for name, value in settings.items()})
     subprocess.run([NEWSWIRE, "topics"], env=env, check=True, capture_output=True, cwd=REPO)
@@ -363,6 +397,7 @@ def main() -> int:
         "push_failures": farm.push_failures,
         "replicas": args.replicas,
         "seconds_per_rate": args.seconds,
+        "overrides": overrides,
         "steps": results,
         "highest_rate_kept_up": max(sustained) if sustained else None,
     }

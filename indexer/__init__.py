@@ -23,4 +23,6 @@ def open_store(settings: Settings, *, embedded: bool) -> SearchStore:
     from newswire.indexer.elasticsearch import ElasticsearchStore  # noqa: PLC0415
 
     api_key = settings.es_api_key.get_secret_value() if settings.es_api_key else None
-    return ElasticsearchStore(settings.es_url, alias=settings.index_alias, api_key=api_key)
+    return ElasticsearchStore(
+        settings.es_url, alias=settings.index_alias, api_key=api_key, refresh_seconds=settings.index_refresh_seconds
+    )

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         "a send fails (the caller keeps its data and tries later) instead of piling messages up while the broker is "
         "away.",
     )
+    producer_linger_ms: int = Field(
+        default=5,
+        ge=0,
+        le=1000,
+        description="Milliseconds a Kafka producer waits for more messages before it sends a partly filled batch: "
+        "longer means fewer, larger requests (less CPU in the client and broker) and that much more latency.",
+    )
     topic_retention_hours: int = Field(default=24 * 14, ge=1, description="Retention of the article topics.")
 
     # --- ingest --------------------------------------------------------------------------------------------------
@@ -152,6 +159,14 @@ class Settings(BaseSettings):
     # --- indexer and search --------------------------------------------------------------------------------------
     index_alias: str = Field(default="news", description="Read alias the indexer points at its versioned index.")
     indexer_group: str = "newswire-indexer"
+    index_refresh_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        description="How often Elasticsearch makes newly written articles searchable (the index's refresh_interval), "
+        "set when the indexer creates its index. Unset: Elasticsearch's default, every second, skipped while no one "
+        "has searched the index for 30 s. Shorter: articles show sooner, at more CPU and smaller segments.",
+    )
     alerts_reload_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="How soon the indexer sees a saved search added or deleted."
     )

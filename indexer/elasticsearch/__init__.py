@@ -142,8 +142,13 @@ class ElasticsearchStore(SearchStore):
         api_key: str | None = None,
         request_timeout: float = 30.0,
         max_retries: int = 0,
+        refresh_seconds: float | None = None,
     ) -> None:
         """A store on the node at ``url``; nothing is sent until the first call.
+
+        ``refresh_seconds`` is the refresh interval of the article index this store creates: how long a written
+        article may take to become searchable (writes do not ask for a refresh). ``None`` leaves Elasticsearch's
+        default (1 s, skipped while the index has had no search for 30 s). An index that exists keeps its own.
 
         ``max_retries`` is 0 because the callers retry whole operations (the indexer stage after a back-off) and a
         single node gains nothing from an immediate second attempt, while the client logs each with a traceback.
@@ -155,6 +160,7 @@ class ElasticsearchStore(SearchStore):
         self.alias = alias
         self.index = f"{alias}-v{LAYOUT}"
         self.template = template_name(alias)
+        self.refresh_seconds = refresh_seconds
         self._client = Elasticsearch(
             url,
             api_key=api_key,
@@ -282,12 +288,20 @@ class ElasticsearchStore(SearchStore):
         logger.info("alias %s moved from %s to %s", self.alias, ", ".join(old), index)
         return [name for name in old if name != index]
 
+    def index_settings(self) -> dict[str, Any]:
+        """The settings of the article indexes this store creates (through its template, for ``<alias>-v*``)."""
+        settings: dict[str, Any] = {"number_of_shards": 1, "number_of_replicas": 0}
+        if self.refresh_seconds is not None:
+            # In milliseconds: Elasticsearch's time units take no fraction ("0.5s" is refused).
+            settings["refresh_interval"] = f"{max(1, round(self.refresh_seconds * 1000))}ms"
+        return settings
+
     def _put_template(self) -> None:
         self._client.indices.put_index_template(
             name=self.template,
             index_patterns=[f"{self.alias}-v*"],
             priority=100,
-            template={"settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}}, "mappings": MAPPINGS},
+            template={"settings": {"index": self.index_settings()}, "mappings": MAPPINGS},
             meta={"description": "newswire enriched articles", "alias": self.alias},
         )
 

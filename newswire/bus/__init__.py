@@ -190,4 +190,5 @@ def open_bus(settings: Settings, *, embedded: bool, client_id: str = "newswire")
         session_timeout=settings.group_session_seconds,
         max_poll_interval=settings.consumer_max_poll_seconds,
         producer_buffer_bytes=settings.producer_buffer_mb * 2**20,
+        producer_linger_ms=settings.producer_linger_ms,
     )

@@ -1,10 +1,10 @@
 """The Kafka bus: :mod:`newswire.bus` over Apache Kafka through kafka-python.
 
 - **Producing.** Every producer is idempotent with ``acks=all`` and retries (the broker drops the duplicates a retry
-  would make), lingers a few milliseconds to batch, and uses kafka-python's default partitioner, which is the Java
-  client's murmur2 (see :mod:`newswire.bus.partitioner`), so one key always lands on one partition, the same one the
-  embedded bus picks. :meth:`KafkaProducer.flush` waits for the broker and then checks every message sent since the
-  last flush, raising :class:`BusError` with the topic and the error of the first that failed.
+  would make), lingers ``producer_linger_ms`` (5 ms) to batch, and uses kafka-python's default partitioner, which is
+  the Java client's murmur2 (see :mod:`newswire.bus.partitioner`), so one key always lands on one partition, the same
+  one the embedded bus picks. :meth:`KafkaProducer.flush` waits for the broker and then checks every message sent
+  since the last flush, raising :class:`BusError` with the topic and the error of the first that failed.
 - **Consuming.** Consumers join their group with auto-commit off; :meth:`KafkaConsumer.commit` commits, for each
   partition, the offset after the highest record given. A commit that the group refuses (the consumer was thrown
   out, or the group rebalanced) raises :class:`BusError`; the records are then delivered again. A poll waits for
@@ -80,8 +80,10 @@ class KafkaBus(Bus):
         session_timeout: float = 8.0,
         max_poll_interval: float = 300.0,
         producer_buffer_bytes: int | None = None,
+        producer_linger_ms: int = 5,
     ) -> None:
         self.servers = bootstrap_servers
+        self.producer_linger_ms = producer_linger_ms
         self.producer_buffer_bytes = producer_buffer_bytes or DEFAULT_BUFFER_BYTES
         # A member that stops heartbeating leaves its group after session_timeout (kafka-python's default, 45 s,
         # kept a crashed poller's feeds unpolled that long); heartbeats every quarter of it. A member that heartbeats
@@ -164,7 +166,7 @@ class KafkaBus(Bus):
             **self._common,
             "acks": "all",
             "enable_idempotence": True,
-            "linger_ms": 5,
+            "linger_ms": self.producer_linger_ms,
             # A stage sends a whole batch of enriched articles (a few kB each) at once and then flushes; with the
             # default 16 kB a batch went out as dozens of requests, each one costly in a Python client.
             "batch_size": 256 * 1024,

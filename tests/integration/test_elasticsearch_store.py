@@ -412,3 +412,16 @@ def test_an_unreachable_node_is_unavailable_with_its_url_named():
             store.search(SearchQuery(text="wagner"))
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("seconds", "interval"), [(None, None), (0.5, "500ms")])
+def test_the_created_index_refreshes_as_the_store_was_told(es_url, unique_name, seconds, interval):
+    alias = unique_name("news")
+    store = ElasticsearchStore(es_url, alias=alias, refresh_seconds=seconds)
+    try:
+        store.ensure_ready()
+        settings = raw_client(es_url).indices.get_settings(index=store.index).body[store.index]["settings"]["index"]
+        assert settings.get("refresh_interval") == interval
+    finally:
+        store.close()
+        _drop(es_url, alias)
