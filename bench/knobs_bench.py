@@ -141,8 +141,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         processor = abs(
             references[0]["cores_used"].get("process", 0.0) - references[1]["cores_used"].get("process", 0.0)
         )
-        cells = " | ".join(f"±{value:.3f}" for value in spread)
-        lines.append(f"| run-to-run spread (the references) | {cells} | | ±{processor:.2f} | ±{cores:.2f} |")
+        cells = " | ".join(f"{value:.3f}" for value in spread)
+        lines.append(f"| run-to-run spread (the references apart by) | {cells} | | {processor:.2f} | {cores:.2f} |")
     return "\n".join(lines)
 
 
