@@ -79,6 +79,12 @@ def _history_json(history: tuple[HeadlineChange, ...]) -> str:
     return _HISTORY.dump_json(history).decode("utf-8")
 
 
+def _known_of(row: tuple[str, str, str, int, str, str, str]) -> KnownArticle:
+    """A row of ``id, feed_url, hash, revision, title, lede, history`` (the articles or the pending table)."""
+    identity, feed_url, digest, revision, title, lede, history = row
+    return KnownArticle(identity, feed_url, digest, revision, title, lede, _history_of(history))
+
+
 def _history_of(text: str) -> tuple[HeadlineChange, ...]:
     """The headlines a row keeps; none when it keeps something else (a file written by a newer poller, damaged)."""
     try:
@@ -167,10 +173,7 @@ class StateFile:
                     f"SELECT id, feed_url, hash, revision, title, lede, history FROM articles WHERE id IN ({marks})",  # noqa: S608
                     chunk,
                 ).fetchall()
-                for identity, feed_url, digest, revision, title, lede, history in rows:
-                    found[identity] = KnownArticle(
-                        identity, feed_url, digest, revision, title, lede, _history_of(history)
-                    )
+                found.update((row[0], _known_of(row)) for row in rows)
         return found
 
     def record_pending(self, articles: Iterable[KnownArticle], sent_ms: int) -> None:
@@ -183,35 +186,21 @@ class StateFile:
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO pending (id, feed_url, hash, revision, title, lede, history, sent_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET feed_url = excluded.feed_url, hash = excluded.hash, "
-                "revision = excluded.revision, title = excluded.title, lede = excluded.lede, "
-                "history = excluded.history, sent_ms = excluded.sent_ms",
+                "INSERT OR REPLACE INTO pending (id, feed_url, hash, revision, title, lede, history, sent_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             self._db.execute("COMMIT")
 
     def record_published(self, articles: Iterable[KnownArticle]) -> None:
         """Remember articles the bus has acknowledged; they are no longer pending."""
-        now = time.time()
-        rows = [
-            (a.id, a.feed_url, a.hash, a.revision, now, now, a.title, a.lede, _history_json(a.history))
-            for a in articles
-        ]
-        if not rows:
+        published = list(articles)
+        if not published:
             return
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO articles (id, feed_url, hash, revision, first_seen, last_seen, title, lede, history) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, "
-                "last_seen = excluded.last_seen, title = excluded.title, lede = excluded.lede, "
-                "history = excluded.history",
-                rows,
-            )
-            self._db.executemany("DELETE FROM pending WHERE id = ?", [(row[0],) for row in rows])
+            self._write_articles(published)
+            self._db.executemany("DELETE FROM pending WHERE id = ?", [(a.id,) for a in published])
             self._db.execute("COMMIT")
 
     def pending(self) -> dict[str, int]:
@@ -225,27 +214,30 @@ class StateFile:
         Those the bus never got are published again when their feed is next read, since they are in neither table.
         Returns the number recorded.
         """
-        now = time.time()
-        found = [(identity,) for identity in set(published)]
+        found = set(published)
         with self._lock:
+            rows = self._db.execute("SELECT id, feed_url, hash, revision, title, lede, history FROM pending").fetchall()
+            recorded = [_known_of(row) for row in rows if row[0] in found]
             self._db.execute("BEGIN")
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS found_on_bus (id TEXT PRIMARY KEY)")
-            self._db.executemany("INSERT OR IGNORE INTO found_on_bus (id) VALUES (?)", found)
-            # The WHERE keeps SQLite from reading ON CONFLICT as a join's ON (the parsing ambiguity its upsert
-            # documentation names).
-            recorded = self._db.execute(
-                "INSERT INTO articles (id, feed_url, hash, revision, first_seen, last_seen, title, lede, history) "
-                "SELECT id, feed_url, hash, revision, ?, ?, title, lede, history FROM pending "
-                "WHERE id IN (SELECT id FROM found_on_bus) "
-                "ON CONFLICT(id) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, "
-                "last_seen = excluded.last_seen, title = excluded.title, lede = excluded.lede, "
-                "history = excluded.history",
-                (now, now),
-            ).rowcount
+            self._write_articles(recorded)
             self._db.execute("DELETE FROM pending")
-            self._db.execute("DELETE FROM found_on_bus")
             self._db.execute("COMMIT")
-        return int(recorded)
+        return len(recorded)
+
+    def _write_articles(self, articles: list[KnownArticle]) -> None:
+        """Insert or update ``articles`` (their first sight kept), inside the caller's transaction and lock."""
+        now = time.time()
+        self._db.executemany(
+            "INSERT INTO articles (id, feed_url, hash, revision, first_seen, last_seen, title, lede, history) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, "
+            "last_seen = excluded.last_seen, title = excluded.title, lede = excluded.lede, "
+            "history = excluded.history",
+            [
+                (a.id, a.feed_url, a.hash, a.revision, now, now, a.title, a.lede, _history_json(a.history))
+                for a in articles
+            ],
+        )
 
     def claim(self, ids: Iterable[str], feed_url: str) -> set[str]:
         """Of ``ids`` (new to ``feed_url``), those no other feed has published or is publishing now; now claimed.
