@@ -163,6 +163,36 @@ def poison_is_dead_lettered_with_reason_and_origin_then_replayed_after_a_fix(set
     assert len(read_letters(bus, settings)) == 3  # the replay made no new letter
 
 
+def a_record_lettered_again_after_a_missed_commit_is_one_letter_replayed_once(settings: Settings, bus: Bus) -> None:
+    """A stage that dies after sending a letter and before its commit reads the record again and letters it again
+    (at-least-once): the two letters of one origin are listed as one with two copies, and replayed once."""
+    refused = enriched_factory()
+    other = enriched_factory()
+    publish(bus, settings.topic_enriched, [(refused.id.encode(), encode_enriched(refused))])
+    publish(bus, settings.topic_enriched, [(other.id.encode(), encode_enriched(other))])
+    store = MemoryStore(refuse=[refused.id, other.id])
+    # The group that never committed: a second group reads the same records from the start, as the restarted stage
+    # reads them again from its last commit.
+    for group in (f"{settings.indexer_group}-first", f"{settings.indexer_group}-again"):
+        with running(indexer(settings, bus, store, group=group)) as stage:
+            wait_until(lambda stage=stage: stage.counters["deadlettered"] >= 2, "both records to be lettered")
+
+    letters = read_letters(bus, settings)
+    assert sorted((item.letter.origin.key, item.copies) for item in letters) == sorted([(refused.id, 2), (other.id, 2)])
+    assert (
+        len({(item.letter.origin.partition, item.letter.origin.offset, item.letter.origin.topic) for item in letters})
+        == 2
+    )
+
+    store.refuse.clear()
+    first = replay(bus, settings, read_letters(bus, settings))
+    again = replay(bus, settings, read_letters(bus, settings))
+    assert (first.replayed, first.skipped) == (2, 0)
+    assert (again.replayed, again.skipped) == (0, 2)
+    replayed = [r for batch in bus.read(settings.topic_enriched) for r in batch if r.key == refused.id.encode()]
+    assert len(replayed) == 2  # the original and one replay, not one a copy
+
+
 def oversized_output_and_near_limit_input_are_dead_lettered_and_the_stage_goes_on(settings: Settings, bus: Bus) -> None:
     """An output larger than the bus takes rejects its record (no retry for ever); a record near the limit that is
     rejected gets a letter with the payload cut and the reason kept; the other records flow; a 5 MB message is refused

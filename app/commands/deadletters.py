@@ -2,7 +2,9 @@
 
 ``list`` reads the whole dead-letter topic without a consumer group and shows each letter: when it failed, the stage,
 the reason, its origin (topic, partition, offset) and the article id (the key of the original message, which is the
-article id on the article topics).
+article id on the article topics). A stage that dies after sending a letter and before committing the offset of the
+record reads that record again and sends a second letter for it (at-least-once); letters of one stage with the same
+origin are one letter, shown once with how many copies the topic holds, and replayed once.
 
 ``replay`` republishes the original payload of each chosen letter to its origin topic, with its original key, so
 that the stage that refused it reads it again (after the fix of whatever refused it). The stages write idempotently
@@ -18,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +50,7 @@ class Letter:
     partition: int
     offset: int
     letter: DeadLetter
+    copies: int = 1  # letters on the topic for the same stage and origin (a stage that died before its commit)
 
     @property
     def ref(self) -> str:
@@ -66,6 +69,7 @@ class Letter:
             "article_id": origin.key,
             "payload_bytes": len(self.letter.payload.encode("utf-8")),
             "replayed": replayed,
+            "copies": self.copies,
         }
 
 
@@ -79,9 +83,11 @@ def read_letters(
 ) -> list[Letter]:
     """The letters on the dead-letter topic, oldest first per partition; ``reason`` is a case-insensitive substring of
     the reason or the error type, ``since`` a time the letter failed at or after. A message on the topic that is not a
-    dead letter is logged and left out."""
+    dead letter is logged and left out. Letters of one stage and one origin record are one: the first, with the number
+    of copies."""
     wanted = reason.lower() if reason else None
     letters: list[Letter] = []
+    first_of: dict[tuple[str, str, int, int], int] = {}  # (stage, topic, partition, offset) -> index in letters
     for batch in bus.read(settings.topic_deadletter):
         for record in batch:
             try:
@@ -93,6 +99,14 @@ def read_letters(
                 continue
             if since is not None and letter.failed_at < since:
                 continue
+            origin = letter.origin
+            if origin.partition is not None and origin.offset is not None:
+                where = (letter.stage, origin.topic, origin.partition, origin.offset)
+                if where in first_of:
+                    index = first_of[where]
+                    letters[index] = replace(letters[index], copies=letters[index].copies + 1)
+                    continue
+                first_of[where] = len(letters)
             letters.append(Letter(record.partition, record.offset, letter))
     return letters
 
@@ -187,7 +201,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     for item in letters:
         letter, origin = item.letter, item.letter.origin
         where = f"{origin.topic}[{origin.partition}]@{origin.offset}"
-        mark = " (replayed)" if item.ref in done else ""
+        mark = (f" ({item.copies} copies)" if item.copies > 1 else "") + (" (replayed)" if item.ref in done else "")
         reason = " ".join(letter.reason.split())
         reason = reason if len(reason) <= 100 else reason[:99] + "…"
         print(f"{format_time(letter.failed_at)}  {letter.stage:<9}  {where}  {origin.key or '-'}{mark}\n    {reason}")

@@ -32,6 +32,10 @@ def test_poison_is_dead_lettered_with_reason_and_origin_then_replayed_after_a_fi
     scenarios.poison_is_dead_lettered_with_reason_and_origin_then_replayed_after_a_fix(settings, bus)
 
 
+def test_a_record_lettered_again_after_a_missed_commit_is_one_letter_replayed_once(settings, bus):
+    scenarios.a_record_lettered_again_after_a_missed_commit_is_one_letter_replayed_once(settings, bus)
+
+
 def test_oversized_messages_are_dead_lettered_and_the_stage_goes_on(settings, bus):
     scenarios.oversized_output_and_near_limit_input_are_dead_lettered_and_the_stage_goes_on(settings, bus)
 
