@@ -227,19 +227,24 @@ def singular_norp(name: str, attested: frozenset[str] = frozenset()) -> str:
 # Court, Union, League, State) are left out: there the NER's vote decides.
 _HEADS = {
     "FAC": "street road avenue boulevard lane bridge stadium arena airport dam tower station motorway highway "
-    "cathedral mosque tunnel pipeline plant prison square building canal",
+    "cathedral mosque tunnel pipeline plant prison square building canal gate park lighthouse",
     "LOC": "sea ocean river strait straits gulf lake mountains peninsula desert valley gap basin plateau delta glacier "
     "canyon",
     "GPE": "republic kingdom territory province oblast county emirates",
     "ORG": "party ministry council committee commission agency authority university bank group company corporation "
     "corp inc ltd plc llc club association institute foundation organisation organization police army navy "
-    "parliament assembly senate cooperation alliance brigade battalion regiment fund board office department "
+    "parliament assembly senate cooperation alliance brigade battalion regiment corps fund board office department "
     "bureau service survey newspapers holdings industries airlines airways motors foods pharmaceuticals technologies "
     "laboratories enterprises ventures",
     "EVENT": "war tour festival cup championship championships olympics games conference summit revolution uprising "
     "marathon trophy expo",
 }
 _HEAD_LABELS = {head: label for label, heads in _HEADS.items() for head in heads.split()}
+
+
+def head_words(label: str) -> frozenset[str]:
+    """The words that give the names they end the label ``label`` (see :func:`head_label`), in lower case."""
+    return frozenset(_HEADS.get(label, "").split())
 
 
 def head_label(word: str) -> str | None:
@@ -251,6 +256,7 @@ _LEADING_HEAD_LABELS = {
     "mount": "LOC",
     "lake": "LOC",
     "wadi": "LOC",
+    "river": "LOC",
     "battle": "EVENT",
     "siege": "EVENT",
     "piazza": "FAC",

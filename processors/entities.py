@@ -6,8 +6,10 @@ them. :func:`extract_entities` turns the spans :func:`~newswire.processors.spans
 into canonical entities:
 
 1. each span is cleaned here (:func:`~newswire.processors.cleaning.canonical_form`, titles, scores and trailing
-   numbers, a trailing "party", a dateline or an opening parenthesis the model ran into it, "Name of Place" split in
-   two), split where it runs over a sentence or a list, and junk is dropped; a name a score came with is a team;
+   numbers, a trailing "party", a company's legal form ("plc", "AB"), a dateline or an opening parenthesis the model
+   ran into it, "Name of Place" split in two, and so a body "of" a country it is only from ("Hapag-Lloyd of
+   Germany") or "of" its leader), split where it runs over a sentence or a list, and junk is dropped; a name a score
+   came with is a team;
 2. :func:`~newswire.processors.resolution.canonical_entities` joins short forms to full names, applies the alias
    table, the gazetteer and an optional :class:`~newswire.processors.memory.EntityMemory` of earlier articles,
    and gives each canonical entity one label.
@@ -28,12 +30,12 @@ from typing import Any
 
 from newswire.contract import Entity
 from newswire.errors import EnrichmentError
-from newswire.processors.aliases import AliasTable, load_aliases, shipped_places
+from newswire.processors.aliases import AliasTable, load_aliases, shipped_given_names, shipped_places
 from newswire.processors.cleaning import canonical_form, is_junk, strip_region_word, strip_trailing_numbers
 from newswire.processors.memory import EntityMemory, Recollection
 from newswire.processors.missed_names import dateline_name
 from newswire.processors.resolution import Mention, canonical_entities
-from newswire.processors.shapes import initials
+from newswire.processors.shapes import initials, shape_label
 from newswire.processors.span_context import TITLE_WORDS, TITLES
 from newswire.processors.spans import Span, doc_spans
 
@@ -74,6 +76,13 @@ _DATELINE = re.compile(
 # "Africa CDC" in "The Africa Centres for Disease Control and Prevention (Africa CDC": an abbreviation of a few words.
 _ABBREVIATION = re.compile(r"(?:[A-Z][a-z]+\s)?[A-Z][A-Za-z&]*[A-Z][A-Za-z&]*")
 _PARTY_WORD = re.compile(r"(?<=\w)\s+party$")
+# "Corvane Holdings plc", "Halstrom AB": the legal form after a company's name is no part of its canonical name.
+_LEGAL_FORM = re.compile(r"(?<=\w),?\s+(?:plc|PLC|Inc|Ltd|LLC|Corp|AG|SA|AB|ASA|NV|SE|GmbH|SpA|BV|Oyj)\.?$")
+# A person's full name after "of" in an organisation's span: the body's leader, not a word of its name.
+_PERSON_AFTER_OF = re.compile(r"[A-Z][a-z]+(?:\s+(?:von|van|der|den|de|da|di|le|la))*(?:\s+[A-Z][\w'\-]+){1,2}")
+# The last words of a body named "X of <country>" that make the country part of the name ("Bank of Japan", "Supreme
+# Court of Israel"); without one, the country is where the body is from ("Hapag-Lloyd of Germany").
+_OF_COUNTRY_BODIES = frozenset({"court", "union", "league", "state", "states", "embassy", "house", "people", "friends"})
 _NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
 _SCORE = re.compile(r"\d\s*[-\u2013\u2014:]\s*\d")
 _NEVER_NAMES = frozenset({"DATE", "TIME", "MONEY", "QUANTITY", "PERCENT", "CARDINAL", "ORDINAL"})
@@ -142,6 +151,9 @@ def _clean_mention(text: str, label: str) -> tuple[str, str, str] | None:
     """
     canonical = canonical_form(text)
     name = strip_trailing_numbers(canonical, bare_numbers=label in {"PERSON", "NORP", "GPE"})
+    without_form = _LEGAL_FORM.sub("", name)
+    if without_form != name:
+        name, label = without_form, "ORG"  # only a company has a legal form, whatever the model said
     if label not in _NAME_LABELS and name != canonical and _SCORE.search(canonical):
         label = "ORG"  # "Liverpool 3-1 Fulham" as a product
     if label == "PERSON":
@@ -189,7 +201,9 @@ def _mentions(spans: Iterable[tuple[str, str, int] | Span], wanted_labels: froze
         if label in _NEVER_NAMES and label not in wanted_labels:
             continue
         abbreviation = span.abbreviation if isinstance(span, Span) else ""
-        parts = _split_span(text, start)
+        # "Bakers, Food and Allied Workers' Union (BFAWU)": a name its abbreviation spells out is no list.
+        spelled = bool(abbreviation) and initials(canonical_form(text)) == abbreviation
+        parts = [(text, start)] if spelled else _split_span(text, start)
         for number, (part, offset) in enumerate(parts):
             # Only the last part stands before the parentheses.
             given = abbreviation if number == len(parts) - 1 else ""
@@ -209,11 +223,15 @@ def _repaired(text: str, label: str, start: int, abbreviation: str) -> list[tupl
     if dateline is not None and dateline.end() < len(text):
         pieces.append((dateline_name(dateline.group("place")), "GPE", start, ""))
         text, start = text[dateline.end() :], start + dateline.end()
-    if label == "PERSON" and " of " in text:
-        person, _, place = text.rpartition(" of ")
-        if shipped_places().get(place.casefold()) is not None:
-            pieces.append((person, label, start, ""))
-            text, start, label = place, start + len(person) + 4, "GPE"
+    if label in ("PERSON", "ORG") and " of " in text:
+        owner, _, place = text.rpartition(" of ")
+        known = shipped_places().get(place.casefold())
+        if known is not None and (label == "PERSON" or (known.kind == "country" and _from_country(owner))):
+            pieces.append((owner, label, start, ""))
+            text, start, label = place, start + len(owner) + 4, "GPE"
+        elif label == "ORG" and _PERSON_AFTER_OF.fullmatch(place) and _given_name(place.split()[0]):
+            pieces.append((owner, label, start, ""))  # "the Christian Democratic Union of Ursula von der Leyen"
+            text, start, label = place, start + len(owner) + 4, "PERSON"
     cut = text.find(" (")
     if cut > 0 and ")" not in text[cut:]:
         inner = text[cut + 2 :].strip()
@@ -222,6 +240,19 @@ def _repaired(text: str, label: str, start: int, abbreviation: str) -> list[tupl
             abbreviation = inner
     pieces.append((text, label, start, abbreviation))
     return pieces
+
+
+def _given_name(word: str) -> bool:
+    return word.casefold() in shipped_given_names()
+
+
+def _from_country(owner: str) -> bool:
+    """Whether the words before "of <country>" in an organisation's span are a body from that country rather than
+    the first words of its name: "Hapag-Lloyd" in "Hapag-Lloyd of Germany", not "Bank" in "Bank of Japan"."""
+    words = owner.split()
+    if not words or not words[-1][:1].isupper() or words[-1].casefold() in _OF_COUNTRY_BODIES:
+        return False
+    return shape_label(f"{owner} {words[-1]}") is None and shape_label(owner) is None
 
 
 def extract_entities(

@@ -10,7 +10,14 @@ from typing import Any
 
 from newswire.contract import Entity
 from newswire.processors.aliases import shipped_given_names
-from newswire.processors.shapes import ORG_LIKE_LABELS, PERSON_NAME_WORD, initials, is_club_word, shape_label
+from newswire.processors.shapes import (
+    COMPANY_TAILS,
+    ORG_LIKE_LABELS,
+    PERSON_NAME_WORD,
+    initials,
+    is_club_word,
+    shape_label,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +87,7 @@ class EntityMemory:
         entities = list(entities)
         names = {entity.name.casefold() for entity in entities}
         implied: dict[str, set[str]] = defaultdict(set)
+        firms: dict[str, set[str]] = defaultdict(set)  # a company's first word, unless it is an entity of its own
         for entity in entities:
             key = entity.name.casefold()
             _, votes = self._labels.pop(key, (entity.name, Counter()))
@@ -99,6 +107,13 @@ class EntityMemory:
             elif entity.label in ORG_LIKE_LABELS:
                 if initials(entity.name):
                     implied[initials(entity.name).casefold()].add(key)
+                if (
+                    entity.label == "ORG"
+                    and len(words) > 1
+                    and words[-1].casefold() in COMPANY_TAILS
+                    and words[0].casefold() not in shipped_given_names()
+                ):
+                    firms[words[0].casefold()].add(key)
                 # A club goes by the word that makes it one: "City", "United", "Real".
                 for word in (words[0], words[-1]) if len(words) > 1 else ():
                     if is_club_word(word) and shape_label(entity.name, sports=True) == "ORG":
@@ -106,6 +121,9 @@ class EntityMemory:
         for short, full in (short_forms or {}).items():
             if full.casefold() in names:
                 implied[short.casefold()] = {full.casefold()}
+        for short, fulls in firms.items():
+            if short not in self._labels:
+                implied[short] |= fulls
         for short, fulls in implied.items():
             if len(fulls) == 1 and short not in names:
                 self._short_forms.pop(short, None)

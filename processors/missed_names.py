@@ -9,7 +9,8 @@ and returns them with what the text adds:
 - :func:`royals`: the royals and popes it missed ("King Felipe VI", "Pope Francis");
 - :func:`spelled_out` and :func:`expanded_in_text`: an acronym's expansion, before it in parentheses or anywhere
   else in the article;
-- :func:`datelines`: the place of a dateline ("MELBOURNE - ..."), in the case of a name (:func:`dateline_name`).
+- :func:`datelines`: the place of a dateline ("MELBOURNE - ..."), in the case of a name (:func:`dateline_name`);
+- :func:`named_by_their_kind`: facilities and places named by their kind word ("The Francis Scott Key Bridge").
 
 :func:`overlaps`, :data:`CAPITALISED_WORD` and :data:`LONG_ACRONYM` are shared with
 :func:`~newswire.processors.spans.with_remembered`.
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from newswire.processors.aliases import shipped_given_names, shipped_places
-from newswire.processors.cleaning import canonical_form, label_by_shape
+from newswire.processors.cleaning import canonical_form, head_words, label_by_shape
 from newswire.processors.shapes import initials
 from newswire.processors.span_context import CONNECTORS, NAME_TOKEN, ROLE_WORDS, TITLE_WORDS, Span
 
@@ -71,6 +72,14 @@ _TITLE_CASE_RUN = re.compile(r"[A-Z][\w'\u2019\-]*(?:[ ]+(?:(?:of|and|for|on|the
 _SENTENCE_OPENERS = frozenset({"The"})
 _WORD = re.compile(r"[^\s,;:()\[\]\n]+")
 _LONGEST_EXPANSION = 120  # characters before the parentheses an expansion may take
+# A capitalised word that makes a facility or a geographic place of the name it ends ("Bridge", "River"), and the
+# capitalised words before it on its line.
+_PLACE_HEAD = re.compile(
+    r"(?<=[ ])(?:"
+    + "|".join(sorted(word.capitalize() for word in head_words("FAC") | head_words("LOC")))
+    + r")(?![\w'\u2019\-]|[ ]+[A-Z])"
+)
+_WORDS_BEFORE_HEAD = re.compile(r"(?<![\w'\u2019\-])(?:[A-Z][\w'\u2019\-]*[ ]+(?:(?:of|de)[ ]+)?){1,4}$")
 
 
 def overlaps(taken: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -94,6 +103,35 @@ def spelled_out(text: str, spans: list[Span]) -> list[Span]:
         if start is None or any(span.start == start and span.abbreviation for span in spans):
             continue
         found.append(Span(text[start : match.start()].rstrip(), "ORG", start, acronym))
+    if not found:
+        return spans
+    kept = [span for span in spans if not any(new.start <= span.start < new.start + len(new.text) for new in found)]
+    return kept + found
+
+
+def named_by_their_kind(text: str, spans: list[Span]) -> list[Span]:
+    """``spans`` with a FAC or LOC span for a run of capitalised words the model missed that ends in the word of a
+    facility or a geographic place: "The Francis Scott Key Bridge in Baltimore" (without the "The" that opens it),
+    in place of the spans inside it; outside the headline (often in title case), and of two words at least, unless
+    the first is a given name."""
+    headline_end = text.find("\n")
+    if headline_end < 0:
+        return spans
+    taken = sorted((span.start, span.start + len(span.text)) for span in spans)
+    found: list[Span] = []
+    # From each capitalised head word back (a pass over the text's runs of capitalised words took longer).
+    for head in _PLACE_HEAD.finditer(text, headline_end):
+        before = _WORDS_BEFORE_HEAD.search(text, max(headline_end, head.start() - _LONGEST_EXPANSION), head.start())
+        if before is None:
+            continue
+        words = before.group(0).split()
+        start = before.start() + (4 if words[0] == "The" else 0)
+        name_words = words[1:] if words[0] == "The" else words
+        if not name_words or (len(name_words) == 1 and name_words[0].casefold() in shipped_given_names()):
+            continue  # "in Ruth Street" may be a person named so: Street is a surname too
+        inside = [(first, last) for first, last in taken if first < head.end() and last > start]
+        if all(start <= first and last <= head.end() for first, last in inside):
+            found.append(Span(text[start : head.end()], str(label_by_shape(f"X {head.group(0)}")), start))
     if not found:
         return spans
     kept = [span for span in spans if not any(new.start <= span.start < new.start + len(new.text) for new in found)]
@@ -198,9 +236,13 @@ def _expansion_start(text: str, end: int, acronym: str) -> int | None:
     letters = [char for char in acronym if char.isupper()]
     words = list(_WORD.finditer(text, max(0, end - _LONGEST_EXPANSION), end))
     wanted = len(letters)
+    lower = 0  # lower-case words inside the expansion that the acronym leaves out ("Healthcare products Regulatory")
     for match in reversed(words):
         word = match.group(0)
         if word.casefold() in CONNECTORS or word.casefold() == "the":
+            continue
+        if word.islower() and wanted < len(letters) and not lower:
+            lower += 1
             continue
         if not word[:1].isupper() or not wanted or word[0] != letters[wanted - 1]:
             return None

@@ -17,6 +17,9 @@ place. Four ways of writing it are read here, each giving an ORG span for a run 
 A one-word name the model took for a person in a list with an organisation is one too ("supplies Tesco, Asda and
 Morrisons", "medicines for Pfizer and Eli Lilly"), unless it is a word of a person's full name in the article.
 
+A country's abbreviation the model marked alone inside an organisation's name is part of it
+(:func:`countries_in_names`: "Reform UK", "Alzheimer's Research UK", "the US Geological Survey").
+
 A span of the model that is the run itself, or lies inside it ("Russia" in "Russia Behind Bars", "Bavarian" in
 "Bavarian Nordic"), gives way to the organisation; a span that reaches outside the run is left alone.
 """
@@ -27,6 +30,8 @@ import logging
 import re
 from bisect import bisect_left, insort
 
+from newswire.processors.cleaning import label_by_shape, reads_as_group
+from newswire.processors.missed_names import CALENDAR_WORDS, SENTENCE_ADVERBS, overlaps
 from newswire.processors.span_context import ROLE_WORDS, TITLE_WORDS, TRADE_WORDS, Span
 
 logger = logging.getLogger(__name__)
@@ -35,7 +40,7 @@ logger = logging.getLogger(__name__)
 # agency Rosaviatsia"): the trades of the span rules, without "rival" ("rival Djokovic" is a player).
 _BODY_WORDS = TRADE_WORDS - {"rival"}
 # The kinds of body an apposition after a name gives ("Tarnwell, the Dutch maker of ...").
-_APPOSITION_BODIES = _BODY_WORDS | {"producer", "supplier", "arm", "subsidiary"}
+_APPOSITION_BODIES = _BODY_WORDS | {"producer", "supplier", "arm", "subsidiary", "service", "union", "body"}
 # Lower-case nouns that follow a political or business body's name ("the Law and Justice party").
 _TRAILING_BODIES = "party group alliance coalition movement bloc"
 # Words after an apposition's noun that end it, so the noun is its head ("the Dutch maker of", "the arm that").
@@ -68,7 +73,22 @@ _CALENDAR = re.compile(
     r"^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|July"
     r"|August|September|October|November|December|Christmas|Easter|Halloween|New Year)\b"
 )
-_LIST_JOINS = frozenset({" and ", ", ", ", and "})
+# A country's abbreviation the model marks alone inside an organisation's name: "the US Geological Survey"; and
+# after the name, as British bodies are named: "Reform UK", "Age UK Harrowgate", "Alzheimer's Research UK" ("US"
+# after a capitalised word is an adjective far more often: "Senior US officials").
+_COUNTRY_CODES = frozenset({"UK", "US", "USA"})
+_CODES_AFTER_NAMES = frozenset({"UK"})
+_WORDS_BEFORE = re.compile(r"(?<![\w'\u2019\-])((?:[A-Z][\w\-]*(?:['\u2019]s)?[ ]+){1,3})$")
+_WORDS_AFTER = re.compile(r"[ ]+([A-Z][\w\-]*(?:[ ]+(?:(?:of|and|for)[ ]+)?[A-Z][\w\-]*){0,4})")
+# Capitalised words that open a sentence before a country's abbreviation used as an adjective ("Many UK firms").
+_NO_NAME_WORDS_TEXT = (
+    "the a an in on at of for and but or as by to from with many most some all any few several both each every other"
+    " such no top leading major big more its their his her our this that these those if when while after before"
+    " since then now also only even so new overall annual official total average recent latest current former"
+    " global national domestic foreign local regional private public senior junior one two three four five"
+)
+_NO_NAME_WORDS = frozenset(_NO_NAME_WORDS_TEXT.split()) | SENTENCE_ADVERBS | CALENDAR_WORDS
+_LIST_JOINS = frozenset({" and ", ", ", ", and ", " and the "})
 _LONE_NAME = re.compile(r"[A-Z][\w\-]+")
 _POSSESSIVE_WORD = re.compile(r"\S+['\u2019]s[ ]+")
 
@@ -113,13 +133,59 @@ def organisations_named(text: str, spans: list[Span]) -> list[Span]:
     return coordinated_organisations(text, list(kept.values()))
 
 
+def countries_in_names(text: str, spans: list[Span]) -> list[Span]:
+    """``spans`` with an ORG span in place of a country's abbreviation the model marked alone (a GPE) where it is part
+    of an organisation's name: after capitalised words outside every span ("Reform UK", "Age UK Harrowgate",
+    "Alzheimer's Research UK"), or before words that make an organisation's name ("US Geological Survey"). Words
+    that open a sentence before an adjective ("Many UK firms") and the headline (in title case) are left alone."""
+    codes = [span for span in spans if span.label == "GPE" and span.text in _COUNTRY_CODES]
+    headline_end = text.find("\n")
+    if not codes or headline_end < 0:
+        return spans
+    taken = sorted((span.start, _end(span)) for span in spans)
+    replaced: dict[int, Span] = {}
+    for code in codes:
+        if code.start < headline_end:
+            continue
+        line_start = text.rfind("\n", 0, code.start) + 1
+        before = _WORDS_BEFORE.search(text, line_start, code.start) if code.text in _CODES_AFTER_NAMES else None
+        start = code.start
+        if before is not None:
+            for word in re.finditer(r"\S+", text[before.start(1) : code.start]):
+                at = before.start(1) + word.start()
+                if word.group().casefold() in _NO_NAME_WORDS or overlaps(taken, at, at + len(word.group())):
+                    start = code.start  # the name starts after a word that is none of it
+                elif start == code.start:
+                    start = at
+        end = _end(code)
+        after = _WORDS_AFTER.match(text, end)
+        if start < code.start:
+            if after is not None and not overlaps(taken, after.start(1), after.end(1)):
+                end = after.end(1) if " " not in after.group(1) else end  # "Age UK Harrowgate"
+        elif after is not None and label_by_shape(f"{code.text} {after.group(1)}") == "ORG":
+            end = after.end(1)  # "US Geological Survey"
+        else:
+            continue
+        replaced[code.start] = Span(text[start:end], "ORG", start)
+    if not replaced:
+        return spans
+    inside = {
+        span.start
+        for new in replaced.values()
+        for span in spans
+        if new.start <= span.start and _end(span) <= _end(new) and span.start not in replaced
+    }
+    return [replaced.get(span.start, span) for span in spans if span.start not in inside]
+
+
 def _end(span: Span) -> int:
     return span.start + len(span.text)
 
 
 def coordinated_organisations(text: str, spans: list[Span]) -> list[Span]:
     """``spans`` with a one-word PERSON span joined by "and" or a comma to an organisation's relabelled ORG (see
-    the module doc), along a whole list ("Tesco, Asda and Morrisons")."""
+    the module doc), along a whole list ("Tesco, Asda and Morrisons"), also by "and the" to an acronym ("Unison and
+    the GMB"); and so is a plural there that reads as no nationality ("the SPD and the Greens")."""
     people_words = {word for span in spans if span.label == "PERSON" and " " in span.text for word in span.text.split()}
     ordered = sorted(spans, key=lambda span: span.start)
     relabelled: dict[int, Span] = {}
@@ -130,8 +196,12 @@ def coordinated_organisations(text: str, spans: list[Span]) -> list[Span]:
             if between not in _LIST_JOINS or [span.label for span in pair].count("ORG") != 1:
                 continue
             other = pair[0] if pair[1].label == "ORG" else pair[1]
+            if between == " and the " and not (pair[0] if other is pair[1] else pair[1]).text.isupper():
+                continue  # "Unison and the GMB", but "Rice and the Arsenal manager" names a player
             if other.label == "PERSON" and _LONE_NAME.fullmatch(other.text) and other.text not in people_words:
                 relabelled[other.start] = other._replace(label="ORG")
+            elif other.label == "NORP" and other.text.endswith("s") and not reads_as_group(other.text):
+                relabelled[other.start] = other._replace(label="ORG")  # "the SPD and the Greens": a party
     if not relabelled:
         return spans
     return [relabelled.get(span.start, span) for span in spans]

@@ -7,9 +7,13 @@
    "World Health Organization", from "(WHO)" after it or from the initials), the first or last words of a
    multi-word organisation the organisation ("Novo" -> "Novo Nordisk"; never an acronym: "NHS" is no short form of
    "NHS Confederation"), a club's word the club ("City"), a state's last words its formal name ("Congo" ->
-   "Democratic Republic of Congo"). A full name is a person's when the model says so, when the article calls it by
-   its last word alone or by its first word as a person, or when it starts with a given name; an organisation's
-   when the article calls it by its first word;
+   "Democratic Republic of Congo"), a word inside a long name the person ("Lula"), a company's first word the
+   company even where the model took it for a person ("Corvane"), a place without its kind word the place ("the
+   Ashe" -> "River Ashe"), a party's plural the party ("the Greens" -> "Green Party"); but no name whose form gives
+   it another label ("Commonwealth Games" is no short form of "Commonwealth Games Federation"), and no company's name
+   a short form of the facility named after it ("Apple Park"). A full name is a person's when the model says so,
+   when the article calls it by its last word alone or by its first word as a person, or when it starts with a
+   given name; an organisation's when the article calls it by its first word;
 2. the alias table maps the rest across articles ("PMC Wagner" -> "Wagner Group") and overrides labels, and a word
    made from a country's name is a nationality ("Lithuanian"); an optional
    :class:`~newswire.processors.memory.EntityMemory` then carries what earlier articles established (full names of
@@ -36,13 +40,16 @@ from newswire.processors.cleaning import reads_as_group, singular_norp
 from newswire.processors.memory import EntityMemory
 from newswire.processors.shapes import (
     ACRONYM,
+    COMPANY_TAILS,
     ORG_LIKE_LABELS,
     PERSON_NAME_WORD,
     PLACE_LABELS,
     PLACE_PREFIXES,
+    bare_names_of,
     initials,
     is_club_word,
     is_sports_story,
+    other_kind,
     shape_label,
 )
 
@@ -117,6 +124,7 @@ def _people(
         elif mention.label == "ORG":
             organisations.add(mention.name)
     people = set()
+    company_firsts = _company_firsts(mentions)
     for mention in mentions:
         words = mention.name.split()
         if (
@@ -138,7 +146,14 @@ def _people(
             continue
         # "Vinicius Junior" (ORG) ... "Vinicius" (PERSON): a person the article calls by the given name.
         first_labels = bare.get(words[0].casefold())
-        if first_labels and all(label == "PERSON" for label in first_labels) and len(words) <= _MAX_GIVEN_NAME_WORDS:
+        if (
+            first_labels
+            and all(label == "PERSON" for label in first_labels)
+            and len(words) <= _MAX_GIVEN_NAME_WORDS
+            # "Brenmoor Energy" ... "Brenmoor" is a company, and so is "Novo Nordisk" beside "Novo Holdings".
+            and words[-1].casefold() not in COMPANY_TAILS
+            and words[0].casefold() not in company_firsts
+        ):
             people.add(mention.name)
             continue
         labels = bare.get(words[-1].casefold())
@@ -146,17 +161,30 @@ def _people(
             mention.label not in PLACE_LABELS
             and labels
             and not (len(labels) > 1 and all(label in PLACE_LABELS for label in labels))
+            # An organisation the model also calls by its last word as one ("Meridian Media" ... "Media lawyers").
+            and not (mention.label == "ORG" and all(label == "ORG" for label in labels))
         ):
             people.add(mention.name)
     return people
 
 
+def _company_firsts(mentions: list[Mention]) -> set[str]:
+    """The first words of the article's companies by their form ("novo" for "Novo Holdings")."""
+    return {
+        m.name.split()[0].casefold()
+        for m in mentions
+        if m.label == "ORG" and " " in m.name and m.name.rsplit(maxsplit=1)[-1].casefold() in COMPANY_TAILS
+    }
+
+
 def _called_by_first_word(mentions: list[Mention], is_given_name: Callable[[str], bool]) -> set[str]:
     """Multi-word names the model took for people that the article calls by their first word alone, as reporters
     call organisations ("Novo Nordisk" ... "Novo", "Halvorsen Seafood" ... "Halvorsen"), when that word is no given
-    name and the model did not take it for a person there."""
+    name and the model did not take it for a person there; or whose first word starts the name of a company of the
+    article too ("Novo Nordisk" beside "Novo Holdings")."""
     bare = {m.name.casefold() for m in mentions if " " not in m.name and m.label not in ("PERSON", "NORP")}
     bare -= {m.name.casefold() for m in mentions if " " not in m.name and m.label == "PERSON"}
+    bare |= _company_firsts(mentions)
     bare_last = {m.name.casefold() for m in mentions if " " not in m.name}
     firms = set()
     for mention in mentions:
@@ -202,6 +230,10 @@ def _resolve_short_forms(
     for full in persons:
         words = full.split()
         by_first_name[words[0].casefold()].add(full)
+        # A long name also goes by a word inside it: "Lula" for "Luiz Inacio Lula da Silva".
+        for inner in words[1:-1] if len(words) > _MAX_GIVEN_NAME_WORDS - 1 else ():
+            if inner[:1].isupper():
+                by_first_name[inner.casefold()].add(full)
         for cut in range(1, len(words)):
             by_suffix[" ".join(words[cut:]).casefold()].add(full)
     by_affix: dict[str, set[str]] = defaultdict(set)
@@ -225,6 +257,7 @@ def _resolve_short_forms(
         state = _STATE_OF.match(mention.name) if mention.label in PLACE_LABELS else None
         if state is not None:
             states[state.group(1).casefold()].add(mention.name)
+    bare_names = bare_names_of(((m.name, m.label) for m in mentions), persons, is_given_name)
     joined: dict[str, str] = {}
     for mention in mentions:
         target, person = _short_form_target(
@@ -237,6 +270,9 @@ def _resolve_short_forms(
         )
         if target is None and mention.label in PLACE_LABELS:
             target = _unique(states.get(mention.name.casefold()))
+        if target is None and " " not in mention.name:
+            target, label = bare_names.get((mention.name.casefold(), mention.label), (None, ""))
+            mention.label = label or mention.label
         if (
             target is None
             and (mention.label not in PLACE_LABELS or is_club_word(mention.name))
@@ -247,9 +283,13 @@ def _resolve_short_forms(
             and not ACRONYM.fullmatch(mention.name)
         ):
             target = _unique(by_affix.get(mention.name.casefold()))
+            # A facility is named after the body that owns it: "Apple" is no short form of "Apple Park" (a road's
+            # number is, "M4" of "M4 motorway").
+            if target and mention.label == "ORG" and mention.name.isalpha() and shape_label(target) == "FAC":
+                target = None
         # A full name of the article is no short form of another one, unless it is part of it ("World Cup" in
         # "Cricket World Cup", "Von der Leyen" in "Ursula von der Leyen").
-        if target is not None and target != mention.name:
+        if target is not None and target != mention.name and not other_kind(mention.name, target, sports=sports):
             joined[mention.name] = target
             mention.name, mention.resolved = target, True
             if person:

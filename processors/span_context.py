@@ -61,7 +61,7 @@ _AFTER_ROLE = frozenset({"of", "for", "at", "in", "and", "who", "said", "says", 
 _TRADES = (
     "company firm carmaker chipmaker drugmaker automaker maker manufacturer retailer supermarket chain airline carrier"
     " broadcaster publisher lender bank insurer miner brewer startup conglomerate giant group rival agency charity"
-    " regulator watchdog platform site operator developer"
+    " regulator watchdog platform site operator developer fund"
 )
 TRADE_WORDS = frozenset(_TRADES.split())
 # Ages a reporter puts after a name ("Attal, 34,"): only a person has one.
@@ -73,9 +73,15 @@ _PRODUCTS = "drug medicine injection vaccine jab pill headset smartphone chatbot
 _WORKS = "song album film movie novel opera documentary painting"
 _THINGS = {word: "PRODUCT" for word in _PRODUCTS.split()} | {word: "WORK_OF_ART" for word in _WORKS.split()}
 _COMMON_HEAD_WORDS = 3  # lower-case words after a name that may still end in its common noun ("nuclear power plant")
-_SETTLEMENTS = frozenset({"city", "town", "village", "province", "region", "district", "county", "municipality"})
+_SETTLEMENT_WORDS = "city town village province region district county municipality state"
+# The kinds of settlement or region before "of" and a place, in the singular or before a list ("the states of").
+_SETTLEMENTS = frozenset(
+    [*_SETTLEMENT_WORDS.split(), *(f"{word}s" for word in _SETTLEMENT_WORDS.split()), "cities", "counties"]
+)
+_LIST_TOKENS = 12  # tokens of a list of places after "the states of" that a later item may stand behind
 _REGION_NOUNS = frozenset({"region", "province", "oblast", "district"})
 _INSTITUTIONS = frozenset({"congress", "parliament", "senate", "government", "court", "office", "power"})
+_HOLDINGS = frozenset({"shares", "stake", "stakes", "holding", "holdings", "investment", "investments", "interest"})
 # One word of a name, in the case of a name: "Sinner", "Jean-Luc".
 NAME_TOKEN = re.compile(r"[A-Z][a-z\u00df-\u00ff]+(?:['\u2019\-][A-Z][a-z\u00df-\u00ff]+)?")
 
@@ -109,6 +115,7 @@ def reads_as_place(doc: Any, start: int) -> bool:
         and doc[start - 1].text in _PLACE_PREPOSITIONS
         and not token.text.isupper()
         and token.text.casefold() not in _INSTITUTIONS
+        and not (start > 1 and doc[start - 2].lower_ in _HOLDINGS)  # "shares in Maersk", "a stake in Nvidia"
     )
 
 
@@ -137,6 +144,14 @@ def thing_named(doc: Any, start: int, end: int) -> str | None:
         before -= 1
     if before >= 0 and doc[before].text in _THINGS:
         return _THINGS[doc[before].text]
+    if (
+        before > 0
+        and doc[before].text == ","
+        and doc[before - 1].text in _THINGS
+        and end < len(doc)
+        and doc[end].text == ","
+    ):
+        return _THINGS[doc[before - 1].text]  # "the drug, Verolix, caused ...": the kind before the comma
     if end >= len(doc) - 1 or doc[end].text != "," or doc[end + 1].text not in ("the", "a", "an"):
         return None
     for index in range(end + 2, min(end + 3 + _APPOSITION_WORDS, len(doc) - 1)):
@@ -164,8 +179,14 @@ def common_head(doc: Any, end: int) -> tuple[str, int] | None:
 
 
 def settlement_of(doc: Any, start: int) -> bool:
-    """Whether a name follows "the town of", "the province of" (a settlement or a region named after its kind)."""
-    return start > 1 and doc[start - 1].text == "of" and doc[start - 2].text in _SETTLEMENTS
+    """Whether a name follows "the town of", "the province of" (a settlement or a region named after its kind), also
+    as a later item of a list after it ("the states of Tocantins, Piaui and Bahia")."""
+    index = start - 1
+    if index > 1 and doc[index].text in (",", "and"):
+        # "the states of Maranhao, Tocantins, Piaui and Bahia": a later item of the list stands behind the earlier ones.
+        while index > 1 and start - index < _LIST_TOKENS and (doc[index].text in (",", "and") or doc[index].is_title):
+            index -= 1
+    return index > 0 and doc[index].text == "of" and doc[index - 1].text in _SETTLEMENTS
 
 
 def reads_as_firm(doc: Any, start: int, end: int) -> bool:

@@ -28,11 +28,12 @@ from newswire.processors.missed_names import (
     expanded_in_text,
     fuller_names,
     given_and_family_names,
+    named_by_their_kind,
     overlaps,
     royals,
     spelled_out,
 )
-from newswire.processors.organisations import organisations_named
+from newswire.processors.organisations import countries_in_names, organisations_named
 from newswire.processors.shapes import ACRONYM, PLACE_LABELS
 from newswire.processors.span_context import (
     POSSESSIVE_END,
@@ -107,8 +108,9 @@ def model_spans(doc: Any) -> list[Span]:
             or (label == "PERSON" and placed_by_words(doc, start, end))
             or (
                 label in ("PERSON", "ORG", "FAC", "LOC")
-                and end - start <= _TITLED_SPAN_WORDS
                 and settlement_of(doc, start)
+                # In words: a list of places may be one span ("Maranhao, Tocantins, Piaui").
+                and sum(not token.is_punct for token in doc[start:end]) <= _TITLED_SPAN_WORDS
             )
         ):
             label = "GPE"
@@ -158,8 +160,9 @@ def model_spans(doc: Any) -> list[Span]:
         ends.append(end)
         starts.append(start)
     coordinated_people(doc, spans, starts, ends)
-    spans = spelled_out(text, fuller_names(doc, text, ents, spans))
+    spans = named_by_their_kind(text, spelled_out(text, fuller_names(doc, text, ents, spans)))
     spans = organisations_named(text, datelines(doc, text, ents, expanded_in_text(text, spans)))
+    spans = countries_in_names(text, spans)
     spans = given_and_family_names(text, [*spans, *royals(text, spans)])
     spans = people_called_by_surname(doc, text, spans)
     return sorted(spans, key=lambda span: span.start)
