@@ -165,7 +165,44 @@ def model_spans(doc: Any) -> list[Span]:
     spans = countries_in_names(text, spans)
     spans = given_and_family_names(text, [*spans, *royals(text, spans)])
     spans = people_called_by_surname(doc, text, spans)
+    spans = headline_labels_left_out(text, hyphenated_places(text, spans))
     return sorted(spans, key=lambda span: span.start)
+
+
+# "Rostov-on-Don", "Stratford-upon-Avon", "Frankfurt-am-Main": a place joined by a particle between hyphens.
+_HYPHENATED_PLACE = re.compile(
+    r"(?<![\w\-])[A-Z][\w'\u2019]+(?:-(?:on|upon|sur|am|an|en|le|la|les|de|del|di|im|in|under|by)-[A-Z][\w'\u2019]+)+"
+)
+# A headline's label before a colon: "Explainer: why ...", "Analysis: ...".
+_HEADLINE_LABEL = re.compile(r"\s*([A-Z][a-z]+)\s*:")
+
+
+def hyphenated_places(text: str, spans: list[Span]) -> list[Span]:
+    """A place whose name joins words with a particle between hyphens is one place: the model reads "Rostov-on-Don"
+    in a headline as two people, "Rostov" and "Don". The spans within such a name become the one name, a place."""
+    places = list(_HYPHENATED_PLACE.finditer(text))
+    if not places:
+        return spans
+    kept: list[Span] = []
+    for match in places:
+        inside = [span for span in spans if match.start() <= span.start < match.end()]
+        if inside and all(span.start + len(span.text) <= match.end() for span in inside):
+            spans = [span for span in spans if span not in inside]
+            kept.append(Span(match.group(), "GPE", match.start()))
+    return [*spans, *kept]
+
+
+def headline_labels_left_out(text: str, spans: list[Span]) -> list[Span]:
+    """A one-word "name" that opens the text before a colon and occurs nowhere else in it is the headline's label
+    ("Explainer: why Rostov matters"), no entity; a name the headline opens with and the article repeats ("Putin:
+    traitors will be punished", then "Vladimir Putin said") stays."""
+    label = _HEADLINE_LABEL.match(text)
+    if label is None:
+        return spans
+    word = label.group(1)
+    if re.search(rf"\b{re.escape(word)}\b", text[label.end() :]):
+        return spans
+    return [span for span in spans if not (span.start == label.start(1) and span.text == word)]
 
 
 def with_remembered(text: str, spans: list[Span], memory: EntityMemory | None) -> list[Span]:

@@ -190,3 +190,19 @@ def test_a_fund_before_a_name_makes_an_organisation():
         "Norwegian": "NORP",
         "Fjellberg Kapital": "ORG",
     }
+
+
+# --- headlines ------------------------------------------------------------------------------------------------------
+def test_a_place_joined_by_a_particle_between_hyphens_is_one_place_not_two_people():
+    text = "Explainer: why Rostov-on-Don matters\n\nThe port of Stratford-upon-Avon and an anti-Putin rally."
+    found = _read(text, ("Rostov", "PERSON"), ("Don", "PERSON"), ("Stratford", "PERSON"), ("Putin", "PERSON"))
+    assert found["Rostov-on-Don"] == "GPE" and found["Stratford-upon-Avon"] == "GPE"
+    assert "Don" not in found and "Rostov" not in found and "Stratford" not in found
+    assert found["Putin"] == "PERSON"  # "anti-" is no particle of a place
+
+
+def test_a_headline_label_before_a_colon_is_no_name_but_a_name_the_article_repeats_is():
+    labelled = "Explainer: why the city matters\n\nThe city lies on the river."
+    assert _read(labelled, ("Explainer", "PERSON")) == {}
+    named = "Prigozhin: we will march on\n\nYevgeny Prigozhin said his men would go on."
+    assert _read(named, ("Prigozhin", "PERSON"), ("Yevgeny Prigozhin", "PERSON")) == {"Yevgeny Prigozhin": "PERSON"}
