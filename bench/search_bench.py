@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search_bench.py [--articles 50000] [--clients 20] [--seconds 30]
                                            [--es http://127.0.0.1:9200] [--rounds 3] [--paired-seconds 10]
-                                           [--paced-rates 50 100]
+                                           [--paced-rates 50 100] [--embedded-paced-rates 10]
 
 Generates ``--articles`` news-style articles (several storylines, the Wagner mutiny among them, and unrelated news;
 entities, topics, 30 sources, events and duplicates over six weeks) and writes them, in batches through
@@ -24,9 +24,10 @@ else ran: when the cores are the limit, 20 clients back to back on 2 cores each 
 ``es direct`` p95; with ``--paired-seconds``, one client also sends each search to the API and straight to
 the node back to back (alternating which goes first) and the median of the per-search differences is the API's own
 cost without queueing. With ``--paced-rates``, the same clients are then held to each total rate (searches a
-second, evenly spread, latency counted from when a search was due) against ``es direct`` and ``es api``, which gives
-the overhead at a load both paths can serve. Before the load every search is checked to find the same number of
-articles through the API, the store and the node. Results go to ``bench/results/search.json``.
+second, evenly spread, latency counted from when a search was due) against ``es direct`` and ``es api``, and with
+``--embedded-paced-rates`` against ``embedded store`` and ``embedded api``, which gives the latency and the overhead
+at a load both paths can serve. Before the load every search is checked to find the same number of articles through
+the API, the store and the node. Results go to ``bench/results/search.json``.
 """
 
 from __future__ import annotations
@@ -609,6 +610,13 @@ def main() -> int:
         default=[50.0, 100.0],
         help="searches a second, all clients together, for the paced phases of es direct and es api",
     )
+    parser.add_argument(
+        "--embedded-paced-rates",
+        type=float,
+        nargs="*",
+        default=[10.0],
+        help="the same for embedded store and embedded api (the embedded store serves about 20 a second here)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="newswire-search-bench-"))
     alias = f"bench-search-{uuid.uuid4().hex[:8]}"
@@ -670,21 +678,24 @@ def main() -> int:
         # Paced: the same clients held to a total rate under what either path can serve, so the API's overhead is
         # what it adds to a search at that load rather than the queue that back-to-back clients build on 2 cores.
         results["paced"] = {}
-        for rate in args.paced_rates:
-            pacing = {name: Phase(f"{name} at {rate:g}/s") for name in ("es direct", "es api")}
+        paced_runs = [("es", "es direct", rate) for rate in args.paced_rates]
+        paced_runs += [("embedded", "embedded store", rate) for rate in args.embedded_paced_rates]
+        for backend, reference, rate in paced_runs:
+            api = f"{backend} api"
+            pacing = {name: Phase(f"{name} at {rate:g}/s") for name in (reference, api)}
             used = 0.0
             for turn in range(args.rounds):
                 for name in list(pacing)[:: 1 if turn % 2 == 0 else -1]:
-                    before = cpu_seconds(servers["es"].pid)
+                    before = cpu_seconds(servers[backend].pid)
                     pacing[name].add(load(name, senders[name], made, args.seconds / args.rounds, rate))
-                    used += cpu_seconds(servers["es"].pid) - before if name == "es api" else 0.0
-            pacing["es api"].server_cpu_ms = used * 1000 / len(pacing["es api"].latencies)
+                    used += cpu_seconds(servers[backend].pid) - before if name == api else 0.0
+            pacing[api].server_cpu_ms = used * 1000 / len(pacing[api].latencies)
             paced_figures = {name: phase.figures() for name, phase in pacing.items()}
             for phase in pacing.values():
                 print(_row(phase))
-            extra = paced_figures["es api"]["p95_ms"] - paced_figures["es direct"]["p95_ms"]
-            results["paced"][f"{rate:g}/s"] = {**paced_figures, "es api p95 overhead_ms": round(extra, 2)}
-            print(f"es api at {rate:g} searches/s from {args.clients} clients: p95 overhead {extra:.1f} ms")
+            extra = paced_figures[api]["p95_ms"] - paced_figures[reference]["p95_ms"]
+            results["paced"][f"{backend} {rate:g}/s"] = {**paced_figures, f"{api} p95 overhead_ms": round(extra, 2)}
+            print(f"{api} at {rate:g}/s from {args.clients} clients: p95 overhead {extra:.1f} ms over {reference}")
         if args.paired_seconds > 0:
             used = cpu_seconds(servers["es"].pid)
             one = paired(api_sender(PORTS["es"]), direct_sender(args.es, alias), made, args.paired_seconds)
