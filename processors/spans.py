@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from typing import Any
 
 from newswire.processors.memory import EntityMemory, Recollection
@@ -183,13 +184,17 @@ def hyphenated_places(text: str, spans: list[Span]) -> list[Span]:
     places = list(_HYPHENATED_PLACE.finditer(text))
     if not places:
         return spans
+    spans = sorted(spans, key=lambda span: span.start)
+    starts = [span.start for span in spans]
+    dropped: set[int] = set()
     kept: list[Span] = []
-    for match in places:
-        inside = [span for span in spans if match.start() <= span.start < match.end()]
-        if inside and all(span.start + len(span.text) <= match.end() for span in inside):
-            spans = [span for span in spans if span not in inside]
+    for match in places:  # each match looks only at the spans that start inside it: one pass over long texts
+        first, last = bisect_left(starts, match.start()), bisect_left(starts, match.end())
+        inside = range(first, last)
+        if inside and all(spans[n].start + len(spans[n].text) <= match.end() for n in inside):
+            dropped.update(inside)
             kept.append(Span(match.group(), "GPE", match.start()))
-    return [*spans, *kept]
+    return [span for n, span in enumerate(spans) if n not in dropped] + kept
 
 
 def headline_labels_left_out(text: str, spans: list[Span]) -> list[Span]:

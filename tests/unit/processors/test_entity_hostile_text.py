@@ -19,6 +19,7 @@ SIZE = 200_000  # characters: an article well under the bus's 1 MiB that a feed 
 # Pieces written for this test, each repeated to SIZE.
 SHAPES = {
     "one hyphenated run": "Rostov-on-Don-Moscow-Kyiv-",
+    "places joined by particles, among names": "Anna Kowal of Rostov-on-Don met Bera Lund-on-Sea. ",
     "bodies and appositions": "the agency Velo of Ardent, the maker of Cade party and ",
     "institutions for things": "Commission Alpha Beta Centre for Rivers and Wetlands and ",
     "names used again": "Anna Kowal. Bera Lund said. ",
