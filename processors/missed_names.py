@@ -19,6 +19,7 @@ and returns them with what the text adds:
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import re
 from collections.abc import Sequence
@@ -118,6 +119,8 @@ def named_by_their_kind(text: str, spans: list[Span]) -> list[Span]:
     if headline_end < 0:
         return spans
     taken = sorted((span.start, span.start + len(span.text)) for span in spans)
+    taken_starts = [first for first, _ in taken]
+    reach = list(itertools.accumulate((last for _, last in taken), max))  # the furthest end of the spans so far
     found: list[Span] = []
     # From each capitalised head word back (a pass over the text's runs of capitalised words took longer).
     for head in _PLACE_HEAD.finditer(text, headline_end):
@@ -129,13 +132,21 @@ def named_by_their_kind(text: str, spans: list[Span]) -> list[Span]:
         name_words = words[1:] if words[0] == "The" else words
         if not name_words or (len(name_words) == 1 and name_words[0].casefold() in shipped_given_names()):
             continue  # "in Ruth Street" may be a person named so: Street is a surname too
-        inside = [(first, last) for first, last in taken if first < head.end() and last > start]
-        if all(start <= first and last <= head.end() for first, last in inside):
+        # No span may reach into the name from before it, and none that starts inside it may reach past its end.
+        first, after = bisect.bisect_left(taken_starts, start), bisect.bisect_left(taken_starts, head.end())
+        if (first == 0 or reach[first - 1] <= start) and all(last <= head.end() for _, last in taken[first:after]):
             found.append(Span(text[start : head.end()], str(label_by_shape(f"X {head.group(0)}")), start))
     if not found:
         return spans
-    kept = [span for span in spans if not any(new.start <= span.start < new.start + len(new.text) for new in found)]
-    return kept + found
+    by_start = sorted(found, key=lambda new: new.start)
+    found_starts = [new.start for new in by_start]
+    found_reach = list(itertools.accumulate((new.start + len(new.text) for new in by_start), max))
+
+    def within_found(offset: int) -> bool:
+        at = bisect.bisect_right(found_starts, offset)
+        return at > 0 and found_reach[at - 1] > offset
+
+    return [span for span in spans if not within_found(span.start)] + found
 
 
 def given_and_family_names(text: str, spans: list[Span]) -> list[Span]:

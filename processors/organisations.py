@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 
 from newswire.processors.cleaning import label_by_shape, reads_as_group
 from newswire.processors.missed_names import CALENDAR_WORDS, SENTENCE_ADVERBS, overlaps
@@ -78,7 +78,8 @@ _CALENDAR = re.compile(
 # after a capitalised word is an adjective far more often: "Senior US officials").
 _COUNTRY_CODES = frozenset({"UK", "US", "USA"})
 _CODES_AFTER_NAMES = frozenset({"UK"})
-_WORDS_BEFORE = re.compile(r"(?<![\w'\u2019\-])((?:[A-Z][\w\-]*(?:['\u2019]s)?[ ]+){1,3})$")
+_MOST_WORDS_BEFORE = 3
+_WORDS_BEFORE = re.compile(rf"(?<![\w'\u2019\-])((?:[A-Z][\w\-]*(?:['\u2019]s)?[ ]+){{1,{_MOST_WORDS_BEFORE}}})$")
 _WORDS_AFTER = re.compile(r"[ ]+([A-Z][\w\-]*(?:[ ]+(?:(?:of|and|for)[ ]+)?[A-Z][\w\-]*){0,4})")
 # Capitalised words that open a sentence before a country's abbreviation used as an adjective ("Many UK firms").
 _NO_NAME_WORDS_TEXT = (
@@ -147,7 +148,9 @@ def countries_in_names(text: str, spans: list[Span]) -> list[Span]:
     for code in codes:
         if code.start < headline_end:
             continue
-        line_start = text.rfind("\n", 0, code.start) + 1
+        # The words a name may have before the code, on the code's line: read back from the code, not the line's start.
+        back = _words_back(text, headline_end, code.start, _MOST_WORDS_BEFORE)
+        line_start = text.rfind("\n", back, code.start) + 1 or back
         before = _WORDS_BEFORE.search(text, line_start, code.start) if code.text in _CODES_AFTER_NAMES else None
         start = code.start
         if before is not None:
@@ -169,13 +172,26 @@ def countries_in_names(text: str, spans: list[Span]) -> list[Span]:
         replaced[code.start] = Span(text[start:end], "ORG", start)
     if not replaced:
         return spans
-    inside = {
-        span.start
-        for new in replaced.values()
-        for span in spans
-        if new.start <= span.start and _end(span) <= _end(new) and span.start not in replaced
-    }
+    ordered = sorted(spans, key=lambda span: span.start)
+    starts = [span.start for span in ordered]
+    inside = set()
+    for new in replaced.values():  # the spans that start within each new name: one pass over a long text
+        for span in ordered[bisect_left(starts, new.start) : bisect_right(starts, _end(new))]:
+            if _end(span) <= _end(new) and span.start not in replaced:
+                inside.add(span.start)
     return [replaced.get(span.start, span) for span in spans if span.start not in inside]
+
+
+def _words_back(text: str, floor: int, end: int, count: int) -> int:
+    """Where the ``count``-th space-separated piece of text before ``end`` starts (not before ``floor``): no run of
+    ``count`` space-separated words ending at ``end`` starts earlier, so a search for one need not start before it."""
+    at = end
+    for _ in range(count):
+        while at > floor and text[at - 1] == " ":
+            at -= 1
+        while at > floor and text[at - 1] != " ":
+            at -= 1
+    return at
 
 
 def _end(span: Span) -> int:

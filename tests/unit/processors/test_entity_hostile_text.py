@@ -8,10 +8,15 @@ takes well under a second, the quadratic ones took from one to six minutes.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import spacy
 
 from newswire.processors.entities import doc_spans
+from newswire.processors.missed_names import named_by_their_kind
+from newswire.processors.organisations import countries_in_names
+from newswire.processors.span_context import Span
 
 BLANK = spacy.blank("en")
 SIZE = 200_000  # characters: an article well under the bus's 1 MiB that a feed could still carry
@@ -37,3 +42,25 @@ def test_a_long_text_of_one_shape_is_read_in_one_pass(shape):
     spans = doc_spans(BLANK(text))
     assert all(text[span.start : span.start + len(span.text)] == span.text for span in spans)
     assert len({span.start for span in spans}) == len(spans)  # no span found twice
+
+
+# Rules that only act on spans the model gives (a blank pipeline gives none): fed the spans a model would give.
+SPANNED_SHAPES = {
+    "country codes after names": ("Age UK Harrowgate and Anna Kowal said. ", ("UK", "GPE"), countries_in_names),
+    "places named by their kind": (
+        "near the Kettle Bridge, Anna Kowal said. ",
+        ("Anna Kowal", "PERSON"),
+        named_by_their_kind,
+    ),
+}
+
+
+@pytest.mark.timeout(60)  # a hang guard, see the module doc
+@pytest.mark.parametrize("shape", sorted(SPANNED_SHAPES))
+def test_a_long_text_with_many_spans_is_read_in_one_pass(shape):
+    piece, (surface, label), rule = SPANNED_SHAPES[shape]
+    text = "A headline\n" + piece * (SIZE // len(piece))
+    spans = [Span(surface, label, match.start()) for match in re.finditer(rf"\b{re.escape(surface)}\b", text)]
+    found = rule(text, spans)
+    assert found != spans  # the rule did read the text: each piece gives it a name to find
+    assert all(text[span.start : span.start + len(span.text)] == span.text for span in found)
